@@ -1,0 +1,1 @@
+"""The session lifecycle: drafts, materialization, the list, history rewrites, import/export, search."""

@@ -1,0 +1,76 @@
+"""Search over titles and the full text of every message, ranked, with a snippet of the match."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from threadline.sessions.service import SessionService, visible_clause
+from threadline.sessions.views import session_public
+from threadline.store import tables as t
+from threadline.store.dialect import SNIPPET_CLOSE, SNIPPET_OPEN
+
+SCAN_LIMIT = 400
+
+
+def _title_snippet(title: str, query: str) -> str:
+    pattern = re.compile(re.escape(query), re.IGNORECASE)
+    return pattern.sub(lambda m: f"{SNIPPET_OPEN}{m.group(0)}{SNIPPET_CLOSE}", title, count=1)
+
+
+def _like_pattern(query: str) -> str:
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search_sessions(
+    service: SessionService,
+    query: str,
+    *,
+    limit: int = 50,
+    content: bool = True,
+    archived: str = "all",
+) -> dict[str, Any]:
+    query = query.strip()
+    limit = max(1, min(limit, 200))
+    if not query:
+        page = await service.list(limit=limit)
+        return {"sessions": page["sessions"], "query": "", "count": len(page["sessions"])}
+    s = t.sessions
+    base = select(s).where(visible_clause())
+    if archived in ("0", "1"):
+        base = base.where(s.c.archived == (archived == "1"))
+    results: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    async with service.store.read() as conn:
+        title_query = (
+            base.where(s.c.title.ilike(_like_pattern(query), escape="\\"))
+            .order_by(s.c.pinned.desc(), s.c.sort_at.desc())
+            .limit(limit)
+        )
+        for row in (await conn.execute(title_query)).mappings():
+            item = session_public(row)
+            item.update(match_type="title", snippet=_title_snippet(row["title"], query))
+            results.append(item)
+            seen.add(row["id"])
+        fts = service.store.dialect.fts_query(query)
+        if content and fts and len(results) < limit:
+            hits = await conn.execute(
+                service.store.dialect.content_search(),
+                {"q": fts, "open": SNIPPET_OPEN, "close": SNIPPET_CLOSE, "scan": SCAN_LIMIT},
+            )
+            best: dict[str, tuple[float, str]] = {}
+            for session_id, snippet, score in hits:
+                if session_id not in seen and session_id not in best:
+                    best[session_id] = (score, snippet)
+            if best:
+                rows = await conn.execute(base.where(s.c.id.in_(list(best))))
+                found = {r["id"]: r for r in rows.mappings()}
+                for session_id, (_score, snippet) in sorted(best.items(), key=lambda kv: kv[1][0]):
+                    if session_id in found and len(results) < limit:
+                        item = session_public(found[session_id])
+                        item.update(match_type="content", snippet=snippet)
+                        results.append(item)
+    return {"sessions": results, "query": query, "count": len(results)}

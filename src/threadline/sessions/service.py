@@ -1,0 +1,466 @@
+"""The session lifecycle service (DESIGN §3): drafts, materialize-on-first-real-state, the list, and the
+operations that change a session. Nothing here knows about HTTP.
+
+A session row is written the first time it has real state; until then it is a ``Draft``. Every write
+that may be the first one goes through ``_materialize``, inside the same write transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, insert, literal, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from threadline.errors import BadRequest, Conflict, NotFound
+from threadline.sessions.drafts import Draft, DraftStore
+from threadline.sessions.paths import check_workspace
+from threadline.sessions.views import UNTITLED, draft_public, message_public, session_public
+from threadline.settings import Settings
+from threadline.store import tables as t
+from threadline.store.engine import Store
+
+TITLE_MAX = 80
+VALID_ROLES = ("user", "assistant", "tool", "system")
+VALID_STATUSES = ("complete", "partial", "error", "interrupted", "cancelled")
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def check_session_id(session_id: object) -> str:
+    if not isinstance(session_id, str) or not session_id:
+        raise BadRequest("session_id is required")
+    if len(session_id) > 64 or not all(c.isdigit() or "a" <= c <= "z" or c == "_" for c in session_id):
+        raise NotFound(f"session not found: {session_id[:64]}")
+    return session_id
+
+
+def clean_title(title: object) -> str:
+    if not isinstance(title, str):
+        raise BadRequest("title must be a string")
+    cleaned = " ".join(title.split())[:TITLE_MAX]
+    return cleaned or UNTITLED
+
+
+@dataclass
+class NewMessage:
+    role: str
+    content: str = ""
+    parts: list[Any] | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    reasoning: str | None = None
+    status: str = "complete"
+    in_context: bool = True
+    meta: dict[str, Any] = field(default_factory=dict)
+    created_at: float | None = None
+
+    def values(self, session_id: str, seq: int, run_id: str | None, now: float) -> dict[str, Any]:
+        if self.role not in VALID_ROLES:
+            raise BadRequest(f"invalid role: {self.role!r}")
+        if self.status not in VALID_STATUSES:
+            raise BadRequest(f"invalid status: {self.status!r}")
+        return {
+            "session_id": session_id,
+            "seq": seq,
+            "role": self.role,
+            "content": self.content,
+            "parts": self.parts,
+            "tool_calls": self.tool_calls or None,
+            "tool_call_id": self.tool_call_id,
+            "reasoning": self.reasoning,
+            "status": self.status,
+            "in_context": self.in_context,
+            "meta": self.meta or None,
+            "run_id": run_id,
+            "created_at": self.created_at or now,
+        }
+
+
+def _encode_cursor(row: Row[Any]) -> str:
+    raw = json.dumps([int(row.pinned), row.sort_at, row.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, float, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        pinned, sort_at, sid = json.loads(raw)
+        return int(pinned), float(sort_at), str(sid)
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise BadRequest("invalid cursor") from None
+
+
+def visible_clause() -> Any:
+    """The list rule: chat sessions only, never an Untitled one with zero messages."""
+    s = t.sessions
+    return and_(s.c.kind == "chat", ~and_(s.c.message_count == 0, s.c.title == UNTITLED))
+
+
+class SessionService:
+    def __init__(self, store: Store, drafts: DraftStore, settings: Settings) -> None:
+        self.store = store
+        self.drafts = drafts
+        self.settings = settings
+
+    # -- identity and lookup -------------------------------------------------------------------
+
+    def resolve_workspace(self, raw: str | None) -> str:
+        if raw is None or raw == "":
+            default = self.settings.resolved_default_workspace
+            default.mkdir(parents=True, exist_ok=True)
+            return str(default)
+        return str(check_workspace(raw, self.settings.resolved_workspace_roots))
+
+    async def create_draft(self, *, workspace: str | None = None, model: str | None = None) -> dict[str, Any]:
+        draft = Draft(
+            id=new_session_id(),
+            workspace=self.resolve_workspace(workspace),
+            model=model or self.settings.default_model,
+        )
+        await self.drafts.put(draft)
+        return draft_public(draft)
+
+    async def row(self, conn: AsyncConnection, session_id: str) -> Any:
+        return (await conn.execute(select(t.sessions).where(t.sessions.c.id == session_id))).mappings().first()
+
+    async def get(
+        self,
+        session_id: str,
+        *,
+        messages: bool = True,
+        msg_limit: int | None = None,
+        msg_before: int | None = None,
+    ) -> dict[str, Any]:
+        session_id = check_session_id(session_id)
+        async with self.store.read() as conn:
+            row = await self.row(conn, session_id)
+            if row is None:
+                draft = await self.drafts.get(session_id)
+                if draft is None:
+                    raise NotFound(f"session not found: {session_id}")
+                public = draft_public(draft)
+                if messages:
+                    public.update(messages=[], _messages_truncated=False, _messages_offset=0)
+                return public
+            public = session_public(row)
+            if messages:
+                rows, offset = await self._message_window(conn, row, msg_limit, msg_before)
+                public["messages"] = [message_public(m) for m in rows]
+                public["_messages_offset"] = offset
+                public["_messages_truncated"] = offset > 0
+        return public
+
+    async def _message_window(
+        self, conn: AsyncConnection, row: Any, limit: int | None, before: int | None
+    ) -> tuple[list[Any], int]:
+        m = t.messages
+        end = row["message_count"] if before is None else max(0, min(before, row["message_count"]))
+        start = 0 if limit is None else max(0, end - limit)
+        query = (
+            select(m)
+            .where(m.c.session_id == row["id"], m.c.seq >= start, m.c.seq < end)
+            .order_by(m.c.seq)
+        )
+        return list((await conn.execute(query)).mappings()), start
+
+    async def context_messages(self, session_id: str) -> list[dict[str, Any]]:
+        """The transcript as the model sees it: in-context rows only, in order."""
+        m = t.messages
+        async with self.store.read() as conn:
+            query = select(m).where(m.c.session_id == session_id, m.c.in_context).order_by(m.c.seq)
+            rows = (await conn.execute(query)).mappings()
+            return [message_public(r) for r in rows]
+
+    # -- materialization -----------------------------------------------------------------------
+
+    async def _materialize(self, conn: AsyncConnection, session_id: str, **values: Any) -> Any:
+        """Return the session row, writing it from its draft first if it has none yet."""
+        session_id = check_session_id(session_id)
+        row = await self.row(conn, session_id)
+        if row is not None:
+            return row
+        draft = await self.drafts.get(session_id)
+        if draft is None:
+            raise NotFound(f"session not found: {session_id}")
+        now = time.time()
+        record = {
+            "id": draft.id,
+            "title": UNTITLED,
+            "workspace": draft.workspace,
+            "model": draft.model,
+            "created_at": draft.created_at,
+            "updated_at": now,
+            "sort_at": draft.created_at,
+            "extra": draft.extra,
+        }
+        record.update(values)
+        await conn.execute(self.store.dialect.insert_ignore(t.sessions, record))
+        await self.drafts.discard(session_id)
+        return await self.row(conn, session_id)
+
+    async def create_row(self, conn: AsyncConnection, **values: Any) -> Any:
+        """Write a session that never was a draft (btw, background, import, duplicate)."""
+        now = time.time()
+        record: dict[str, Any] = {
+            "id": new_session_id(),
+            "title": UNTITLED,
+            "created_at": now,
+            "updated_at": now,
+            "sort_at": now,
+            "extra": {},
+        }
+        record.update(values)
+        await conn.execute(insert(t.sessions).values(**record))
+        return await self.row(conn, record["id"])
+
+    # -- messages ------------------------------------------------------------------------------
+
+    async def append_message(
+        self,
+        conn: AsyncConnection,
+        session_id: str,
+        message: NewMessage,
+        *,
+        run_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Append one message: one INSERT and one UPDATE, whatever the transcript's length."""
+        row = await self._materialize(conn, session_id)
+        now = time.time()
+        seq = row["message_count"]
+        values = message.values(row["id"], seq, run_id, now)
+        result = await conn.execute(insert(t.messages).values(**values))
+        changes: dict[str, Any] = {"message_count": seq + 1, "updated_at": now}
+        if message.role != "tool":
+            changes.update(last_message_at=values["created_at"], sort_at=max(values["created_at"], row["sort_at"]))
+        await conn.execute(update(t.sessions).where(t.sessions.c.id == row["id"]).values(**changes))
+        values["id"] = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        return message_public(values)
+
+    async def append_user_message(
+        self, session_id: str, text: str, *, attachments: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Store the user's turn durably, materializing a draft. The chat engine calls this before
+        a run starts."""
+        meta = {"attachments": attachments} if attachments else {}
+        async with self.store.write() as conn:
+            return await self.append_message(conn, session_id, NewMessage(role="user", content=text, meta=meta))
+
+    async def update_message(self, conn: AsyncConnection, message_id: int, **values: Any) -> None:
+        await conn.execute(update(t.messages).where(t.messages.c.id == message_id).values(**values))
+
+    # -- the list ------------------------------------------------------------------------------
+
+    async def list(
+        self,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        archived: str = "0",
+        project_id: str | None = None,
+    ) -> dict[str, Any]:
+        s = t.sessions
+        limit = max(1, min(limit, self.settings.session_list_max))
+        query = select(s).where(visible_clause())
+        if archived in ("0", "1"):
+            query = query.where(s.c.archived == (archived == "1"))
+        elif archived != "all":
+            raise BadRequest("archived must be 0, 1 or all")
+        if project_id:
+            query = query.where(s.c.project_id == project_id)
+        if cursor:
+            pinned, sort_at, sid = _decode_cursor(cursor)
+            query = query.where(tuple_(s.c.pinned, s.c.sort_at, s.c.id) < tuple_(bool(pinned), sort_at, sid))
+        query = query.order_by(s.c.pinned.desc(), s.c.sort_at.desc(), s.c.id.desc()).limit(limit + 1)
+        async with self.store.read() as conn:
+            rows = list((await conn.execute(query)).all())
+        next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+        return {"sessions": [session_public(r._mapping) for r in rows[:limit]], "next_cursor": next_cursor}
+
+    async def count_rows(self) -> int:
+        async with self.store.read() as conn:
+            return int((await conn.execute(select(func.count()).select_from(t.sessions))).scalar_one())
+
+    # -- metadata ------------------------------------------------------------------------------
+
+    async def _set(self, session_id: str, *, touch: bool = True, **values: Any) -> dict[str, Any]:
+        async with self.store.write() as conn:
+            row = await self._materialize(conn, session_id)
+            if touch:
+                values["updated_at"] = time.time()
+            await conn.execute(update(t.sessions).where(t.sessions.c.id == row["id"]).values(**values))
+            return session_public(await self.row(conn, row["id"]))
+
+    async def rename(self, session_id: str, title: object) -> dict[str, Any]:
+        return await self._set(session_id, title=clean_title(title))
+
+    async def set_pinned(self, session_id: str, pinned: bool) -> dict[str, Any]:
+        return await self._set(session_id, pinned=pinned)
+
+    async def set_archived(self, session_id: str, archived: bool) -> dict[str, Any]:
+        return await self._set(session_id, archived=archived)
+
+    async def move(self, session_id: str, project_id: str | None) -> dict[str, Any]:
+        if project_id is not None:
+            async with self.store.read() as conn:
+                found = await conn.execute(select(t.projects.c.id).where(t.projects.c.id == project_id))
+                if found.first() is None:
+                    raise NotFound(f"project not found: {project_id}")
+        return await self._set(session_id, project_id=project_id)
+
+    async def update(
+        self, session_id: str, *, workspace: str | None = None, model: str | None = None
+    ) -> dict[str, Any]:
+        """Change the workspace or model. On a draft this changes the draft: choosing a model for an
+        empty chat is not yet real state."""
+        session_id = check_session_id(session_id)
+        changes: dict[str, Any] = {}
+        if workspace is not None:
+            changes["workspace"] = self.resolve_workspace(workspace)
+        if model is not None:
+            changes["model"] = model or None
+        draft = await self.drafts.get(session_id)
+        if draft is not None:
+            async with self.store.read() as conn:
+                stored = await self.row(conn, session_id)
+            if stored is None:
+                for key, value in changes.items():
+                    setattr(draft, key, value)
+                await self.drafts.put(draft)
+                return await self.get(session_id)
+        await self._set(session_id, **changes)
+        return await self.get(session_id)
+
+    async def delete(self, session_id: str) -> bool:
+        """Delete a session, its messages, runs and child (btw/background) sessions. Idempotent."""
+        session_id = check_session_id(session_id)
+        await self.drafts.discard(session_id)
+        async with self.store.write() as conn:
+            row = await self.row(conn, session_id)
+            if row is None:
+                return False
+            self._require_idle(row)
+            await conn.execute(delete(t.sessions).where(t.sessions.c.id == session_id))
+        return True
+
+    @staticmethod
+    def _require_idle(row: Any) -> None:
+        if row["active_run_id"] is not None:
+            raise Conflict("session has an active run", active_stream_id=row["active_run_id"])
+
+    # -- history rewrites ----------------------------------------------------------------------
+
+    async def truncate(self, session_id: str, keep_count: int) -> dict[str, Any]:
+        if keep_count < 0:
+            raise BadRequest("keep_count must be >= 0")
+        async with self.store.write() as conn:
+            row = await self._existing(conn, session_id)
+            self._require_idle(row)
+            await self._cut(conn, row, keep_count)
+        return await self.get(session_id)
+
+    async def clear(self, session_id: str) -> dict[str, Any]:
+        async with self.store.write() as conn:
+            row = await self._existing(conn, session_id)
+            self._require_idle(row)
+            await self._cut(conn, row, 0, title=UNTITLED)
+            return session_public(await self.row(conn, session_id))
+
+    async def _last_user_seq(self, conn: AsyncConnection, session_id: str) -> Any:
+        m = t.messages
+        query = (
+            select(m.c.seq, m.c.content)
+            .where(m.c.session_id == session_id, m.c.role == "user", m.c.in_context)
+            .order_by(m.c.seq.desc())
+            .limit(1)
+        )
+        return (await conn.execute(query)).first()
+
+    async def retry(self, session_id: str) -> dict[str, Any]:
+        """Remove the last user message and everything after it; the client sends its text again."""
+        async with self.store.write() as conn:
+            row = await self._existing(conn, session_id)
+            self._require_idle(row)
+            last = await self._last_user_seq(conn, session_id)
+            if last is None:
+                raise Conflict("No previous message to retry.")
+            await self._cut(conn, row, last.seq)
+        return {"ok": True, "last_user_text": last.content, "removed_count": row["message_count"] - last.seq}
+
+    async def undo(self, session_id: str) -> dict[str, Any]:
+        async with self.store.write() as conn:
+            row = await self._existing(conn, session_id)
+            self._require_idle(row)
+            last = await self._last_user_seq(conn, session_id)
+            if last is None:
+                raise Conflict("Nothing to undo.")
+            await self._cut(conn, row, last.seq)
+        preview = last.content if len(last.content) <= 40 else last.content[:40] + "..."
+        return {"ok": True, "removed_count": row["message_count"] - last.seq, "removed_preview": preview}
+
+    async def _existing(self, conn: AsyncConnection, session_id: str) -> Any:
+        session_id = check_session_id(session_id)
+        row = await self.row(conn, session_id)
+        if row is None:
+            if await self.drafts.get(session_id) is None:
+                raise NotFound(f"session not found: {session_id}")
+            row = await self._materialize(conn, session_id)
+        return row
+
+    async def _cut(self, conn: AsyncConnection, row: Any, keep: int, **values: Any) -> None:
+        m = t.messages
+        keep = min(keep, row["message_count"])
+        await conn.execute(delete(m).where(m.c.session_id == row["id"], m.c.seq >= keep))
+        last = await conn.execute(
+            select(func.max(m.c.created_at)).where(m.c.session_id == row["id"], m.c.role != "tool")
+        )
+        last_at = last.scalar()
+        now = time.time()
+        await conn.execute(
+            update(t.sessions)
+            .where(t.sessions.c.id == row["id"])
+            .values(
+                message_count=keep,
+                last_message_at=last_at,
+                sort_at=last_at or row["created_at"],
+                updated_at=now,
+                **values,
+            )
+        )
+
+    async def duplicate(self, session_id: str) -> dict[str, Any]:
+        """A new session with the same settings and a copy of every message."""
+        async with self.store.write() as conn:
+            row = await self._existing(conn, session_id)
+            now = time.time()
+            copy = await self.create_row(
+                conn,
+                title=f"{row['title']} (copy)"[:TITLE_MAX + 7],
+                workspace=row["workspace"],
+                model=row["model"],
+                project_id=row["project_id"],
+                message_count=row["message_count"],
+                last_message_at=row["last_message_at"],
+                sort_at=now,
+                extra=row["extra"] or {},
+            )
+            m = t.messages
+            columns = [c for c in m.c if c.name not in ("id", "session_id")]
+            source = select(*[m.c[c.name] for c in columns], literal(copy["id"])).where(
+                m.c.session_id == row["id"]
+            )
+            await conn.execute(
+                insert(m).from_select([c.name for c in columns] + ["session_id"], source)
+            )
+            return session_public(await self.row(conn, copy["id"]))
+
+    def workspace_path(self, session: dict[str, Any]) -> Path:
+        return Path(session["workspace"])

@@ -1,0 +1,183 @@
+"""Export (JSON, Markdown) and import of whole sessions."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import update
+
+from threadline.errors import BadRequest
+from threadline.sessions.service import VALID_ROLES, NewMessage, SessionService, clean_title
+from threadline.store import tables as t
+
+EXPORT_FORMAT = "threadline.session.v1"
+MAX_IMPORT_MESSAGES = 100_000
+
+
+async def export_json(service: SessionService, session_id: str) -> dict[str, Any]:
+    session = await service.get(session_id)
+    session["format"] = EXPORT_FORMAT
+    return session
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, dict):
+                parts.append(str(part.get("text") or part.get("thinking") or ""))
+            elif isinstance(part, str):
+                parts.append(part)
+        return "\n".join(p for p in parts if p)
+    return "" if content is None else str(content)
+
+
+def to_markdown(session: dict[str, Any]) -> str:
+    lines = [f"# {session['title']}", ""]
+    lines.append(f"- Session: `{session['session_id']}`")
+    if session.get("model"):
+        lines.append(f"- Model: `{session['model']}`")
+    lines.append(f"- Workspace: `{session['workspace']}`")
+    lines.append(f"- Messages: {session['message_count']}")
+    lines.append("")
+    for message in session.get("messages", []):
+        role = message["role"]
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(message.get("timestamp") or 0))
+        heading = {"user": "User", "assistant": "Assistant", "tool": "Tool", "system": "System"}[role]
+        if message.get("side") == "btw":
+            heading += " (btw)"
+        lines.append(f"## {heading} · {stamp} UTC")
+        lines.append("")
+        if message.get("reasoning"):
+            lines.append("<details><summary>Thinking</summary>\n")
+            lines.append(message["reasoning"])
+            lines.append("\n</details>\n")
+        text = _text_of(message.get("content"))
+        if role == "tool":
+            lines.append("```\n" + text.replace("```", "ˋˋˋ") + "\n```")
+        else:
+            lines.append(text)
+        for call in message.get("tool_calls") or []:
+            lines.append(f"\n> Tool call `{call.get('name')}`: `{call.get('arguments')}`")
+        if message.get("status") not in (None, "complete"):
+            lines.append(f"\n*({message['status']})*")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def parse_import_messages(raw: Any) -> list[NewMessage]:
+    """Validate imported messages (reference format: OpenAI-style dicts with optional markers)."""
+    if not isinstance(raw, list):
+        raise BadRequest("messages must be a list")
+    if len(raw) > MAX_IMPORT_MESSAGES:
+        raise BadRequest(f"at most {MAX_IMPORT_MESSAGES} messages can be imported")
+    parsed = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise BadRequest(f"messages[{index}] must be an object")
+        role = item.get("role")
+        if role not in VALID_ROLES:
+            raise BadRequest(f"messages[{index}].role must be one of {', '.join(VALID_ROLES)}")
+        content = item.get("content")
+        parts = content if isinstance(content, list) else None
+        status = item.get("status") or (
+            "partial" if item.get("_partial") else "error" if item.get("_error") else "complete"
+        )
+        if status not in ("complete", "partial", "error", "interrupted", "cancelled"):
+            status = "complete"
+        stamp = item.get("timestamp") or item.get("_ts")
+        tool_calls = item.get("tool_calls") if isinstance(item.get("tool_calls"), list) else None
+        meta = {}
+        if isinstance(item.get("attachments"), list):
+            meta["attachments"] = [str(a) for a in item["attachments"]][:20]
+        if item.get("side") == "btw":
+            meta["side"] = "btw"
+        parsed.append(
+            NewMessage(
+                role=role,
+                content=_text_of(content),
+                parts=parts,
+                tool_calls=tool_calls,
+                tool_call_id=str(item["tool_call_id"]) if item.get("tool_call_id") else None,
+                reasoning=item.get("reasoning") if isinstance(item.get("reasoning"), str) else None,
+                status=status,
+                in_context=not (status in ("error", "cancelled") or meta.get("side") == "btw"),
+                meta=meta,
+                created_at=float(stamp) if isinstance(stamp, int | float) and stamp > 0 else None,
+            )
+        )
+    return parsed
+
+
+async def import_session(
+    service: SessionService,
+    payload: dict[str, Any],
+    *,
+    session_id: str | None = None,
+    project_id: str | None = None,
+    trust_workspace: bool = False,
+) -> dict[str, Any]:
+    """Write a session with its messages in one transaction. A new id unless ``session_id`` is given
+    (the Hermes importer keeps ids that are free)."""
+    messages = parse_import_messages(payload.get("messages"))
+    title = clean_title(payload.get("title") or "Untitled")
+    raw_workspace = payload.get("workspace")
+    if raw_workspace is not None and not isinstance(raw_workspace, str):
+        raise BadRequest("workspace must be a string")
+    if trust_workspace and raw_workspace:
+        workspace = raw_workspace
+    else:
+        workspace = service.resolve_workspace(raw_workspace)
+    model = payload.get("model")
+    if model is not None and not isinstance(model, str):
+        raise BadRequest("model must be a string")
+    now = time.time()
+    created = payload.get("created_at")
+    created_at = float(created) if isinstance(created, int | float) and created > 0 else now
+    updated = payload.get("updated_at")
+    updated_at = float(updated) if isinstance(updated, int | float) and updated > 0 else created_at
+    values: dict[str, Any] = {
+        "title": title,
+        "workspace": workspace,
+        "model": model,
+        "pinned": bool(payload.get("pinned")),
+        "archived": bool(payload.get("archived")),
+        "project_id": project_id,
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "sort_at": updated_at,
+        "input_tokens": _int(payload.get("input_tokens")),
+        "output_tokens": _int(payload.get("output_tokens")),
+        "estimated_cost": _float(payload.get("estimated_cost")),
+        "extra": dict(payload["extra"]) if isinstance(payload.get("extra"), dict) else {},
+    }
+    if session_id:
+        values["id"] = session_id
+    async with service.store.write() as conn:
+        row = await service.create_row(conn, **values)
+        last_at = None
+        rows = []
+        for seq, message in enumerate(messages):
+            stamp = message.created_at or created_at
+            rows.append(message.values(row["id"], seq, None, stamp))
+            if message.role != "tool":
+                last_at = stamp
+        if rows:
+            await conn.execute(t.messages.insert(), rows)
+        await conn.execute(
+            update(t.sessions)
+            .where(t.sessions.c.id == row["id"])
+            .values(message_count=len(rows), last_message_at=last_at, sort_at=max(last_at or 0, updated_at))
+        )
+    return await service.get(row["id"])
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _float(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 else 0.0

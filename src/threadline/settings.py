@@ -1,0 +1,85 @@
+"""Configuration: one pydantic-settings class, read once at start-up and injected.
+
+Every field is documented in docs/configuration.md; a test fails when one is not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="THREADLINE_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".threadline")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8787, ge=0, le=65535)
+    database_url: str | None = None
+    redis_url: str | None = None
+
+    draft_ttl_seconds: float = Field(default=24 * 3600, gt=0)
+    draft_cap: int = Field(default=10_000, ge=1)
+    max_body_bytes: int = Field(default=20 * MB, ge=1024)
+    session_list_max: int = Field(default=500, ge=1)
+
+    default_workspace: Path | None = None
+    workspace_roots: list[Path] = Field(default_factory=list)
+    default_model: str | None = None
+
+    agent_max_steps: int = Field(default=25, ge=1, le=500)
+    approval_timeout_seconds: float = Field(default=300.0, gt=0)
+    shell_timeout_seconds: float = Field(default=120.0, gt=0)
+    tool_output_cap: int = Field(default=50_000, ge=1000)
+    provider_timeout_seconds: float = Field(default=120.0, gt=0)
+    checkpoint_interval_seconds: float = Field(default=0.5, gt=0)
+    heartbeat_seconds: float = Field(default=15.0, gt=0)
+    llm_titles: bool = True
+    detect_ollama: bool = True
+
+    password: str | None = None
+    insecure: bool = False
+    allowed_origins: list[str] = Field(default_factory=list)
+    auth_cookie_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    login_rate_limit: int = Field(default=5, ge=1)
+
+    log_json: bool = False
+    log_level: str = "INFO"
+    instance_id: str | None = None
+    run_lease_seconds: float = Field(default=15.0, gt=0)
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.home / "threadline.db"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.sqlite_path}"
+
+    @property
+    def resolved_default_workspace(self) -> Path:
+        return (self.default_workspace or self.home / "workspace").expanduser().resolve()
+
+    @property
+    def resolved_workspace_roots(self) -> list[Path]:
+        """Directories under which a session's workspace may live."""
+        roots = [p.expanduser().resolve() for p in self.workspace_roots]
+        if not roots:
+            roots = [Path.home().resolve(), self.home]
+        default = self.resolved_default_workspace
+        if not any(default.is_relative_to(r) for r in roots):
+            roots.append(default)
+        return roots
+
+    @property
+    def providers_file(self) -> Path:
+        return self.home / "providers.json"

@@ -1,0 +1,78 @@
+"""Every piece of SQL that differs between SQLite and PostgreSQL: full-text search and upserts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table, TextClause, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+SNIPPET_OPEN = "«"
+SNIPPET_CLOSE = "»"
+
+
+class Dialect:
+    def __init__(self, name: str) -> None:
+        if name not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database dialect: {name}")
+        self.name = name
+
+    def insert_ignore(self, table: Table, values: dict[str, Any]) -> Insert:
+        """INSERT that does nothing when the primary key exists."""
+        module = sqlite if self.name == "sqlite" else postgresql
+        return module.insert(table).values(**values).on_conflict_do_nothing()
+
+    def upsert(self, table: Table, values: dict[str, Any], key: str) -> Insert:
+        module = sqlite if self.name == "sqlite" else postgresql
+        stmt = module.insert(table).values(**values)
+        updates = {k: stmt.excluded[k] for k in values if k != key}
+        return stmt.on_conflict_do_update(index_elements=[key], set_=updates)
+
+    def fts_query(self, raw: str) -> str | None:
+        """Turn user text into a safe full-text query: every word must match, the last as a prefix."""
+        words = [w for w in "".join(c if c.isalnum() else " " for c in raw).split() if w]
+        if not words:
+            return None
+        words = words[:12]
+        if self.name == "sqlite":
+            quoted = [f'"{w}"' for w in words]
+            quoted[-1] += "*"
+            return " ".join(quoted)
+        parts = [w.replace("'", "") for w in words]
+        parts[-1] += ":*"
+        return " & ".join(parts)
+
+    def content_search(self) -> TextClause:
+        """Best-ranked message per session for ``:q``; columns session_id, snippet, score (lower
+        is better). Hidden kinds and archived filters are applied by the caller's join."""
+        if self.name == "sqlite":
+            return text(
+                """
+                SELECT m.session_id AS session_id,
+                       snippet(messages_fts, 0, :open, :close, '…', 12) AS snippet,
+                       bm25(messages_fts) AS score
+                FROM messages_fts
+                JOIN messages m ON m.id = messages_fts.rowid
+                WHERE messages_fts MATCH :q
+                ORDER BY score
+                LIMIT :scan
+                """
+            )
+        return text(
+            """
+            WITH hits AS (
+                SELECT m.session_id, m.content, -ts_rank(m.tsv, to_tsquery('simple', :q)) AS score
+                FROM messages m
+                WHERE m.tsv @@ to_tsquery('simple', :q)
+                ORDER BY score
+                LIMIT :scan
+            )
+            SELECT session_id,
+                   ts_headline('simple', left(content, 20000), to_tsquery('simple', :q),
+                               'StartSel=' || :open || ', StopSel=' || :close
+                               || ', MaxWords=24, MinWords=8, MaxFragments=1') AS snippet,
+                   score
+            FROM hits
+            """
+        )

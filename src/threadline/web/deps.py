@@ -1,0 +1,45 @@
+"""Dependencies for route signatures, as named ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from threadline.preferences import PreferenceService
+from threadline.services import Services
+from threadline.sessions.projects import ProjectService
+from threadline.sessions.service import SessionService
+from threadline.settings import Settings
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _sessions(services: ServicesDep) -> SessionService:
+    return services.sessions
+
+
+def _projects(services: ServicesDep) -> ProjectService:
+    return services.projects
+
+
+def _preferences(services: ServicesDep) -> PreferenceService:
+    return services.preferences
+
+
+def _settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+SessionsDep = Annotated[SessionService, Depends(_sessions)]
+ProjectsDep = Annotated[ProjectService, Depends(_projects)]
+PreferencesDep = Annotated[PreferenceService, Depends(_preferences)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+JSON = dict[str, Any]

@@ -1,0 +1,156 @@
+"""Session endpoints (reference §2.1): the same paths, parameters and JSON keys."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from threadline.sessions import transfer
+from threadline.sessions.search import search_sessions
+from threadline.web.deps import JSON, SessionsDep
+from threadline.web.schemas import (
+    SessionArchive,
+    SessionCreate,
+    SessionImport,
+    SessionMove,
+    SessionPin,
+    SessionRef,
+    SessionRename,
+    SessionTruncate,
+    SessionUpdate,
+)
+
+router = APIRouter(prefix="/api", tags=["sessions"])
+
+SessionIdQuery = Annotated[str, Query(min_length=1, max_length=64)]
+
+
+@router.post("/session/new")
+async def new_session(body: SessionCreate, sessions: SessionsDep) -> JSON:
+    """Create a draft: findable by id, but no row is written until it has real state."""
+    session = await sessions.create_draft(workspace=body.workspace, model=body.model)
+    session["messages"] = []
+    return {"session": session}
+
+
+@router.get("/session")
+async def get_session(
+    sessions: SessionsDep,
+    session_id: SessionIdQuery,
+    messages: Annotated[int, Query(ge=0, le=1)] = 1,
+    msg_limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    msg_before: Annotated[int | None, Query(ge=0)] = None,
+) -> JSON:
+    return {
+        "session": await sessions.get(
+            session_id, messages=bool(messages), msg_limit=msg_limit, msg_before=msg_before
+        )
+    }
+
+
+@router.get("/sessions")
+async def list_sessions(
+    sessions: SessionsDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    archived: Literal["0", "1", "all"] = "0",
+    project_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> JSON:
+    page = await sessions.list(limit=limit, cursor=cursor, archived=archived, project_id=project_id)
+    page["cli_count"] = 0
+    return page
+
+
+@router.get("/sessions/search")
+async def search(
+    sessions: SessionsDep,
+    q: Annotated[str, Query(max_length=500)] = "",
+    content: Annotated[int, Query(ge=0, le=1)] = 1,
+    depth: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    archived: Literal["0", "1", "all"] = "all",
+) -> JSON:
+    """Titles and the full text of every message (``depth`` is accepted and ignored: all messages
+    are indexed)."""
+    return await search_sessions(sessions, q, limit=limit, content=bool(content), archived=archived)
+
+
+@router.post("/session/rename")
+async def rename(body: SessionRename, sessions: SessionsDep) -> JSON:
+    return {"ok": True, "session": await sessions.rename(body.session_id, body.title)}
+
+
+@router.post("/session/update")
+async def update_session(body: SessionUpdate, sessions: SessionsDep) -> JSON:
+    return {"ok": True, "session": await sessions.update(body.session_id, workspace=body.workspace, model=body.model)}
+
+
+@router.post("/session/delete")
+async def delete_session(body: SessionRef, sessions: SessionsDep) -> JSON:
+    deleted = await sessions.delete(body.session_id)
+    return {"ok": True, "deleted": deleted}
+
+
+@router.post("/session/pin")
+async def pin(body: SessionPin, sessions: SessionsDep) -> JSON:
+    return {"ok": True, "session": await sessions.set_pinned(body.session_id, body.pinned)}
+
+
+@router.post("/session/archive")
+async def archive(body: SessionArchive, sessions: SessionsDep) -> JSON:
+    return {"ok": True, "session": await sessions.set_archived(body.session_id, body.archived)}
+
+
+@router.post("/session/move")
+async def move(body: SessionMove, sessions: SessionsDep) -> JSON:
+    return {"ok": True, "session": await sessions.move(body.session_id, body.project_id or None)}
+
+
+@router.post("/session/clear")
+async def clear(body: SessionRef, sessions: SessionsDep) -> JSON:
+    return {"ok": True, "session": await sessions.clear(body.session_id)}
+
+
+@router.post("/session/truncate")
+async def truncate(body: SessionTruncate, sessions: SessionsDep) -> JSON:
+    return {"ok": True, "session": await sessions.truncate(body.session_id, body.keep_count)}
+
+
+@router.post("/session/retry")
+async def retry(body: SessionRef, sessions: SessionsDep) -> JSON:
+    return await sessions.retry(body.session_id)
+
+
+@router.post("/session/undo")
+async def undo(body: SessionRef, sessions: SessionsDep) -> JSON:
+    return await sessions.undo(body.session_id)
+
+
+@router.post("/session/duplicate")
+async def duplicate(body: SessionRef, sessions: SessionsDep) -> JSON:
+    return {"ok": True, "session": await sessions.duplicate(body.session_id)}
+
+
+@router.get("/session/export")
+async def export(
+    sessions: SessionsDep, session_id: SessionIdQuery, format: Literal["json", "md"] = "json"
+) -> Response:
+    data = await transfer.export_json(sessions, session_id)
+    if format == "md":
+        body = transfer.to_markdown(data).encode()
+        media, suffix = "text/markdown; charset=utf-8", "md"
+    else:
+        body = json.dumps(data, ensure_ascii=False, indent=2).encode()
+        media, suffix = "application/json", "json"
+    filename = f"threadline-{data['session_id']}.{suffix}"
+    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.post("/session/import")
+async def import_session(body: SessionImport, sessions: SessionsDep) -> JSON:
+    """Import a session exported by Threadline or Hermes WebUI; always under a new id."""
+    session = await transfer.import_session(sessions, body.model_dump())
+    return {"ok": True, "session": session}
