@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from threadline.agent.providers.registry import ProviderRegistry
 from threadline.preferences import PreferenceService
+from threadline.runs.manager import RunManager
 from threadline.sessions.drafts import DraftStore, MemoryDrafts
 from threadline.sessions.projects import ProjectService
 from threadline.sessions.service import SessionService
@@ -22,24 +26,50 @@ class Services:
     sessions: SessionService
     projects: ProjectService
     preferences: PreferenceService
+    providers: ProviderRegistry
+    runs: RunManager
+    instance_id: str
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    async def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
+    async def open(cls, settings: Settings, *, migrate: bool = True, env: dict[str, str] | None = None) -> Services:
         settings.home.mkdir(parents=True, exist_ok=True)
         store = Store(settings.resolved_database_url)
         if migrate:
             await store.migrate()
         drafts = MemoryDrafts(ttl_seconds=settings.draft_ttl_seconds, cap=settings.draft_cap)
+        sessions = SessionService(store, drafts, settings)
+        preferences = PreferenceService(store)
+        providers = ProviderRegistry.load(
+            env=dict(os.environ) if env is None else env,
+            path=settings.providers_file,
+            timeout=settings.provider_timeout_seconds,
+        )
+        instance_id = settings.instance_id or uuid.uuid4().hex[:12]
+        runs = RunManager(
+            settings=settings, sessions=sessions, providers=providers, preferences=preferences,
+            instance_id=instance_id,
+        )
         return cls(
             settings=settings,
             store=store,
             drafts=drafts,
-            sessions=SessionService(store, drafts, settings),
+            sessions=sessions,
             projects=ProjectService(store),
-            preferences=PreferenceService(store),
+            preferences=preferences,
+            providers=providers,
+            runs=runs,
+            instance_id=instance_id,
         )
 
+    async def start(self) -> None:
+        """Start-up work after migrations: Ollama detection, crash recovery."""
+        if self.settings.detect_ollama and not self.providers.configs():
+            await self.providers.detect_ollama()
+        await self.runs.recover()
+
     async def close(self) -> None:
+        await self.runs.close()
+        await self.providers.aclose()
         await self.store.close()

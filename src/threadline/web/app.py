@@ -12,15 +12,17 @@ from threadline.services import Services
 from threadline.settings import Settings
 from threadline.web import pages
 from threadline.web.errors import BodyLimitMiddleware, install_error_handlers
-from threadline.web.routes import health, projects, sessions
+from threadline.web.routes import chat, health, projects, providers, sessions
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, env: dict[str, str] | None = None) -> FastAPI:
+    """``env`` supplies the provider variables (OPENAI_API_KEY...); by default the process environment."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await Services.open(settings)
+        services = await Services.open(settings, env=env)
+        await services.start()
         app.state.services = services
         app.state.assets = pages.StaticAssets()
         try:
@@ -38,7 +40,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for router in (health.router, sessions.router, projects.router, projects.settings_router, pages.router):
+    for router in (
+        health.router, sessions.router, chat.router, providers.router, projects.router, projects.settings_router,
+        pages.router,
+    ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     return app

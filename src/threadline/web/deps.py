@@ -6,7 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from threadline.agent.providers.registry import ProviderRegistry
 from threadline.preferences import PreferenceService
+from threadline.runs.manager import RunManager
 from threadline.services import Services
 from threadline.sessions.projects import ProjectService
 from threadline.sessions.service import SessionService
@@ -37,6 +39,16 @@ def _settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
+def _runs(services: ServicesDep) -> RunManager:
+    return services.runs
+
+
+def _providers(services: ServicesDep) -> ProviderRegistry:
+    return services.providers
+
+
+RunsDep = Annotated[RunManager, Depends(_runs)]
+ProvidersDep = Annotated[ProviderRegistry, Depends(_providers)]
 SessionsDep = Annotated[SessionService, Depends(_sessions)]
 ProjectsDep = Annotated[ProjectService, Depends(_projects)]
 PreferencesDep = Annotated[PreferenceService, Depends(_preferences)]

@@ -17,12 +17,11 @@ router = APIRouter(tags=["health"])
 @router.get("/health")
 async def health(services: ServicesDep) -> JSON:
     """Liveness: the process answers. Counts come from memory, never a slow query."""
-    runs = services.extras.get("runs")
     return {
         "status": "ok",
         "version": __version__,
         "drafts": await services.drafts.count(),
-        "active_streams": runs.active_count() if runs is not None else 0,
+        "active_streams": services.runs.active_count(),
         "uptime_seconds": round(time.time() - services.started_at, 3),
     }
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from threadline.sessions import transfer
 from threadline.sessions.search import search_sessions
-from threadline.web.deps import JSON, SessionsDep
+from threadline.web.deps import JSON, RunsDep, SessionsDep
 from threadline.web.schemas import (
     SessionArchive,
     SessionCreate,
@@ -39,16 +39,15 @@ async def new_session(body: SessionCreate, sessions: SessionsDep) -> JSON:
 @router.get("/session")
 async def get_session(
     sessions: SessionsDep,
+    runs: RunsDep,
     session_id: SessionIdQuery,
     messages: Annotated[int, Query(ge=0, le=1)] = 1,
     msg_limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
     msg_before: Annotated[int | None, Query(ge=0)] = None,
 ) -> JSON:
-    return {
-        "session": await sessions.get(
-            session_id, messages=bool(messages), msg_limit=msg_limit, msg_before=msg_before
-        )
-    }
+    session = await sessions.get(session_id, messages=bool(messages), msg_limit=msg_limit, msg_before=msg_before)
+    session["queue"] = [] if session["is_draft"] else await runs.queued(session_id)
+    return {"session": session}
 
 
 @router.get("/sessions")

@@ -1,0 +1,95 @@
+"""What the model is sent: the stored transcript made safe for strict providers, and the system prompt."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+TITLE_CHARS = 64
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("text"))
+    return ""
+
+
+def model_history(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """In-context rows as provider messages. Tool results without a matching call are dropped, and a
+    call whose result never arrived (a cancel mid-tool) gets a placeholder result, so providers that
+    check the pairing accept the history."""
+    history: list[dict[str, Any]] = []
+    open_calls: dict[str, str] = {}
+
+    def close_open_calls() -> None:
+        for call_id, name in open_calls.items():
+            history.append({"role": "tool", "tool_call_id": call_id, "content": f"({name} did not finish)",
+                            "is_error": True})
+        open_calls.clear()
+
+    for row in rows:
+        role = row["role"]
+        if role == "tool":
+            call_id = row.get("tool_call_id")
+            if call_id not in open_calls:
+                continue
+            open_calls.pop(call_id)
+            history.append({"role": "tool", "tool_call_id": call_id, "content": _text(row.get("content")),
+                            "is_error": bool(row.get("is_error"))})
+            continue
+        close_open_calls()
+        message: dict[str, Any] = {"role": role, "content": _text(row.get("content"))}
+        if role == "user" and row.get("attachments"):
+            names = ", ".join(row["attachments"])
+            message["content"] += f"\n\n[Attached files: {names}]"
+        if role == "assistant":
+            calls = [c for c in row.get("tool_calls") or [] if isinstance(c, dict) and c.get("id")]
+            if calls:
+                message["tool_calls"] = [
+                    {"id": c["id"], "name": c.get("name", ""), "arguments": _arguments(c.get("arguments"))}
+                    for c in calls
+                ]
+                open_calls.update({c["id"]: c.get("name", "tool") for c in calls})
+            if row.get("reasoning"):
+                message["reasoning"] = row["reasoning"]
+            if row.get("reasoning_signature"):
+                message["reasoning_signature"] = row["reasoning_signature"]
+            if not message["content"] and not calls:
+                continue
+        history.append(message)
+    close_open_calls()
+    return history
+
+
+def _arguments(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
+
+
+def system_prompt(workspace: str) -> str:
+    return (
+        "You are a capable assistant working for the user in a workspace folder on their machine: "
+        f"{workspace}\n"
+        "You can list, read, search, write and edit files there and run shell commands in it; paths are "
+        "relative to the workspace. Use tools when they help, explain what you did, and answer in Markdown."
+    )
+
+
+def title_from(text: str) -> str | None:
+    """The automatic title: the first user message's first line, at most 64 characters."""
+    words = " ".join(text.split())
+    if not words:
+        return None
+    if len(words) <= TITLE_CHARS:
+        return words
+    cut = words[:TITLE_CHARS].rsplit(" ", 1)[0]
+    return (cut or words[:TITLE_CHARS]).rstrip(",.;:") + "…"

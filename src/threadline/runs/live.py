@@ -1,0 +1,107 @@
+"""The event log of a run and its broadcast to subscribers.
+
+Every event gets the next sequence number and is appended to the run's log before any subscriber
+sees it; every subscriber reads the log from its own position, so two tabs see the same events and a
+reconnect with ``after_seq`` gets exactly what it missed. The log lives in memory while the run is
+live and is flushed to ``run_events`` in batches (with each checkpoint) and in full when the run ends,
+so an ended run replays from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from threadline.store import tables as t
+from threadline.store.engine import Store
+
+TERMINAL_EVENTS = frozenset({"stream_end", "apperror", "cancel"})
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    seq: int
+    type: str
+    data: dict[str, Any]
+    created_at: float
+
+
+@dataclass
+class LiveRun:
+    """One run in progress on this instance."""
+
+    id: str
+    session_id: str
+    kind: str = "chat"
+    events: list[RunEvent] = field(default_factory=list)
+    flushed: int = 0
+    ended: bool = False
+    task: asyncio.Task[None] | None = None
+    cancel_requested: bool = False
+    flush_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def emit(self, type_: str, data: dict[str, Any]) -> RunEvent:
+        event = RunEvent(len(self.events) + 1, type_, data, time.time())
+        self.events.append(event)
+        if type_ in TERMINAL_EVENTS:
+            self.ended = True
+        self._notify()
+        return event
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def finish(self) -> None:
+        self.ended = True
+        self._notify()
+
+    async def follow(self, after_seq: int, heartbeat: float) -> AsyncIterator[RunEvent | None]:
+        """Events after ``after_seq`` as they come; ``None`` is a heartbeat after an idle period."""
+        position = max(0, after_seq)
+        while True:
+            while position < len(self.events):
+                event = self.events[position]
+                position += 1
+                yield event
+            if self.ended:
+                return
+            waiter = self._changed
+            try:
+                await asyncio.wait_for(waiter.wait(), timeout=heartbeat)
+            except TimeoutError:
+                yield None
+
+    def unflushed(self) -> list[RunEvent]:
+        return self.events[self.flushed :]
+
+
+async def flush_events(store: Store, run: LiveRun) -> None:
+    async with run.flush_lock:
+        pending = run.unflushed()
+        if not pending:
+            return
+        rows = [
+            {"run_id": run.id, "seq": e.seq, "type": e.type, "data": e.data, "created_at": e.created_at}
+            for e in pending
+        ]
+        async with store.write() as conn:
+            await conn.execute(insert(t.run_events), rows)
+        run.flushed += len(pending)
+
+
+async def stored_events(store: Store, run_id: str, after_seq: int) -> list[RunEvent]:
+    e = t.run_events
+    async with store.read() as conn:
+        rows = await conn.execute(
+            select(e.c.seq, e.c.type, e.c.data, e.c.created_at)
+            .where(e.c.run_id == run_id, e.c.seq > after_seq)
+            .order_by(e.c.seq)
+        )
+        return [RunEvent(r.seq, r.type, r.data, r.created_at) for r in rows]

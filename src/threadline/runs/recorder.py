@@ -1,0 +1,191 @@
+"""The agent sink of one run: turns agent callbacks into stream events and stored rows.
+
+Every write checks ownership in the same transaction: the session's ``active_run_id`` must still be
+this run. A cancelled or stale worker finds it changed and raises ``NotOwner``, so it can never write
+over a newer turn (reference §7 item 14).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from threadline.agent.events import ToolCallRequest, Usage
+from threadline.agent.tools.base import ToolResult
+from threadline.runs.approvals import ApprovalBroker
+from threadline.runs.live import LiveRun, flush_events
+from threadline.sessions.service import NewMessage, SessionService
+from threadline.store import tables as t
+
+PREVIEW = 120
+
+
+class NotOwner(Exception):
+    """The run no longer owns its session; it must stop without writing."""
+
+
+def _preview(arguments: dict[str, Any]) -> dict[str, str]:
+    return {k: (str(v) if not isinstance(v, str) else v)[:PREVIEW] for k, v in list(arguments.items())[:4]}
+
+
+class Recorder:
+    def __init__(
+        self,
+        run: LiveRun,
+        sessions: SessionService,
+        approvals: ApprovalBroker,
+        *,
+        message_meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.run = run
+        self.sessions = sessions
+        self.store = sessions.store
+        self.approvals = approvals
+        self.message_meta = message_meta or {}
+        self.text = ""
+        self.reasoning = ""
+        self.row_id: int | None = None  # the assistant row being streamed, once checkpointed
+        self.checkpointed = ("", "")
+        self.usage = Usage()
+        self.answer_parts: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def owned(self) -> AsyncIterator[AsyncConnection]:
+        async with self.store.write() as conn:
+            s = t.sessions
+            owner = (await conn.execute(select(s.c.active_run_id).where(s.c.id == self.run.session_id))).scalar()
+            if owner != self.run.id:
+                raise NotOwner(self.run.id)
+            yield conn
+
+    async def _append(self, conn: AsyncConnection, message: NewMessage) -> dict[str, Any]:
+        message.meta = {**self.message_meta, **message.meta}
+        return await self.sessions.append_message(conn, self.run.session_id, message, run_id=self.run.id)
+
+    # -- AgentSink -----------------------------------------------------------------------------
+
+    async def on_text(self, text: str) -> None:
+        self.text += text
+        self.run.emit("token", {"text": text})
+
+    async def on_reasoning(self, text: str) -> None:
+        self.reasoning += text
+        self.run.emit("reasoning", {"text": text})
+
+    async def on_assistant_message(self, message: dict[str, Any]) -> None:
+        content = message.get("content") or ""
+        tool_calls = message.get("tool_calls") or None
+        reasoning = message.get("reasoning") or None
+        meta = {"reasoning_signature": message["reasoning_signature"]} if message.get("reasoning_signature") else {}
+        async with self.owned() as conn:
+            if self.row_id is not None:
+                values: dict[str, Any] = {"content": content, "tool_calls": tool_calls, "reasoning": reasoning,
+                                          "status": "complete"}
+                if meta:
+                    values["meta"] = {**self.message_meta, **meta}
+                await self.sessions.update_message(conn, self.row_id, **values)
+            elif content or tool_calls or reasoning:
+                await self._append(
+                    conn,
+                    NewMessage(role="assistant", content=content, tool_calls=tool_calls, reasoning=reasoning,
+                               meta=meta),
+                )
+        if content:
+            self.answer_parts.append(content)
+        self.text, self.reasoning, self.row_id, self.checkpointed = "", "", None, ("", "")
+
+    async def on_tool_start(self, call: ToolCallRequest) -> None:
+        self.run.emit(
+            "tool",
+            {"event_type": "tool.started", "name": call.name, "tool_call_id": call.id,
+             "args": _preview(call.arguments), "preview": str(call.arguments)[:PREVIEW]},
+        )
+
+    async def on_tool_end(self, call: ToolCallRequest, result: ToolResult, duration: float) -> None:
+        self.run.emit(
+            "tool_complete",
+            {"event_type": "tool.completed", "name": call.name, "tool_call_id": call.id,
+             "args": _preview(call.arguments), "preview": result.text[:PREVIEW], "result": result.text[:4000],
+             "duration": round(duration, 3), "is_error": result.is_error},
+        )
+
+    async def on_tool_message(self, message: dict[str, Any]) -> None:
+        meta = {"is_error": True} if message.get("is_error") else {}
+        async with self.owned() as conn:
+            await self._append(
+                conn,
+                NewMessage(role="tool", content=message.get("content") or "",
+                           tool_call_id=message.get("tool_call_id"), meta=meta),
+            )
+
+    async def request_approval(self, call: ToolCallRequest, description: str) -> bool:
+        async def announce(pending: dict[str, Any]) -> None:
+            self.run.emit("approval", pending)
+            await flush_events(self.store, self.run)
+
+        return await self.approvals.request(
+            session_id=self.run.session_id, run_id=self.run.id, tool=call.name, arguments=call.arguments,
+            description=description, announce=announce,
+        )
+
+    async def on_usage(self, usage: Usage) -> None:
+        self.usage = self.usage + usage
+
+    # -- checkpoints and endings ---------------------------------------------------------------
+
+    async def checkpoint(self) -> None:
+        """Store the text streamed so far as a ``partial`` assistant row, and flush the event log."""
+        if (self.text, self.reasoning) != self.checkpointed and (self.text or self.reasoning):
+            text, reasoning = self.text, self.reasoning
+            async with self.owned() as conn:
+                if self.row_id is None:
+                    row = await self._append(
+                        conn, NewMessage(role="assistant", content=text, reasoning=reasoning or None, status="partial")
+                    )
+                    self.row_id = row["id"]
+                else:
+                    await self.sessions.update_message(
+                        conn, self.row_id, content=text, reasoning=reasoning or None, status="partial"
+                    )
+            self.checkpointed = (text, reasoning)
+        await flush_events(self.store, self.run)
+
+    async def save_partial(self, conn: AsyncConnection, status: str) -> None:
+        """Keep whatever text was streamed but not completed, marked ``partial`` (cancel) or
+        ``interrupted``/``error``; partial text stays in the model's context, as in the reference."""
+        if not (self.text or self.reasoning):
+            return
+        if self.row_id is not None:
+            await self.sessions.update_message(
+                conn, self.row_id, content=self.text, reasoning=self.reasoning or None, status=status
+            )
+        else:
+            await self._append(
+                conn, NewMessage(role="assistant", content=self.text, reasoning=self.reasoning or None, status=status)
+            )
+        self.text, self.reasoning, self.row_id = "", "", None
+
+    async def add_marker(self, conn: AsyncConnection, content: str, status: str, **meta: Any) -> None:
+        """An error or cancel row: shown to the user, never sent to the model."""
+        await self._append(conn, NewMessage(role="assistant", content=content, status=status, in_context=False,
+                                            meta=meta))
+
+    async def release(self, conn: AsyncConnection, **values: Any) -> None:
+        """Free the session and add this run's usage to its totals."""
+        s = t.sessions
+        await conn.execute(
+            update(s)
+            .where(s.c.id == self.run.session_id, s.c.active_run_id == self.run.id)
+            .values(
+                active_run_id=None,
+                input_tokens=s.c.input_tokens + self.usage.input_tokens,
+                output_tokens=s.c.output_tokens + self.usage.output_tokens,
+                updated_at=time.time(),
+                **values,
+            )
+        )

@@ -1,0 +1,123 @@
+"""Chat runs, the resumable event stream, cancel and approvals (reference §2.2, §2.3, §3)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import StreamingResponse
+from pydantic import Field
+
+from threadline.errors import BadRequest
+from threadline.runs.live import RunEvent
+from threadline.web import sse
+from threadline.web.deps import JSON, RunsDep, SettingsDep
+from threadline.web.schemas import Body, SessionId
+
+router = APIRouter(prefix="/api", tags=["chat"])
+
+_END = object()
+StreamIdQuery = Annotated[str, Query(min_length=1, max_length=64)]
+
+
+class ChatStart(Body):
+    session_id: str = SessionId
+    message: str = Field(min_length=1, max_length=1_000_000)
+    model: str | None = Field(default=None, max_length=300)
+    attachments: list[str] | None = Field(default=None, max_length=20)
+    queue: bool = False
+
+
+class StreamRef(Body):
+    stream_id: str = Field(min_length=1, max_length=64)
+
+
+class Dequeue(Body):
+    session_id: str = SessionId
+    queue_id: str = Field(min_length=1, max_length=64)
+
+
+class ApprovalAnswer(Body):
+    session_id: str = SessionId
+    choice: Literal["once", "session", "always", "deny"]
+    approval_id: str | None = Field(default=None, max_length=64)
+
+
+@router.post("/chat/start")
+async def chat_start(body: ChatStart, runs: RunsDep) -> JSON:
+    """Store the user message (a draft becomes a session) and start the run; 409 while another run is
+    live, unless ``queue`` is true."""
+    return await runs.start(
+        body.session_id, body.message, model=body.model, attachments=body.attachments, queue=body.queue
+    )
+
+
+@router.get("/chat/stream", response_class=StreamingResponse)
+async def chat_stream(
+    runs: RunsDep,
+    settings: SettingsDep,
+    stream_id: StreamIdQuery,
+    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: Annotated[str | None, Header(max_length=200)] = None,
+) -> StreamingResponse:
+    """SSE. Each event has ``id: <stream_id>:<seq>``; reconnecting with ``Last-Event-ID`` (or
+    ``after_seq``) yields exactly the events after it, also once the run has ended."""
+    resumed = sse.parse_last_event_id(last_event_id, stream_id)
+    start = resumed if resumed is not None else (after_seq or 0)
+    events = runs.events(stream_id, start, settings.heartbeat_seconds)
+    first = await anext(events, _END)  # an unknown stream raises NotFound (404) before the response starts
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"retry: 1500\n\n"
+        item = first
+        while isinstance(item, RunEvent) or item is None:
+            if item is None:
+                yield sse.HEARTBEAT
+            else:
+                yield sse.frame(item.type, item.data, f"{stream_id}:{item.seq}")
+            item = await anext(events, _END)
+
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+
+
+@router.get("/chat/stream/status")
+async def stream_status(runs: RunsDep, stream_id: StreamIdQuery) -> JSON:
+    return await runs.status(stream_id)
+
+
+@router.post("/chat/cancel")
+async def cancel(body: StreamRef, runs: RunsDep) -> JSON:
+    """Stop the run; when this returns the partial text is stored and the session is free."""
+    return {"ok": True, "cancelled": await runs.cancel(body.stream_id), "stream_id": body.stream_id}
+
+
+@router.get("/chat/cancel")
+async def cancel_compat(runs: RunsDep, stream_id: StreamIdQuery) -> JSON:
+    """The reference's GET form, kept for its clients (same origin checks as the POST)."""
+    return {"ok": True, "cancelled": await runs.cancel(stream_id), "stream_id": stream_id}
+
+
+@router.post("/chat/dequeue")
+async def dequeue(body: Dequeue, runs: RunsDep) -> JSON:
+    """Remove a queued message before it runs."""
+    return {"ok": True, "removed": await runs.dequeue(body.session_id, body.queue_id)}
+
+
+@router.get("/approval/pending")
+async def approval_pending(runs: RunsDep, session_id: Annotated[str, Query(min_length=1, max_length=64)]) -> JSON:
+    pending = runs.approvals.pending(session_id)
+    return {"pending": pending[0] if pending else None, "pending_count": len(pending), "all": pending}
+
+
+@router.post("/approval/respond")
+async def approval_respond(body: ApprovalAnswer, runs: RunsDep) -> JSON:
+    if not body.session_id:
+        raise BadRequest("session_id is required")
+    return await runs.approvals.respond(body.session_id, body.choice, body.approval_id)

@@ -1,0 +1,94 @@
+"""Fixtures for the chat engine: the app wired to the scripted LLM server over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import make_settings
+from tests.llm_server import ScriptedLLM
+from threadline.settings import Settings
+from threadline.web.app import create_app
+
+
+@pytest.fixture(scope="session")
+def llm_session() -> Iterator[ScriptedLLM]:
+    with ScriptedLLM() as server:
+        yield server
+
+
+@pytest.fixture
+def llm(llm_session: ScriptedLLM) -> Iterator[ScriptedLLM]:
+    llm_session.reset()
+    yield llm_session
+    llm_session.reset()
+
+
+def llm_env(llm: ScriptedLLM, kind: str = "openai") -> dict[str, str]:
+    if kind == "anthropic":
+        return {"ANTHROPIC_API_KEY": "test-key", "ANTHROPIC_BASE_URL": llm.anthropic_url}
+    return {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": llm.openai_url}
+
+
+@pytest.fixture
+def chat_settings(home: Path) -> Settings:
+    return make_settings(home, default_model="openai/test-model", checkpoint_interval_seconds=0.2,
+                         heartbeat_seconds=1.0, approval_timeout_seconds=5.0)
+
+
+@pytest.fixture
+async def chat_app(chat_settings: Settings, llm: ScriptedLLM) -> AsyncIterator[FastAPI]:
+    application = create_app(chat_settings, env=llm_env(llm))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def chat(chat_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=chat_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787", timeout=30) as c:
+        yield c
+
+
+async def read_events(
+    client: httpx.AsyncClient, stream_id: str, *, after: str | None = None, until: set[str] | None = None,
+    limit: int | None = None,
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, event, data) frames of a stream, parsed line by line, until a terminal event."""
+    until = until or {"stream_end", "apperror", "cancel"}
+    headers = {"Last-Event-ID": after} if after else {}
+    frames: list[tuple[str, str, dict[str, Any]]] = []
+    async with client.stream("GET", "/api/chat/stream", params={"stream_id": stream_id}, headers=headers) as r:
+        assert r.status_code == 200, await r.aread()
+        event_id, name, data = "", "", []
+        async for line in r.aiter_lines():
+            if line.startswith("id: "):
+                event_id = line[4:]
+            elif line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                data.append(line[6:])
+            elif line == "" and name:
+                frames.append((event_id, name, json.loads("\n".join(data))))
+                if name in until or (limit is not None and len(frames) >= limit):
+                    break
+                event_id, name, data = "", "", []
+    return frames
+
+
+async def wait_idle(client: httpx.AsyncClient, session_id: str, timeout: float = 10) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        session = (await client.get("/api/session", params={"session_id": session_id})).json()["session"]
+        if not session["active_stream_id"]:
+            return session
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"session {session_id} still busy")
+        await asyncio.sleep(0.05)
