@@ -1,0 +1,77 @@
+// Slash commands typed in the composer. Each returns true when it handled the input.
+import { post } from './api.js';
+import { state, emit } from './state.js';
+import { h, isMac } from './dom.js';
+import { confirmDialog, toast, showError } from './dialogs.js';
+import { newChat, currentId, patchSession } from './session.js';
+import { retry, undo, clearChat, appendLocal } from './chat.js';
+import { askBtw, startBackground } from './side.js';
+
+export const COMMANDS = [
+  { name: 'new', description: 'Start a new chat', run: () => newChat() },
+  { name: 'clear', description: 'Remove every message in this chat', run: clear },
+  { name: 'retry', description: 'Send the last message again', run: () => retry() },
+  { name: 'undo', description: 'Remove the last exchange', run: () => undo() },
+  { name: 'btw', args: '<question>', description: 'Ask a side question; the chat is not changed', run: (arg) => need(arg, 'a question', () => askBtw(arg)) },
+  { name: 'background', args: '<prompt>', description: 'Run a task in the background', run: (arg) => need(arg, 'a prompt', () => startBackground(arg)) },
+  { name: 'model', args: '[name]', description: 'Switch model, or pick one', run: model },
+  { name: 'title', args: '<title>', description: 'Rename this chat', run: (arg) => need(arg, 'a title', () => rename(arg)) },
+  { name: 'help', description: 'Commands and keyboard shortcuts', run: help },
+];
+
+export async function runCommand(text) {
+  const m = /^\/(\w+)(?:\s+([\s\S]*))?$/.exec(text);
+  if (!m) return false;
+  const cmd = COMMANDS.find((c) => c.name === m[1].toLowerCase());
+  if (!cmd) return false;
+  await cmd.run((m[2] || '').trim());
+  return true;
+}
+
+function need(arg, what, fn) {
+  if (!arg) { toast(`Add ${what} after the command.`); return false; }
+  return fn();
+}
+
+async function clear() {
+  if (!state.session?.message_count) return;
+  const ok = await confirmDialog({ title: 'Clear this chat?', message: 'Every message in it is removed. This cannot be undone.', confirmLabel: 'Clear chat', danger: true });
+  if (ok) await clearChat();
+}
+
+async function model(arg) {
+  if (!arg) { emit('model:pick'); return; }
+  try {
+    const data = await post('/api/session/update', { session_id: currentId(), model: arg });
+    patchSession({ model: data.session?.model || arg });
+    toast(`Model: ${state.session.model}`, { kind: 'success' });
+  } catch (err) {
+    showError(err, 'Could not change the model');
+  }
+}
+
+async function rename(title) {
+  try {
+    const data = await post('/api/session/rename', { session_id: currentId(), title });
+    patchSession({ title: data.session?.title || title });
+    emit('sessions:changed');
+  } catch (err) {
+    showError(err, 'Could not rename');
+  }
+}
+
+function help() {
+  const mod = isMac() ? '⌘' : 'Ctrl';
+  const rows = COMMANDS.map((c) => h('tr', null, h('td', null, h('code', { text: `/${c.name}${c.args ? ' ' + c.args : ''}` })), h('td', { text: c.description })));
+  const keys = [
+    [`${mod}+K`, 'New chat'],
+    [state.settings.send_key === 'ctrl+enter' ? `${mod}+Enter` : 'Enter', 'Send'],
+    ['Esc', 'Stop the reply, close a panel'],
+    [`${mod}+Shift+F`, 'Search chats'],
+    [`${mod}+B`, 'Show or hide the sidebar'],
+  ].map(([k, d]) => h('tr', null, h('td', null, h('kbd.kbd', { text: k })), h('td', { text: d })));
+  appendLocal(h('div.help-card', null,
+    h('h3', { text: 'Commands' }), h('table.help-table', null, h('tbody', null, rows)),
+    h('h3', { text: 'Keyboard' }), h('table.help-table', null, h('tbody', null, keys)),
+    h('p.help-foot', { text: 'This note is only on your screen; it is not part of the chat.' })));
+}

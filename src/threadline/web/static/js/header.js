@@ -1,0 +1,63 @@
+// The chat header: title (click to rename), live state, token usage, the chat's menu, and the
+// document title.
+import { state, on, emit } from './state.js';
+import { $ } from './dom.js';
+import { openMenu, promptDialog, confirmDialog } from './dialogs.js';
+import { displayTitle, compactNumber } from './format.js';
+import { newChat, currentId } from './session.js';
+import { sessionMenuItems, renameSession, rowById } from './sidebar.js';
+import { clearChat } from './chat.js';
+
+export function initHeader() {
+  const title = $('#chat-title');
+  title.tabIndex = 0;
+  title.setAttribute('role', 'button');
+  title.addEventListener('click', rename);
+  title.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === 'F2') { e.preventDefault(); rename(); } });
+  $('#chat-menu').addEventListener('click', (e) => openChatMenu(e.currentTarget));
+  $('#new-chat').addEventListener('click', () => newChat());
+  $('#new-chat-mobile').addEventListener('click', () => newChat());
+  $('#brand').addEventListener('click', (e) => { e.preventDefault(); newChat(); });
+
+  for (const ev of ['session:opened', 'session:meta', 'session:reloaded', 'session:reused', 'settings']) on(ev, render);
+  on('busy', (busy) => { $('#live-pill').hidden = !busy; render(); });
+}
+
+function render() {
+  const s = state.session;
+  const title = displayTitle(s);
+  $('#chat-title').textContent = title;
+  $('#chat-title').title = s?.message_count ? 'Rename' : '';
+  document.title = s?.message_count ? `${title} · Threadline` : 'Threadline';
+  const usage = $('#usage');
+  const total = (s?.input_tokens || 0) + (s?.output_tokens || 0);
+  usage.hidden = !(state.settings.show_token_usage && total);
+  usage.textContent = `${compactNumber(total)} tokens`;
+  usage.title = `${(s?.input_tokens || 0).toLocaleString()} in · ${(s?.output_tokens || 0).toLocaleString()} out`;
+  $('#chat-menu').disabled = !s;
+}
+
+async function rename() {
+  const s = state.session;
+  if (!s) return;
+  const title = await promptDialog({ title: 'Rename chat', label: 'Title', value: s.title === 'Untitled' ? '' : s.title, validate: (v) => (v ? null : 'Enter a title.') });
+  if (title) {
+    await renameSession(s.session_id, title);
+    emit('sessions:changed');
+  }
+}
+
+function openChatMenu(anchor) {
+  const s = state.session;
+  if (!s) return;
+  const row = rowById(currentId()) || s;
+  const items = s.message_count
+    ? sessionMenuItems({ ...s, ...row, pinned: row.pinned ?? s.pinned }, { onRename: rename })
+    : [{ label: 'Rename', icon: 'edit', onSelect: rename }];
+  if (s.message_count) {
+    items.splice(items.length - 2, 0, { label: 'Clear messages…', icon: 'x', onSelect: async () => {
+      if (await confirmDialog({ title: 'Clear this chat?', message: 'Every message in it is removed. This cannot be undone.', confirmLabel: 'Clear chat', danger: true })) clearChat();
+    } });
+  }
+  openMenu(anchor, items, { align: 'end' });
+}

@@ -1,0 +1,376 @@
+// Messages -> DOM: the stored transcript (renderMessages) and the turn being streamed (LiveTurn).
+import { h } from '../dom.js';
+import { icon } from '../icons.js';
+import { clockTime, fullTime, compactNumber } from '../format.js';
+import { setMarkdown, markdownEl } from './markdown.js';
+import { toolCard, updateToolCard, approvalCard, resolveApproval } from './tools.js';
+
+/** Plain text of a message's content (a string, or a list of parts). */
+export function contentText(content) {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content.map((p) => (typeof p === 'string' ? p : p?.text || '')).filter(Boolean).join('\n\n');
+  }
+  return content ? String(content) : '';
+}
+
+function isErrorRow(m) { return m._error || m.status === 'error'; }
+
+/**
+ * renderMessages(messages, {offset, showThinking, showUsage, usage, busy}) -> DocumentFragment
+ * User rows become bubbles; the assistant and tool rows up to the next user row become one
+ * assistant turn (thinking, text, tool cards with their results); btw pairs become side bubbles.
+ */
+export function renderMessages(messages, opts = {}) {
+  const frag = document.createDocumentFragment();
+  const offset = opts.offset || 0;
+  const results = new Map();
+  for (const m of messages) if (m.role === 'tool' && m.tool_call_id) results.set(m.tool_call_id, m);
+
+  let turn = null;
+  let lastTurn = null;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i];
+    const index = offset + i;
+    if (m.side === 'btw') {
+      turn = null;
+      if (m.role === 'user') {
+        const next = messages[i + 1];
+        const answer = next && next.side === 'btw' && next.role !== 'user' ? next : null;
+        frag.append(btwBubble(contentText(m.content), answer, { timestamp: m.timestamp }));
+        if (answer) i++;
+      } else {
+        frag.append(btwBubble('', m, { timestamp: m.timestamp }));
+      }
+      continue;
+    }
+    if (m.background) {
+      turn = null;
+      frag.append(backgroundResult(m));
+      continue;
+    }
+    if (m.role === 'user') {
+      turn = null;
+      frag.append(userBubble(m, index));
+      continue;
+    }
+    if (m.role === 'system') {
+      turn = null;
+      frag.append(h('div.note', null, h('span', { text: contentText(m.content) })));
+      continue;
+    }
+    if (m.role === 'tool') {
+      if (!m.tool_call_id || !turn?.cards.has(m.tool_call_id)) {
+        if (!turn) { turn = new TurnView(opts); frag.append(turn.el); lastTurn = turn; }
+        turn.orphanResult(m);
+      }
+      continue;
+    }
+    // assistant
+    if (!turn) { turn = new TurnView(opts); frag.append(turn.el); lastTurn = turn; }
+    turn.addAssistant(m, results, index);
+  }
+  if (lastTurn) lastTurn.markLast(opts);
+  return frag;
+}
+
+export function userBubble(m, index) {
+  const text = contentText(m.content);
+  const attachments = Array.isArray(m.attachments) ? m.attachments : [];
+  const el = h('div.msg.msg-user', { dataset: { index: String(index ?? ''), seq: String(m.seq ?? '') } },
+    h('div.bubble', null,
+      h('div.user-text', { text: text.replace(/\n\n\[Attached files: [^\]]*\]$/, '') }),
+      attachments.length ? h('div.msg-attachments', null, attachments.map((a) => h('span.file-chip', null, icon('file', { size: 14 }), h('span', { text: String(a) })))) : null),
+    h('div.msg-actions', null,
+      m.timestamp ? h('time.msg-time', { text: clockTime(m.timestamp), title: fullTime(m.timestamp) }) : null,
+      actionButton('copy', 'Copy message', 'copy'),
+      index !== undefined && index !== null ? actionButton('edit', 'Edit and resend', 'edit') : null));
+  el._text = text;
+  return el;
+}
+
+function actionButton(iconName, label, action) {
+  return h('button.msg-action', { type: 'button', 'aria-label': label, title: label, dataset: { action } }, icon(iconName, { size: 15 }));
+}
+
+export function thinkingCard(text, { live = false, open = false } = {}) {
+  const body = h('div.thinking-body', { text: text || '' });
+  const summary = h('summary', null, icon('sparkle', { size: 14 }), h('span.thinking-label', { text: live ? 'Thinking…' : 'Thoughts' }), icon('chevron-right', { size: 13 }));
+  const details = h('details.thinking', { open: open || null }, summary, body);
+  if (live) details.classList.add('live');
+  details._body = body;
+  return details;
+}
+
+function statusBadge(m) {
+  if (m.status === 'interrupted') return h('span.msg-badge.warn', { title: 'The server stopped during this reply', text: 'Interrupted' });
+  if (m.status === 'cancelled') return h('span.msg-badge', { text: 'Stopped' });
+  if (m._partial || m.status === 'partial') return h('span.msg-badge', { title: 'This reply was stopped before it finished', text: 'Stopped' });
+  return null;
+}
+
+export function errorRow(message, hint) {
+  return h('div.error-row', { role: 'alert' },
+    icon('alert', { size: 16 }),
+    h('div', null, markdownEl(message || 'Something went wrong.'), hint ? h('p.error-hint', { text: hint }) : null));
+}
+
+/** One assistant turn of the stored transcript. */
+class TurnView {
+  constructor(opts) {
+    this.opts = opts;
+    this.body = h('div.msg-body');
+    this.actions = h('div.msg-actions');
+    this.el = h('div.msg.msg-assistant', null, h('div.avatar', { 'aria-hidden': 'true' }, icon('logo', { size: 16 })), h('div.msg-main', null, this.body, this.actions));
+    this.cards = new Map();
+    this.texts = [];
+    this.timestamp = null;
+    this.lastIndex = null;
+  }
+
+  addAssistant(m, results, index) {
+    this.lastIndex = index;
+    if (m.timestamp) this.timestamp = m.timestamp;
+    if (isErrorRow(m)) {
+      if (m.status === 'cancelled' || /^\*?task cancelled\.?\*?$/i.test(contentText(m.content).trim())) {
+        this.body.append(h('div.note.note-inline', null, h('span', { text: 'Stopped' })));
+      } else {
+        this.body.append(errorRow(contentText(m.content), m.hint));
+      }
+      return;
+    }
+    if (m.reasoning && this.opts.showThinking !== false) this.body.append(thinkingCard(m.reasoning));
+    const text = contentText(m.content);
+    if (text.trim()) {
+      this.texts.push(text);
+      this.body.append(markdownEl(text));
+    }
+    for (const call of m.tool_calls || []) {
+      const fn = call.function || {};
+      const result = results.get(call.id);
+      const card = toolCard({
+        id: call.id, name: call.name || fn.name, args: call.arguments ?? fn.arguments,
+        result: result ? contentText(result.content) : undefined,
+        is_error: result ? !!(result._error || result.status === 'error' || result.is_error) : false,
+        duration: result?.duration,
+      });
+      this.cards.set(call.id, card);
+      this.body.append(card);
+    }
+    const badge = statusBadge(m);
+    if (badge) this.body.append(h('div.msg-status', null, badge));
+  }
+
+  orphanResult(m) {
+    this.body.append(toolCard({ id: m.tool_call_id, name: m.name || 'tool', result: contentText(m.content) }));
+  }
+
+  markLast(opts) {
+    this.el.classList.add('last-turn');
+    this.fillActions(opts, true);
+  }
+
+  fillActions(opts, isLast = false) {
+    const a = this.actions;
+    if (this.timestamp) a.append(h('time.msg-time', { text: clockTime(this.timestamp), title: fullTime(this.timestamp) }));
+    if (this.texts.length) a.append(actionButton('copy', 'Copy reply', 'copy-turn'));
+    if (isLast && !opts.busy) a.append(actionButton('retry', 'Retry', 'retry'));
+    if (isLast && opts.showUsage && opts.usage) a.append(usageText(opts.usage));
+    this.el._text = this.texts.join('\n\n');
+  }
+}
+
+function usageText(usage) {
+  const input = usage.input_tokens ?? usage.prompt_tokens;
+  const output = usage.output_tokens ?? usage.completion_tokens;
+  if (input === undefined && output === undefined) return null;
+  return h('span.msg-usage', { title: 'Tokens for this turn', text: `${compactNumber(input)} in · ${compactNumber(output)} out` });
+}
+
+export function btwBubble(question, answer, { timestamp, live = false } = {}) {
+  const answerEl = h('div.btw-answer');
+  if (answer) {
+    if (isErrorRow(answer)) answerEl.append(errorRow(contentText(answer.content)));
+    else answerEl.append(markdownEl(contentText(answer.content)));
+  }
+  const el = h('div.msg.msg-btw', null,
+    h('div.btw-card', null,
+      h('div.btw-head', null, h('span.btw-tag', { text: 'btw' }), h('span.btw-question', { text: question }),
+        timestamp ? h('time.msg-time', { text: clockTime(timestamp), title: fullTime(timestamp) }) : null),
+      answerEl,
+      h('div.btw-foot', { text: 'Side question · not part of the conversation' })));
+  if (live) el.classList.add('live');
+  el._answer = answerEl;
+  return el;
+}
+
+export function backgroundResult(m) {
+  const prompt = m.background?.prompt || '';
+  const text = contentText(m.content);
+  return h('div.msg.msg-bg', null,
+    h('div.bg-card', null,
+      h('div.bg-head', null, icon('clock', { size: 15 }), h('span.bg-label', { text: 'Background task' }),
+        h('span.bg-prompt', { text: prompt }),
+        m.timestamp ? h('time.msg-time', { text: clockTime(m.timestamp), title: fullTime(m.timestamp) }) : null),
+      isErrorRow(m) ? errorRow(text) : markdownEl(text),
+      statusBadge(m)));
+}
+
+/** The assistant turn being streamed. Segments follow the events: thinking, text, tools, text... */
+export class LiveTurn {
+  constructor({ showThinking = true, onApprove } = {}) {
+    this.showThinking = showThinking;
+    this.onApprove = onApprove;
+    this.body = h('div.msg-body');
+    this.indicator = h('div.typing', { 'aria-label': 'Working' }, h('span'), h('span'), h('span'));
+    this.body.append(this.indicator);
+    this.el = h('div.msg.msg-assistant.live', null, h('div.avatar', { 'aria-hidden': 'true' }, icon('logo', { size: 16 })), h('div.msg-main', null, this.body));
+    this.textEl = null;
+    this.text = '';
+    this.thinking = null;
+    this.thinkingStarted = 0;
+    this.cards = new Map();
+    this.approvals = [];
+    this.frame = null;
+    this.lastRender = 0;
+    this.hadError = null;
+  }
+
+  token(text) {
+    if (!text) return;
+    this.settleBefore();
+    if (!this.textEl) {
+      this.textEl = h('div.md.streaming');
+      this.text = '';
+      this.body.append(this.textEl);
+      this.placeIndicator();
+    }
+    this.text += text;
+    this.scheduleRender();
+  }
+
+  reasoning(text) {
+    if (!text || !this.showThinking) return;
+    this.hideIndicator();
+    if (!this.thinking) {
+      this.flushText(true);
+      this.thinking = thinkingCard('', { live: true, open: true });
+      this.thinkingStarted = performance.now();
+      this.body.append(this.thinking);
+      this.placeIndicator();
+    }
+    this.thinking._body.textContent += text;
+  }
+
+  tool(data) {
+    this.settleBefore();
+    this.flushText(true);
+    const id = data.tool_call_id || `${data.name}-${this.cards.size}`;
+    let card = this.cards.get(id);
+    if (!card) {
+      card = toolCard({ id, name: data.name, args: data.args, preview: data.preview, running: true });
+      this.cards.set(id, card);
+      this.body.append(card);
+    }
+    this.placeIndicator();
+  }
+
+  toolComplete(data) {
+    this.resolveApprovals();
+    let card = data.tool_call_id ? this.cards.get(data.tool_call_id) : null;
+    if (!card) card = [...this.cards.values()].reverse().find((c) => c._call.running && c._call.name === data.name);
+    if (!card) {
+      card = toolCard({ id: data.tool_call_id, name: data.name, args: data.args });
+      this.cards.set(data.tool_call_id || `${data.name}-${this.cards.size}`, card);
+      this.body.append(card);
+    }
+    updateToolCard(card, {
+      running: false, args: data.args, preview: data.preview, duration: data.duration,
+      is_error: !!data.is_error, result: data.result ?? data.preview,
+    });
+    this.placeIndicator();
+  }
+
+  approval(data) {
+    this.hideIndicator();
+    this.flushText(true);
+    if (data.approval_id && this.approvals.some((c) => c.dataset.approvalId === data.approval_id)) return;
+    const card = approvalCard(data, (choice) => this.onApprove?.(data, choice));
+    this.approvals.push(card);
+    this.body.append(card);
+  }
+
+  error(data) {
+    this.finishThinking();
+    this.flushText(true);
+    this.hideIndicator();
+    this.hadError = data;
+    this.body.append(errorRow(data.message || data.error || 'The run failed.', data.hint));
+  }
+
+  cancelled() {
+    this.finishThinking();
+    this.flushText(true);
+    this.hideIndicator();
+    this.body.append(h('div.note.note-inline', null, h('span', { text: 'Stopped' })));
+  }
+
+  finalize() {
+    cancelAnimationFrame(this.frame);
+    this.flushText(true);
+    this.finishThinking();
+    this.hideIndicator();
+    this.resolveApprovals('expired');
+    this.el.classList.remove('live');
+  }
+
+  settleBefore() {
+    this.resolveApprovals();
+    this.finishThinking();
+    this.hideIndicator();
+  }
+
+  resolveApprovals(how = 'answered') {
+    for (const card of this.approvals) resolveApproval(card, how);
+    this.approvals = [];
+  }
+
+  finishThinking() {
+    if (!this.thinking) return;
+    const seconds = Math.max(1, Math.round((performance.now() - this.thinkingStarted) / 1000));
+    this.thinking.classList.remove('live');
+    this.thinking.open = false;
+    this.thinking.querySelector('.thinking-label').textContent = `Thought for ${seconds}s`;
+    this.thinking = null;
+  }
+
+  scheduleRender() {
+    if (this.frame) return;
+    const wait = Math.max(0, 60 - (performance.now() - this.lastRender));
+    this.frame = requestAnimationFrame(() => {
+      setTimeout(() => {
+        this.frame = null;
+        this.lastRender = performance.now();
+        if (this.textEl) setMarkdown(this.textEl, this.text, { settled: false });
+        this.el.dispatchEvent(new CustomEvent('rendered', { bubbles: true }));
+      }, wait);
+    });
+  }
+
+  flushText(settle) {
+    if (!this.textEl) return;
+    cancelAnimationFrame(this.frame);
+    this.frame = null;
+    setMarkdown(this.textEl, this.text, { settled: settle });
+    this.textEl.classList.remove('streaming');
+    if (settle) { this.textEl = null; this.text = ''; }
+  }
+
+  placeIndicator() {
+    this.body.append(this.indicator);
+    this.indicator.hidden = false;
+    if (this.textEl) this.indicator.hidden = true;
+  }
+
+  hideIndicator() { this.indicator.hidden = true; }
+}
