@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 
 from tests.conftest import make_settings
@@ -45,15 +48,37 @@ def chat_settings(home: Path) -> Settings:
 
 @pytest.fixture
 async def chat_app(chat_settings: Settings, llm: ScriptedLLM) -> AsyncIterator[FastAPI]:
+    """The app served by a real uvicorn server on a free loopback port, in the test's event loop
+    (httpx's in-process transport buffers whole responses, which hides streaming)."""
     application = create_app(chat_settings, env=llm_env(llm))
-    async with application.router.lifespan_context(application):
+    async with serve(application) as url:
+        application.state.url = url
         yield application
+
+
+@contextlib.asynccontextmanager
+async def serve(application: FastAPI) -> AsyncIterator[str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(application, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
 
 @pytest.fixture
 async def chat(chat_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=chat_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787", timeout=30) as c:
+    async with httpx.AsyncClient(base_url=chat_app.state.url, timeout=30) as c:
         yield c
 
 

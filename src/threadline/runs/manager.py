@@ -186,6 +186,8 @@ class RunManager:
                 system=system_prompt(workspace),
             )
             ticker.cancel()
+            if live.cancel_requested:
+                raise asyncio.CancelledError  # the cancel arrived but something below swallowed it
             await self._succeed(live, recorder, result.stopped_reason, result.note)
         except asyncio.CancelledError:
             ticker.cancel()
@@ -321,7 +323,7 @@ class RunManager:
 
     async def cancel(self, run_id: str) -> bool:
         live = self.live.get(run_id)
-        if live is None or live.task is None or live.task.done():
+        if live is None or live.ended or live.task is None or live.task.done():
             return False
         live.cancel_requested = True
         self.approvals.cancel_run(run_id)

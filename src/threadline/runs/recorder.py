@@ -7,6 +7,7 @@ over a newer turn (reference §7 item 14).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -67,17 +68,25 @@ class Recorder:
         message.meta = {**self.message_meta, **message.meta}
         return await self.sessions.append_message(conn, self.run.session_id, message, run_id=self.run.id)
 
+    def _check_cancelled(self) -> None:
+        """A cancel is final even if a library below swallowed the task's CancelledError."""
+        if self.run.cancel_requested:
+            raise asyncio.CancelledError
+
     # -- AgentSink -----------------------------------------------------------------------------
 
     async def on_text(self, text: str) -> None:
+        self._check_cancelled()
         self.text += text
         self.run.emit("token", {"text": text})
 
     async def on_reasoning(self, text: str) -> None:
+        self._check_cancelled()
         self.reasoning += text
         self.run.emit("reasoning", {"text": text})
 
     async def on_assistant_message(self, message: dict[str, Any]) -> None:
+        self._check_cancelled()
         content = message.get("content") or ""
         tool_calls = message.get("tool_calls") or None
         reasoning = message.get("reasoning") or None
@@ -100,6 +109,7 @@ class Recorder:
         self.text, self.reasoning, self.row_id, self.checkpointed = "", "", None, ("", "")
 
     async def on_tool_start(self, call: ToolCallRequest) -> None:
+        self._check_cancelled()
         self.run.emit(
             "tool",
             {"event_type": "tool.started", "name": call.name, "tool_call_id": call.id,
@@ -115,6 +125,7 @@ class Recorder:
         )
 
     async def on_tool_message(self, message: dict[str, Any]) -> None:
+        self._check_cancelled()
         meta = {"is_error": True} if message.get("is_error") else {}
         async with self.owned() as conn:
             await self._append(
