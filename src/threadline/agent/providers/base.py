@@ -1,0 +1,131 @@
+"""What every provider adapter offers, and the status-code half of the error mapping they share.
+
+Context messages handed to ``Provider.stream`` are plain dicts in one OpenAI-like format::
+
+    {"role": "system" | "user" | "assistant" | "tool", "content": str,
+     "tool_calls": [{"id", "name", "arguments": dict}],     # assistant, optional
+     "tool_call_id": str, "is_error": bool,                  # tool
+     "reasoning": str, "reasoning_signature": str}           # assistant, optional
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from threadline.agent.events import ErrorKind, ProviderError, ProviderEvent
+
+DEFAULT_TIMEOUT = 120.0
+CONNECT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: str
+    kind: str
+
+    def stream(
+        self,
+        *,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[ToolSpec],
+        system: str | None = None,
+    ) -> AsyncIterator[ProviderEvent]:
+        """One model turn. Implementations are async generators (``async def`` with ``yield``)."""
+        ...
+
+    async def list_models(self) -> list[str]: ...
+
+    async def aclose(self) -> None: ...
+
+
+def parse_arguments(raw: str) -> dict[str, Any]:
+    """Tool-call arguments as a dict; ``{}`` when ``raw`` is empty or not a JSON object."""
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+INTERRUPTED_RESULT = "[no result: the run stopped before this tool call finished]"
+
+
+def repair_tool_pairs(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` where every assistant tool call is answered by a tool message right after it
+    (a placeholder where a cancelled or crashed run left none) and no tool message is an orphan.
+    Both APIs reject a history that breaks these rules."""
+    out: list[dict[str, Any]] = []
+    pending: list[str] = []
+
+    def close_pending() -> None:
+        for call_id in pending:
+            out.append({"role": "tool", "tool_call_id": call_id, "content": INTERRUPTED_RESULT, "is_error": True})
+        pending.clear()
+
+    for message in messages:
+        if message.get("role") == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id in pending:
+                pending.remove(call_id)
+                out.append(message)
+            continue
+        close_pending()
+        out.append(message)
+        if message.get("role") == "assistant":
+            pending.extend(call["id"] for call in message.get("tool_calls") or [])
+    close_pending()
+    return out
+
+
+_QUOTA_WORDS = ("insufficient_quota", "quota", "credit balance", "billing", "exceeded your current")
+
+
+def error_from_status(status: int, message: str, *, provider: str, model: str | None) -> ProviderError:
+    """Map an HTTP error answer from any provider to a ``ProviderError``."""
+    lowered = message.lower()
+    kind: ErrorKind
+    hint: str | None = None
+    if status == 402 or (status in (400, 403, 429) and any(w in lowered for w in _QUOTA_WORDS)):
+        kind = "quota_exhausted"
+    elif status in (401, 403):
+        kind = "auth"
+        hint = f"The API key for provider '{provider}' was refused; check it in Settings > Providers."
+    elif status == 404:
+        kind = "model_not_found"
+        if model:
+            hint = f"Provider '{provider}' does not serve the model '{model}'; pick another model."
+    elif status in (429, 529):
+        kind = "rate_limit"
+        if status == 529:
+            hint = "The provider is overloaded; wait a moment and send the message again."
+    elif status in (400, 413, 422):
+        kind = "bad_request"
+    else:
+        kind = "error"
+    return ProviderError(kind, f"{provider}: {message}", hint=hint, status=status)
+
+
+def connection_error(provider: str, base_url: str, exc: BaseException, *, timeout: bool) -> ProviderError:
+    if timeout:
+        hint = f"The provider at {base_url} did not answer in time; check that it is up, then retry."
+    else:
+        hint = f"Could not reach {base_url}; check that the provider is running and the base URL is right."
+    return ProviderError("connection", f"{provider}: {type(exc).__name__}: {exc}", hint=hint)
+
+
+def stream_cut(provider: str, exc: BaseException | None) -> ProviderError:
+    detail = f"{type(exc).__name__}: {exc}" if exc else "the stream ended before the turn finished"
+    return ProviderError("stream_cut", f"{provider}: {detail}")

@@ -1,0 +1,298 @@
+"""Which providers exist, how a model reference finds one, and the providers file.
+
+Sources, later ones winning on the same id: the environment (``OPENAI_API_KEY``/``OPENAI_BASE_URL`` ->
+``openai``, ``ANTHROPIC_API_KEY``/``ANTHROPIC_BASE_URL`` -> ``anthropic``), an Ollama server found on
+its default port (``ollama``, only when ``detect_ollama()`` is called), then the providers file (JSON,
+mode 0600, written atomically). A model is named ``"<provider_id>/<model>"``, or bare, in which case
+the provider listing it (else the default provider) serves it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from threadline.agent.events import ProviderError
+from threadline.agent.providers.anthropic import AnthropicProvider
+from threadline.agent.providers.base import DEFAULT_TIMEOUT, Provider
+from threadline.agent.providers.openai_compat import OpenAIProvider
+
+ProviderKind = Literal["openai", "anthropic"]
+Source = Literal["env", "file", "auto"]
+OLLAMA_URL = "http://127.0.0.1:11434/v1"
+OPENAI_URL = "https://api.openai.com/v1"
+LIST_MODELS_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    id: str
+    kind: ProviderKind
+    base_url: str | None = None
+    api_key: str | None = None
+    models: list[str] | None = None  # None: ask the provider
+    default_model: str | None = None
+    source: Source = "file"
+
+    def __post_init__(self) -> None:
+        if not self.id or "/" in self.id or self.id != self.id.strip():
+            raise ValueError(f"invalid provider id {self.id!r}: it must be non-empty, without '/' or spaces")
+        if self.kind not in ("openai", "anthropic"):
+            raise ValueError(f"unknown provider kind {self.kind!r}: expected 'openai' or 'anthropic'")
+
+    @property
+    def first_model(self) -> str | None:
+        return self.default_model or (self.models[0] if self.models else None)
+
+
+@dataclass(frozen=True)
+class ModelGroup:
+    provider_id: str
+    kind: str
+    models: list[str] = field(default_factory=list)
+    default_model: str | None = None
+    error: str | None = None
+
+
+def mask_key(key: str | None) -> str | None:
+    """``sk-…abcd``: enough to recognise a key, never enough to use it."""
+    if not key:
+        return None
+    if len(key) < 12:
+        return "…"
+    return f"{key[:3]}…{key[-4:]}"
+
+
+def build_provider(config: ProviderConfig, *, timeout: float = DEFAULT_TIMEOUT) -> Provider:
+    if config.kind == "anthropic":
+        return AnthropicProvider(name=config.id, base_url=config.base_url, api_key=config.api_key, timeout=timeout)
+    return OpenAIProvider(
+        name=config.id, base_url=config.base_url or OPENAI_URL, api_key=config.api_key, timeout=timeout
+    )
+
+
+def configs_from_env(env: Mapping[str, str]) -> list[ProviderConfig]:
+    found = []
+    if env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL"):
+        found.append(
+            ProviderConfig(
+                "openai",
+                "openai",
+                env.get("OPENAI_BASE_URL") or OPENAI_URL,
+                env.get("OPENAI_API_KEY") or None,
+                source="env",
+            )
+        )
+    if env.get("ANTHROPIC_API_KEY"):
+        found.append(
+            ProviderConfig(
+                "anthropic", "anthropic", env.get("ANTHROPIC_BASE_URL") or None, env["ANTHROPIC_API_KEY"], source="env"
+            )
+        )
+    return found
+
+
+class ProviderRegistry:
+    def __init__(
+        self,
+        configs: list[ProviderConfig] | None = None,
+        *,
+        path: Path | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        factory: Callable[[ProviderConfig], Provider] | None = None,
+    ) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._factory = factory or (lambda c: build_provider(c, timeout=self.timeout))
+        self._configs: dict[str, ProviderConfig] = {}
+        self._providers: dict[str, Provider] = {}
+        self._retired: list[Provider] = []
+        for config in configs or []:
+            self._configs[config.id] = config
+
+    @classmethod
+    def load(
+        cls, *, env: Mapping[str, str], path: Path | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> ProviderRegistry:
+        """Providers from ``env`` and from the file at ``path`` (if it exists). Reads only that file."""
+        registry = cls(configs_from_env(env), path=path, timeout=timeout)
+        for config in registry._read_file():
+            registry._configs[config.id] = config
+        return registry
+
+    # -- lookup ---------------------------------------------------------------------------------
+
+    def configs(self) -> list[ProviderConfig]:
+        return list(self._configs.values())
+
+    def config(self, provider_id: str) -> ProviderConfig:
+        try:
+            return self._configs[provider_id]
+        except KeyError:
+            raise KeyError(f"no provider named {provider_id!r}") from None
+
+    def get(self, provider_id: str) -> Provider:
+        """The provider's adapter, built on first use and kept."""
+        config = self.config(provider_id)
+        if provider_id not in self._providers:
+            self._providers[provider_id] = self._factory(config)
+        return self._providers[provider_id]
+
+    @property
+    def default_provider_id(self) -> str | None:
+        return next(iter(self._configs), None)
+
+    def default_model_ref(self) -> str | None:
+        """``"<provider_id>/<model>"`` for the first provider that names a model, else None."""
+        for config in self._configs.values():
+            if config.first_model:
+                return f"{config.id}/{config.first_model}"
+        return None
+
+    def resolve(self, model_ref: str | None) -> tuple[Provider, str]:
+        """(provider, model name) for ``"<provider_id>/<model>"``, a bare model, or None (the default)."""
+        if not self._configs:
+            raise ProviderError(
+                "model_not_found",
+                "no provider is configured",
+                hint="Set OPENAI_API_KEY or ANTHROPIC_API_KEY, start Ollama, or add a provider in Settings.",
+            )
+        ref = (model_ref or "").strip() or self.default_model_ref()
+        if not ref:
+            raise ProviderError(
+                "model_not_found",
+                "no model was chosen and no provider names a default model",
+                hint="Pick a model in the model menu, or set a default model in Settings.",
+            )
+        prefix, sep, rest = ref.partition("/")
+        if sep and rest and prefix in self._configs:
+            return self.get(prefix), rest
+        for config in self._configs.values():
+            if config.models and ref in config.models:
+                return self.get(config.id), ref
+        default = self.default_provider_id
+        assert default is not None
+        return self.get(default), ref
+
+    async def model_catalog(self) -> list[ModelGroup]:
+        """Every provider's models, asked concurrently; a failing provider gets ``error``, not an exception."""
+
+        async def one(config: ProviderConfig) -> ModelGroup:
+            if config.models is not None:
+                return ModelGroup(config.id, config.kind, list(config.models), config.first_model)
+            try:
+                models = await asyncio.wait_for(self.get(config.id).list_models(), LIST_MODELS_TIMEOUT)
+            except ProviderError as exc:
+                return ModelGroup(config.id, config.kind, [], config.default_model, f"{exc.message}. {exc.hint}")
+            except TimeoutError:
+                return ModelGroup(config.id, config.kind, [], config.default_model, "listing models timed out")
+            return ModelGroup(config.id, config.kind, models, config.default_model)
+
+        return list(await asyncio.gather(*(one(c) for c in self._configs.values())))
+
+    async def list_models(self) -> dict[str, list[str]]:
+        return {group.provider_id: group.models for group in await self.model_catalog()}
+
+    def public_view(self) -> list[dict[str, Any]]:
+        """The configuration as the API shows it: keys masked."""
+        view = []
+        for config in self._configs.values():
+            item = asdict(config)
+            item["api_key"] = mask_key(config.api_key)
+            item["has_key"] = bool(config.api_key)
+            view.append(item)
+        return view
+
+    # -- changes --------------------------------------------------------------------------------
+
+    def upsert(self, config: ProviderConfig) -> ProviderConfig:
+        """Add or replace a provider in the file. An ``api_key`` of None or in its masked form keeps
+        the stored key; ``""`` removes it."""
+        previous = self._configs.get(config.id)
+        key = config.api_key
+        if previous is not None and (key is None or (key and key == mask_key(previous.api_key))):
+            key = previous.api_key
+        stored = replace(config, api_key=key or None, source="file")
+        self._configs[config.id] = stored
+        self._forget(config.id)
+        self._write_file()
+        return stored
+
+    def delete(self, provider_id: str) -> None:
+        config = self.config(provider_id)
+        if config.source == "env":
+            raise ValueError(f"provider {provider_id!r} comes from the environment; unset its variables instead")
+        del self._configs[provider_id]
+        self._forget(provider_id)
+        if config.source == "file":
+            self._write_file()
+
+    async def detect_ollama(self, url: str = OLLAMA_URL, *, timeout: float = 0.5) -> bool:
+        """Add an ``ollama`` provider if one answers at ``url``. Never raises."""
+        if "ollama" in self._configs:
+            return False
+        probe = OpenAIProvider(name="ollama", base_url=url, timeout=timeout, connect_timeout=timeout, max_retries=0)
+        try:
+            await asyncio.wait_for(probe.list_models(), timeout * 2)
+        except (ProviderError, TimeoutError):
+            return False
+        finally:
+            await probe.aclose()
+        self._configs["ollama"] = ProviderConfig("ollama", "openai", url, None, source="auto")
+        return True
+
+    async def aclose(self) -> None:
+        providers, self._providers = [*self._providers.values(), *self._retired], {}
+        self._retired = []
+        for provider in providers:
+            await provider.aclose()
+
+    def _forget(self, provider_id: str) -> None:
+        # A run may still use the old adapter: close it with the registry, not now.
+        provider = self._providers.pop(provider_id, None)
+        if provider is not None:
+            self._retired.append(provider)
+
+    # -- the file -------------------------------------------------------------------------------
+
+    def _read_file(self) -> list[ProviderConfig]:
+        if self.path is None or not self.path.exists():
+            return []
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+            configs = []
+            for item in data.get("providers", []):
+                fields = {k: item.get(k) for k in ("id", "kind", "base_url", "api_key", "models", "default_model")}
+                configs.append(ProviderConfig(**fields, source="file"))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{self.path} is not a valid providers file: {exc}") from exc
+        return configs
+
+    def _write_file(self) -> None:
+        if self.path is None:
+            return
+        keys = ("id", "kind", "base_url", "api_key", "models", "default_model")
+        providers = [{k: getattr(c, k) for k in keys} for c in self._configs.values() if c.source == "file"]
+        write_private(self.path, json.dumps({"providers": providers}, indent=2) + "\n")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, readable by the owner only (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # mkstemp: 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    os.chmod(path, 0o600)

@@ -1,0 +1,103 @@
+"""The tool contract: a name, a JSON schema, ``run(args, ctx) -> ToolResult``.
+
+Tools report failures as ``ToolResult(..., is_error=True)``; anything they raise is turned into one
+by the agent loop, so a tool's problem goes back to the model instead of ending the run.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from threadline.agent.providers.base import ToolSpec
+from threadline.workspaces import Jail
+
+DEFAULT_OUTPUT_CAP = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    jail: Jail
+    output_cap: int = DEFAULT_OUTPUT_CAP
+    shell_timeout: float = 120.0
+    env: Mapping[str, str] | None = None  # the shell's environment; None: the server's, secrets removed
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    text: str
+    is_error: bool = False
+
+
+def error(text: str) -> ToolResult:
+    return ToolResult(text, is_error=True)
+
+
+class Tool(ABC):
+    name: ClassVar[str]
+    description: ClassVar[str]
+    parameters: ClassVar[dict[str, Any]]
+    dangerous: ClassVar[bool] = False
+
+    @abstractmethod
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult: ...
+
+    def describe(self, args: dict[str, Any]) -> str:
+        """A one-line summary for an approval prompt."""
+        return f"{self.name} {json.dumps(args, ensure_ascii=False)[:500]}"
+
+    def spec(self) -> ToolSpec:
+        return ToolSpec(self.name, self.description, self.parameters)
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def validate_args(schema: dict[str, Any], args: Any) -> str | None:
+    """A message saying what is wrong with ``args``, or None. Checks required keys and top-level types."""
+    if not isinstance(args, dict):
+        return "arguments must be a JSON object"
+    missing = [key for key in schema.get("required", []) if key not in args]
+    if missing:
+        return f"missing required argument(s): {', '.join(missing)}"
+    properties: dict[str, Any] = schema.get("properties", {})
+    for key, value in args.items():
+        prop = properties.get(key)
+        if prop is None:
+            if schema.get("additionalProperties") is False:
+                return f"unknown argument {key!r}; expected: {', '.join(properties)}"
+            continue
+        expected = prop.get("type")
+        if value is None and key not in schema.get("required", []):
+            continue
+        if expected in _TYPES:
+            ok = isinstance(value, _TYPES[expected])
+            if expected in ("integer", "number") and isinstance(value, bool):
+                ok = False
+            if expected == "integer" and isinstance(value, float) and value.is_integer():
+                ok = True
+            if not ok:
+                return f"argument {key!r} must be of type {expected}, not {type(value).__name__}"
+    return None
+
+
+def truncate(text: str, cap: int, *, hint: str = "") -> str:
+    """``text`` cut to about ``cap`` bytes, keeping the head and the tail, with a note of what was cut."""
+    data = text.encode("utf-8", "replace")
+    if len(data) <= cap:
+        return text
+    head = data[: cap * 2 // 3].decode("utf-8", "ignore")
+    tail = data[len(data) - cap // 3 :].decode("utf-8", "ignore")
+    cut = len(data) - len(head.encode()) - len(tail.encode())
+    note = f"\n[truncated {cut} bytes{'; ' + hint if hint else ''}]\n"
+    return head + note + tail

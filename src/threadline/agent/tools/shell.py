@@ -1,0 +1,152 @@
+"""``run_shell``: ``/bin/sh -c`` in the workspace, in its own process group, with a timeout and an output cap.
+
+A timeout or a cancellation (asyncio task cancel) kills the whole process group. The environment is
+the server's minus anything that looks like a secret, unless ``ToolContext.env`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+from collections.abc import Mapping
+from typing import Any, BinaryIO
+
+from threadline.agent.tools.base import Tool, ToolContext, ToolResult, error
+
+OUTPUT_GRACE = 0.5  # seconds to wait for output after the shell exits (background children may hold it)
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|^THREADLINE_", re.IGNORECASE)
+
+
+def shell_env(base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` without the variables whose names look like secrets (API keys, tokens, passwords)."""
+    return {k: v for k, v in base.items() if not _SECRET_NAME.search(k)}
+
+
+class _Capture:
+    """Keeps the first and last parts of a stream, up to ``cap`` bytes, and counts the rest."""
+
+    def __init__(self, cap: int) -> None:
+        self.head_cap, self.tail_cap = cap * 2 // 3, cap - cap * 2 // 3
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def add(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.head_cap - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            if len(self.tail) > self.tail_cap:
+                del self.tail[: len(self.tail) - self.tail_cap]
+
+    async def drain(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            self.add(chunk)
+
+    def text(self) -> str:
+        dropped = self.total - len(self.head) - len(self.tail)
+        head = self.head.decode("utf-8", "replace")
+        if dropped <= 0:
+            return head + self.tail.decode("utf-8", "replace")
+        return f"{head}\n[truncated {dropped} bytes]\n{self.tail.decode('utf-8', 'replace')}"
+
+
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+class RunShell(Tool):
+    name = "run_shell"
+    description = (
+        "Run a shell command (/bin/sh -c) in the workspace root and return its combined stdout and stderr "
+        "and its exit code. Non-interactive: stdin is empty. Long output is cut in the middle."
+    )
+    parameters = {
+        "type": "object",
+        "properties": {"command": {"type": "string", "description": "The command line to run."}},
+        "required": ["command"],
+    }
+    dangerous = True
+
+    def describe(self, args: dict[str, Any]) -> str:
+        return str(args.get("command", ""))
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        command = args["command"]
+        if not command.strip():
+            return error("the command is empty")
+        env = dict(ctx.env) if ctx.env is not None else shell_env(os.environ)
+        capture = _Capture(max(1024, ctx.output_cap - 256))  # room for the notes below
+        # Our own pipe, not asyncio's PIPE: Process.wait() would otherwise also wait for every
+        # background child that inherited the output to close it.
+        read_fd, write_fd = os.pipe()
+        pipe = os.fdopen(read_fd, "rb", buffering=0)
+        try:
+            transport, output = await _open_reader(pipe)
+        except BaseException:
+            pipe.close()
+            os.close(write_fd)
+            raise
+        try:
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    "/bin/sh",
+                    "-c",
+                    command,
+                    cwd=ctx.jail.root,
+                    env=env,
+                    start_new_session=True,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=write_fd,
+                    stderr=write_fd,
+                )
+            finally:
+                os.close(write_fd)
+            reader = asyncio.create_task(capture.drain(output))
+            try:
+                timed_out = await _wait(proc, ctx.shell_timeout)
+                done, _ = await asyncio.wait({reader}, timeout=OUTPUT_GRACE)
+            finally:
+                reader.cancel()
+        finally:
+            transport.close()
+        text = capture.text()
+        if text and not text.endswith("\n"):
+            text += "\n"
+        if not done:
+            text += "[output still held open by background processes; not waited for]\n"
+        if timed_out:
+            return error(f"{text}[timed out after {ctx.shell_timeout:g} s; the command was killed]")
+        code = proc.returncode
+        return ToolResult(f"{text}[exit code {code}]", is_error=code != 0)
+
+
+async def _open_reader(pipe: BinaryIO) -> tuple[asyncio.BaseTransport, asyncio.StreamReader]:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+    return transport, reader
+
+
+async def _wait(proc: asyncio.subprocess.Process, timeout: float) -> bool:
+    """Wait for the shell to exit; True if it had to be killed for taking too long.
+    A cancellation kills the process group too, and is passed on."""
+    try:
+        await asyncio.wait_for(proc.wait(), timeout)
+        return False
+    except TimeoutError:
+        _kill_group(proc)
+        await proc.wait()
+        return True
+    except BaseException:
+        _kill_group(proc)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(proc.wait(), 2)
+        raise
