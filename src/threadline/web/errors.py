@@ -39,6 +39,8 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors) or _unparsable(exc.body):
             return error_response(400, "request body is not valid JSON")
+        if isinstance(exc.body, bytes | str):  # JSON, but sent with another content type
+            return error_response(400, "send the request body as JSON (Content-Type: application/json)")
         return error_response(422, _describe(errors), details=_jsonable(errors))
 
     @app.exception_handler(StarletteHTTPException)
@@ -46,6 +48,8 @@ def install_error_handlers(app: FastAPI) -> None:
         cause = exc.__cause__
         if isinstance(cause, ThreadlineError):  # raised while FastAPI read the body
             return error_response(cause.status, cause.message)
+        if isinstance(cause, UnicodeDecodeError):  # a JSON body that is not UTF-8
+            return error_response(400, "request body is not valid JSON")
         message = "not found" if exc.status_code == 404 else str(exc.detail)
         return error_response(exc.status_code, message)
 

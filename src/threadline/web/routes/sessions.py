@@ -29,8 +29,10 @@ SessionIdQuery = Annotated[str, Query(min_length=1, max_length=64)]
 
 
 @router.post("/session/new")
-async def new_session(body: SessionCreate, sessions: SessionsDep) -> JSON:
-    """Create a draft: findable by id, but no row is written until it has real state."""
+async def new_session(sessions: SessionsDep, body: SessionCreate | None = None) -> JSON:
+    """Create a draft: findable by id, but no row is written until it has real state. The body is
+    optional."""
+    body = body or SessionCreate()
     session = await sessions.create_draft(workspace=body.workspace, model=body.model)
     session["messages"] = []
     return {"session": session}
