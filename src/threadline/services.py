@@ -67,7 +67,7 @@ class Services:
         """Start-up work after migrations: Ollama detection, crash recovery."""
         if self.settings.detect_ollama and not self.providers.configs():
             await self.providers.detect_ollama()
-        await self.runs.recover()
+        await self.runs.recover(only_expired=self.settings.redis_url is not None)
 
     async def close(self) -> None:
         await self.runs.close()

@@ -372,17 +372,17 @@ class RunManager:
             )
             return bool(result.rowcount)
 
-    async def recover(self) -> int:
-        """Runs left ``running`` by a process that died are interrupted; queued messages resume."""
+    async def recover(self, *, only_expired: bool = False) -> int:
+        """Runs left ``running`` by a process that died are interrupted; queued messages resume.
+        A single instance owns every run, so at its start-up all of them are stale; instances that
+        share a database (``only_expired``) take over only runs whose lease ran out."""
         r = t.runs
         now = time.time()
+        stale_clause = r.c.status == "running"
+        if only_expired:
+            stale_clause = stale_clause & ((r.c.lease_until < now) | r.c.lease_until.is_(None))
         async with self.store.write() as conn:
-            stale = (await conn.execute(
-                select(r.c.id, r.c.session_id).where(
-                    r.c.status == "running", (r.c.owner == self.instance_id) | (r.c.lease_until < now)
-                    | r.c.lease_until.is_(None)
-                )
-            )).all()
+            stale = (await conn.execute(select(r.c.id, r.c.session_id).where(stale_clause))).all()
             for run_id, session_id in stale:
                 await self._mark_interrupted(conn, run_id, session_id)
                 await conn.execute(
