@@ -1,0 +1,90 @@
+"""Alembic migrations on an empty database, at start-up and through ``threadline migrate``."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from threadline.store import tables
+from threadline.store.engine import Store
+
+EXPECTED_TABLES = {
+    "alembic_version", "sessions", "messages", "runs", "run_events", "projects", "approvals", "settings",
+    "background_tasks", "messages_fts",
+}
+
+
+def schema(path: Path) -> tuple[set[str], dict[str, set[str]], set[str]]:
+    with sqlite3.connect(path) as db:
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table')")}
+        columns = {
+            name: {r[1] for r in db.execute(f"PRAGMA table_info({name})")}
+            for name in names if not name.startswith("messages_fts") and not name.startswith("sqlite_")
+        }
+        indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        triggers = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    return names, columns, indexes | triggers
+
+
+async def test_migrations_create_every_table(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    store = Store.for_sqlite_path(path)
+    try:
+        await store.migrate()
+        await store.migrate()  # idempotent
+    finally:
+        await store.close()
+    names, columns, extras = schema(path)
+    assert EXPECTED_TABLES <= names
+    # The migration matches the tables the code uses, column for column.
+    for table in tables.metadata.sorted_tables:
+        assert columns[table.name] == {c.name for c in table.columns}, table.name
+    assert {"ix_sessions_list", "ix_sessions_parent", "ix_sessions_project", "ix_runs_session_status",
+            "ix_background_tasks_parent"} <= extras
+    assert {"messages_fts_ai", "messages_fts_ad", "messages_fts_au"} <= extras
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_full_text_triggers_follow_the_messages(tmp_path: Path) -> None:
+    path = tmp_path / "fts.db"
+    store = Store.for_sqlite_path(path)
+    await store.migrate()
+    await store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO sessions (id, title, workspace, created_at, updated_at, sort_at) "
+                   "VALUES ('s1', 't', '/w', 0, 0, 0)")
+        db.execute("INSERT INTO messages (session_id, seq, role, content, created_at) VALUES ('s1', 0, 'user', "
+                   "'the quick brown fox', 0)")
+        assert db.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'fox'").fetchall() == [(1,)]
+        db.execute("UPDATE messages SET content = 'a lazy dog' WHERE id = 1")
+        assert db.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'fox'").fetchall() == []
+        assert db.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'dog'").fetchall() == [(1,)]
+        db.execute("DELETE FROM messages")
+        assert db.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'dog'").fetchone() == (0,)
+
+
+@pytest.mark.slow
+def test_migrate_command(tmp_path: Path) -> None:
+    home = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-m", "threadline", "migrate", "--home", str(home)],
+            capture_output=True, text=True, env=env, timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == f"database is up to date: sqlite+aiosqlite:///{home / 'threadline.db'}"
+    names, _columns, _extras = schema(home / "threadline.db")
+    assert EXPECTED_TABLES <= names
+    via_env = subprocess.run(
+        [sys.executable, "-m", "threadline", "migrate"], capture_output=True, text=True,
+        env={**env, "THREADLINE_HOME": str(tmp_path / "from-env")}, timeout=60,
+    )
+    assert via_env.returncode == 0 and (tmp_path / "from-env" / "threadline.db").is_file()
