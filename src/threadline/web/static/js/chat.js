@@ -14,6 +14,7 @@ let scroller;   // #transcript
 let list;       // #messages
 let jumpBtn;
 let live = null;     // {streamId, sessionId, turn, stream}
+let starting = false; // a chat/start request is in flight
 let stickToBottom = true;
 let lastUsage = null;
 
@@ -33,8 +34,8 @@ export function initChat() {
 
   on('session:opened', (s) => { detachLive(); lastUsage = null; showSession(s, { scroll: true }); });
   on('session:reused', () => emit('composer:focus'));
-  on('session:reloaded', (s) => { if (!live) showSession(s); else renderQueue(s); });
-  on('settings', () => { if (!live && state.session) showSession(state.session); });
+  on('session:reloaded', (s) => { if (!live && !starting) showSession(s); else renderQueue(s); });
+  on('settings', () => { if (!live && !starting && state.session) showSession(state.session); });
 }
 
 // ---- rendering ------------------------------------------------------------------------------
@@ -70,9 +71,9 @@ export function showSession(session, { scroll = false } = {}) {
 function emptyState(session) {
   const noProvider = !(state.models.providers || []).length;
   const suggestions = [
-    'Summarize what is in this workspace',
-    'Find TODO comments in the code and list them',
-    'Write a README for this project',
+    ['folder', 'Summarize what is in this workspace'],
+    ['search', 'Find the TODO comments in the code and list them'],
+    ['file', 'Draft a README for this project'],
   ];
   return h('div.empty', null,
     h('div.empty-mark', { 'aria-hidden': 'true' }, icon('logo', { size: 28 })),
@@ -80,7 +81,7 @@ function emptyState(session) {
     session.workspace ? h('p.empty-sub', null, icon('folder', { size: 14 }), h('span', { text: session.workspace })) : null,
     noProvider
       ? h('button.btn.btn-primary', { type: 'button', text: 'Connect a model provider', onclick: () => emit('setup:open') })
-      : h('div.suggestions', null, suggestions.map((s) => h('button.suggestion', { type: 'button', text: s, onclick: () => emit('composer:fill', s) }))));
+      : h('div.suggestions', null, suggestions.map(([ic, s]) => h('button.suggestion', { type: 'button', onclick: () => emit('composer:fill', s) }, icon(ic, { size: 16 }), h('span', { text: s })))));
 }
 
 function loadEarlierButton(session) {
@@ -146,10 +147,12 @@ export async function send(text, { attachments = [] } = {}) {
   list.append(turn.el);
   scrollToBottom(true);
   setBusyPending(true);
+  starting = true;
   try {
     const body = { session_id: session.session_id, message };
     if (attachments.length) body.attachments = attachments;
     const data = await post('/api/chat/start', body);
+    starting = false;
     optimistic.classList.remove('pending');
     const wasDraft = !(session.message_count > 0);
     patchSession({
@@ -163,6 +166,7 @@ export async function send(text, { attachments = [] } = {}) {
     attach(data.stream_id, session.session_id, turn);
     return true;
   } catch (err) {
+    starting = false;
     optimistic.remove();
     turn.el.remove();
     setBusyPending(false);

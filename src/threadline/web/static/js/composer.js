@@ -247,7 +247,18 @@ function renderQueue(queue) {
   queueBox.hidden = !queue.length;
   queueBox.replaceChildren(
     queue.length ? h('span.queue-label', { text: queue.length === 1 ? 'Queued' : `Queued (${queue.length})` }) : null,
-    ...queue.map((q) => h('span.queue-chip', { title: q.message }, icon('clock', { size: 13 }), h('span', { text: q.message }))));
+    ...queue.map((q) => h('span.queue-chip', { title: q.message }, icon('clock', { size: 13 }), h('span', { text: q.message }),
+      h('button.queue-x', { type: 'button', 'aria-label': 'Remove from queue', title: 'Remove from queue', onclick: () => dequeue(q) }, icon('x', { size: 12 })))));
+}
+
+async function dequeue(item) {
+  try {
+    await post('/api/chat/dequeue', { session_id: currentId(), queue_id: item.id });
+    state.session.queue = (state.session.queue || []).filter((q) => q.id !== item.id);
+    renderQueue(state.session.queue);
+  } catch (err) {
+    showError(err, 'Could not remove the queued message');
+  }
 }
 
 // ---- pickers --------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ export function renderMessages(messages, opts = {}) {
     }
     if (m.role === 'user') {
       turn = null;
-      frag.append(userBubble(m, index));
+      frag.append(userBubble(m, Number.isInteger(m.seq) ? m.seq : index));
       continue;
     }
     if (m.role === 'system') {
@@ -132,8 +132,9 @@ class TurnView {
     this.lastIndex = index;
     if (m.timestamp) this.timestamp = m.timestamp;
     if (isErrorRow(m)) {
-      if (m.status === 'cancelled' || /^\*?task cancelled\.?\*?$/i.test(contentText(m.content).trim())) {
-        this.body.append(h('div.note.note-inline', null, h('span', { text: 'Stopped' })));
+      if (m.marker === 'cancel' || m.status === 'cancelled' || /^\*?task cancelled\.?\*?$/i.test(contentText(m.content).trim())) {
+        if (!this.stopped) this.body.append(h('div.msg-status', null, h('span.msg-badge', { text: 'Stopped' })));
+        this.stopped = true;
       } else {
         this.body.append(errorRow(contentText(m.content), m.hint));
       }
@@ -158,7 +159,10 @@ class TurnView {
       this.body.append(card);
     }
     const badge = statusBadge(m);
-    if (badge) this.body.append(h('div.msg-status', null, badge));
+    if (badge) {
+      this.body.append(h('div.msg-status', null, badge));
+      if (badge.textContent === 'Stopped') this.stopped = true;
+    }
   }
 
   orphanResult(m) {

@@ -129,7 +129,7 @@ export function approvalCard(approval, onChoice) {
     h('div.approval-head', null, icon('shield', { size: 16 }),
       h('span.approval-title', { text: 'Approval needed' }),
       approval.tool ? h('span.approval-tool', { text: approval.tool }) : null),
-    approval.description ? h('p.approval-desc', { text: approval.description }) : null,
+    approval.description && approval.description.trim() !== (approval.command || '').trim() ? h('p.approval-desc', { text: approval.description }) : null,
     approval.command ? h('pre.approval-cmd', { text: approval.command }) : null,
     actions);
   for (const c of CHOICES) {
