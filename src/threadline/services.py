@@ -11,6 +11,7 @@ from typing import Any
 from threadline.agent.providers.registry import ProviderRegistry
 from threadline.preferences import PreferenceService
 from threadline.runs.manager import RunManager
+from threadline.runs.side import SideRuns
 from threadline.sessions.drafts import DraftStore, MemoryDrafts
 from threadline.sessions.projects import ProjectService
 from threadline.sessions.service import SessionService
@@ -28,6 +29,7 @@ class Services:
     preferences: PreferenceService
     providers: ProviderRegistry
     runs: RunManager
+    side: SideRuns
     instance_id: str
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)
@@ -60,6 +62,7 @@ class Services:
             preferences=preferences,
             providers=providers,
             runs=runs,
+            side=SideRuns(runs),
             instance_id=instance_id,
         )
 
@@ -68,6 +71,7 @@ class Services:
         if self.settings.detect_ollama and not self.providers.configs():
             await self.providers.detect_ollama()
         await self.runs.recover(only_expired=self.settings.redis_url is not None)
+        await self.side.reconcile()
 
     async def close(self) -> None:
         await self.runs.close()

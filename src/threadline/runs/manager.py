@@ -14,7 +14,8 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,20 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
+@dataclass
+class RunSpec:
+    """How a run differs from a chat turn (btw and background runs use this)."""
+
+    kind: str = "chat"
+    tools: ToolRegistry | None = None  # None: the default workspace tools
+    history: list[dict[str, Any]] | None = None  # None: the session's stored context
+    on_success: Callable[[LiveRun, str], Awaitable[None]] | None = None  # with the final answer
+    on_end: Callable[[LiveRun, str], Awaitable[None]] | None = None  # with the run's final status
+
+
+SessionHook = Callable[[str], Awaitable[None]]
+
+
 class RunManager:
     def __init__(
         self,
@@ -68,6 +83,7 @@ class RunManager:
         self.instance_id = instance_id
         self.approvals = ApprovalBroker(self.store, settings.approval_timeout_seconds)
         self.live: dict[str, LiveRun] = {}
+        self.idle_hooks: list[SessionHook] = []  # called when a session's run ends
         self._closing = False
 
     def active_count(self) -> int:
@@ -133,14 +149,15 @@ class RunManager:
         )
 
     async def _claim(
-        self, conn: AsyncConnection, run_id: str, session_id: str, model_ref: str | None, request: dict[str, Any]
+        self, conn: AsyncConnection, run_id: str, session_id: str, model_ref: str | None, request: dict[str, Any],
+        kind: str = "chat",
     ) -> None:
         """Store the user message, record the run and make it the session's owner: one transaction."""
         meta = {"attachments": request["attachments"]} if request.get("attachments") else {}
         await self.sessions.append_message(
             conn, session_id, NewMessage(role="user", content=request["message"], meta=meta), run_id=run_id
         )
-        await self._insert_run(conn, run_id, session_id, "running", model_ref, request)
+        await self._insert_run(conn, run_id, session_id, "running", model_ref, request, kind)
         values: dict[str, Any] = {"active_run_id": run_id}
         if request.get("model"):
             values["model"] = request["model"]
@@ -157,10 +174,14 @@ class RunManager:
         await self._mark_interrupted(conn, run_id, row["id"])
         return True
 
-    def _launch(self, run_id: str, session_id: str, provider: Provider, model: str, workspace: str) -> LiveRun:
-        live = LiveRun(id=run_id, session_id=session_id)
+    def _launch(
+        self, run_id: str, session_id: str, provider: Provider, model: str, workspace: str,
+        spec: RunSpec | None = None,
+    ) -> LiveRun:
+        spec = spec or RunSpec()
+        live = LiveRun(id=run_id, session_id=session_id, kind=spec.kind)
         self.live[run_id] = live
-        live.task = asyncio.create_task(self._execute(live, provider, model, workspace), name=f"run-{run_id}")
+        live.task = asyncio.create_task(self._execute(live, provider, model, workspace, spec), name=f"run-{run_id}")
         return live
 
     # -- executing -------------------------------------------------------------------------------
@@ -168,17 +189,21 @@ class RunManager:
     def tools_for(self, _live: LiveRun) -> ToolRegistry:
         return default_tools()
 
-    async def _execute(self, live: LiveRun, provider: Provider, model: str, workspace: str) -> None:
+    async def _execute(self, live: LiveRun, provider: Provider, model: str, workspace: str, spec: RunSpec) -> None:
         recorder = Recorder(live, self.sessions, self.approvals)
         ticker = asyncio.create_task(self._checkpoints(live, recorder))
+        status = "failed"
         try:
-            history = model_history(await self.sessions.context_messages(live.session_id))
+            if spec.history is not None:
+                history = spec.history
+            else:
+                history = model_history(await self.sessions.context_messages(live.session_id))
             max_steps = await self.preferences.get("agent_max_steps") or self.settings.agent_max_steps
             result = await run_agent(
                 provider=provider,
                 model=model,
                 history=history,
-                tools=self.tools_for(live),
+                tools=spec.tools if spec.tools is not None else self.tools_for(live),
                 ctx=ToolContext(jail=Jail(Path(workspace)), output_cap=self.settings.tool_output_cap,
                                 shell_timeout=self.settings.shell_timeout_seconds),
                 sink=recorder,
@@ -188,15 +213,22 @@ class RunManager:
             ticker.cancel()
             if live.cancel_requested:
                 raise asyncio.CancelledError  # the cancel arrived but something below swallowed it
-            await self._succeed(live, recorder, result.stopped_reason, result.note)
+            answer = "\n\n".join(recorder.answer_parts) or result.final_text
+            if spec.on_success is not None:
+                await spec.on_success(live, answer)
+            await self._succeed(live, recorder, result.stopped_reason, result.note, answer)
+            status = "succeeded"
         except asyncio.CancelledError:
             ticker.cancel()
             if self._closing and not live.cancel_requested:
                 await self._end_interrupted(live, recorder)
+                status = "interrupted"
             else:
                 await self._end_cancelled(live, recorder)
+                status = "cancelled"
         except NotOwner:
             log.info("run %s lost its session; stopping without writing", live.id)
+            status = "cancelled"
         except ProviderError as exc:
             ticker.cancel()
             await self._fail(live, recorder, exc.kind, exc.message, exc.hint)
@@ -210,8 +242,18 @@ class RunManager:
             with contextlib.suppress(Exception):
                 await flush_events(self.store, live)
             self.live.pop(live.id, None)
+        if spec.on_end is not None:
+            try:
+                await spec.on_end(live, status)
+            except Exception:
+                log.exception("end hook of run %s failed", live.id)
         if not self._closing:
             await self.start_next(live.session_id)
+            for hook in self.idle_hooks:
+                try:
+                    await hook(live.session_id)
+                except Exception:
+                    log.exception("idle hook for session %s failed", live.session_id)
 
     async def _checkpoints(self, live: LiveRun, recorder: Recorder) -> None:
         interval = self.settings.checkpoint_interval_seconds
@@ -242,7 +284,9 @@ class RunManager:
             .values(status=status, finished_at=time.time(), lease_until=None, **values)
         )
 
-    async def _succeed(self, live: LiveRun, recorder: Recorder, stopped: str, note: str | None) -> None:
+    async def _succeed(
+        self, live: LiveRun, recorder: Recorder, stopped: str, note: str | None, answer: str
+    ) -> None:
         usage = {"input_tokens": recorder.usage.input_tokens, "output_tokens": recorder.usage.output_tokens}
         title = None
         async with recorder.owned() as conn:
@@ -259,7 +303,8 @@ class RunManager:
             await recorder.release(conn, **values)
             await self._set_run(conn, live.id, "succeeded", usage=usage)
         session = await self.sessions.get(live.session_id, msg_limit=DONE_MESSAGES)
-        live.emit("done", {"session": session, "usage": usage, "stopped_reason": stopped})
+        live.emit("done", {"session": session, "usage": usage, "stopped_reason": stopped, "answer": answer,
+                           "ephemeral": live.kind == "btw"})
         if title:
             live.emit("title", {"session_id": live.session_id, "title": title})
         live.emit("stream_end", {"session_id": live.session_id})

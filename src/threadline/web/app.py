@@ -10,9 +10,13 @@ from fastapi import FastAPI
 from threadline import __version__
 from threadline.services import Services
 from threadline.settings import Settings
-from threadline.web import pages
+from threadline.web import docs, pages
+from threadline.web.auth import Auth
 from threadline.web.errors import BodyLimitMiddleware, install_error_handlers
-from threadline.web.routes import chat, health, projects, providers, sessions
+from threadline.web.responses import RedactedJSONResponse
+from threadline.web.routes import auth, chat, files, health, projects, providers, sessions, side
+from threadline.web.routes import settings as settings_routes
+from threadline.web.security import SecurityMiddleware
 
 
 def create_app(settings: Settings | None = None, *, env: dict[str, str] | None = None) -> FastAPI:
@@ -24,6 +28,8 @@ def create_app(settings: Settings | None = None, *, env: dict[str, str] | None =
         services = await Services.open(settings, env=env)
         await services.start()
         app.state.services = services
+        app.state.auth = Auth(services.preferences, settings)
+        await app.state.auth.load()
         app.state.assets = pages.StaticAssets()
         try:
             yield
@@ -35,15 +41,17 @@ def create_app(settings: Settings | None = None, *, env: dict[str, str] | None =
         version=__version__,
         description="A self-hosted web UI for AI agents.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # web/docs.py serves /docs under its own CSP
         redoc_url=None,
+        default_response_class=RedactedJSONResponse,
     )
     app.state.settings = settings
     install_error_handlers(app)
     for router in (
-        health.router, sessions.router, chat.router, providers.router, projects.router, projects.settings_router,
-        pages.router,
+        health.router, sessions.router, chat.router, side.router, providers.router, projects.router,
+        settings_routes.router, auth.router, files.router, docs.router, pages.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityMiddleware, settings=settings)  # outermost: headers on every answer
     return app

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from threadline.agent.providers.registry import ProviderRegistry
 from threadline.preferences import PreferenceService
 from threadline.runs.manager import RunManager
+from threadline.runs.side import SideRuns
 from threadline.services import Services
 from threadline.sessions.projects import ProjectService
 from threadline.sessions.service import SessionService
@@ -47,6 +48,11 @@ def _providers(services: ServicesDep) -> ProviderRegistry:
     return services.providers
 
 
+def _side(services: ServicesDep) -> SideRuns:
+    return services.side
+
+
+SideDep = Annotated[SideRuns, Depends(_side)]
 RunsDep = Annotated[RunManager, Depends(_runs)]
 ProvidersDep = Annotated[ProviderRegistry, Depends(_providers)]
 SessionsDep = Annotated[SessionService, Depends(_sessions)]

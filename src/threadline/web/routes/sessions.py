@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from threadline.redact import redact_obj
 from threadline.sessions import transfer
 from threadline.sessions.search import search_sessions
-from threadline.web.deps import JSON, RunsDep, SessionsDep
+from threadline.web.deps import JSON, RunsDep, SessionsDep, SideDep
 from threadline.web.schemas import (
     SessionArchive,
     SessionCreate,
@@ -90,7 +91,9 @@ async def update_session(body: SessionUpdate, sessions: SessionsDep) -> JSON:
 
 
 @router.post("/session/delete")
-async def delete_session(body: SessionRef, sessions: SessionsDep) -> JSON:
+async def delete_session(body: SessionRef, sessions: SessionsDep, side: SideDep) -> JSON:
+    """Delete the session with its btw and background sessions (their runs are stopped first)."""
+    await side.cancel_children(body.session_id)
     deleted = await sessions.delete(body.session_id)
     return {"ok": True, "deleted": deleted}
 
@@ -139,7 +142,7 @@ async def duplicate(body: SessionRef, sessions: SessionsDep) -> JSON:
 async def export(
     sessions: SessionsDep, session_id: SessionIdQuery, format: Literal["json", "md"] = "json"
 ) -> Response:
-    data = await transfer.export_json(sessions, session_id)
+    data = redact_obj(await transfer.export_json(sessions, session_id))
     if format == "md":
         body = transfer.to_markdown(data).encode()
         media, suffix = "text/markdown; charset=utf-8", "md"
