@@ -60,7 +60,7 @@ PREFERENCES: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "bot_name": ("Threadline", _text(60)),
     "sound_enabled": (False, _bool),
     "notifications_enabled": (False, _bool),
-    "llm_titles": (True, _bool),
+    "llm_titles": (None, lambda v: v if v is None else _bool(v)),
     "onboarding_done": (False, _bool),
     "agent_max_steps": (None, lambda v: v if v is None else _int_range(1, 500)(v)),
 }

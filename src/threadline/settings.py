@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     provider_timeout_seconds: float = Field(default=120.0, gt=0)
     checkpoint_interval_seconds: float = Field(default=0.5, gt=0)
     heartbeat_seconds: float = Field(default=15.0, gt=0)
-    llm_titles: bool = True
+    llm_titles: bool = False
     detect_ollama: bool = True
 
     password: str | None = None

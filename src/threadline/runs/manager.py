@@ -34,6 +34,7 @@ from threadline.runs.approvals import ApprovalBroker
 from threadline.runs.context import model_history, system_prompt, title_from
 from threadline.runs.live import LiveRun, RunEvent, flush_events, stored_events
 from threadline.runs.recorder import NotOwner, Recorder
+from threadline.runs.titles import llm_title
 from threadline.sessions.service import NewMessage, SessionService
 from threadline.sessions.views import UNTITLED
 from threadline.settings import Settings
@@ -307,7 +308,34 @@ class RunManager:
                            "ephemeral": live.kind == "btw"})
         if title:
             live.emit("title", {"session_id": live.session_id, "title": title})
+            if live.kind == "chat" and await self._llm_titles_enabled():
+                await self._llm_title(live, title)
         live.emit("stream_end", {"session_id": live.session_id})
+
+    async def _llm_titles_enabled(self) -> bool:
+        preference = await self.preferences.get("llm_titles")
+        return self.settings.llm_titles if preference is None else bool(preference)
+
+    async def _llm_title(self, live: LiveRun, provisional: str) -> None:
+        """Replace the provisional title with one the model writes, unless the user renamed meanwhile."""
+        live.emit("title_status", {"session_id": live.session_id, "status": "generating"})
+        async with self.store.read() as conn:
+            first = await self._first_user_text(conn, live.session_id)
+            run = (await conn.execute(select(t.runs.c.model).where(t.runs.c.id == live.id))).scalar()
+        try:
+            provider, model = self.providers.resolve(run)
+        except ProviderError:
+            return
+        title = await llm_title(provider, model, first)
+        if not title:
+            return
+        s = t.sessions
+        async with self.store.write() as conn:
+            result = await conn.execute(
+                update(s).where(s.c.id == live.session_id, s.c.title == provisional).values(title=title)
+            )
+        if result.rowcount:
+            live.emit("title", {"session_id": live.session_id, "title": title, "source": "llm"})
 
     async def _first_user_text(self, conn: AsyncConnection, session_id: str) -> str:
         m = t.messages
