@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.pg import PgDatabases, is_postgres, unreachable
 from threadline.settings import Settings
 from threadline.web.app import create_app
 
@@ -53,3 +54,32 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def _pg_databases() -> Iterator[PgDatabases | None]:
+    """With THREADLINE_TEST_DATABASE_URL on PostgreSQL: the factory of per-test databases (tests/pg.py)."""
+    url = os.environ.get("THREADLINE_TEST_DATABASE_URL")
+    if not is_postgres(url):
+        yield None
+        return
+    assert url is not None
+    problem = unreachable(url)
+    if problem:
+        pytest.exit(f"THREADLINE_TEST_DATABASE_URL: PostgreSQL is unreachable ({problem})", returncode=3)
+    databases = PgDatabases(url)
+    databases.drop_stale()
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_database(_pg_databases: PgDatabases | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test on PostgreSQL sees a fresh, migrated database of its own; on SQLite, its tmp_path."""
+    if _pg_databases is None:
+        yield
+        return
+    name = _pg_databases.create()
+    monkeypatch.setenv("THREADLINE_TEST_DATABASE_URL", _pg_databases.url_for(name))
+    yield
+    _pg_databases.drop(name)

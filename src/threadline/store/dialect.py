@@ -1,4 +1,5 @@
-"""Every piece of SQL that differs between SQLite and PostgreSQL: full-text search and upserts."""
+"""Every piece of SQL that differs between SQLite and PostgreSQL: full-text search, upserts, the
+cluster-wide write lock."""
 
 from __future__ import annotations
 
@@ -11,12 +12,24 @@ from sqlalchemy.sql.dml import Insert
 SNIPPET_OPEN = "«"
 SNIPPET_CLOSE = "»"
 
+# pg_advisory_xact_lock key of the write lock: any 64-bit number no other application on the database uses.
+WRITE_LOCK_KEY = 0x7468726561646C6E  # "threadln"
+
 
 class Dialect:
     def __init__(self, name: str) -> None:
         if name not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database dialect: {name}")
         self.name = name
+
+    def write_lock(self) -> TextClause | None:
+        """The statement that opens every write transaction. SQLite's ``BEGIN IMMEDIATE`` already takes
+        the database's write lock; PostgreSQL takes a transaction-scoped advisory lock, so write
+        transactions are serialized across every instance just as they are on SQLite and the
+        read-check-write code (claiming a session, the next message's ``seq``) stays correct."""
+        if self.name == "sqlite":
+            return None
+        return text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
     def insert_ignore(self, table: Table, values: dict[str, Any]) -> Insert:
         """INSERT that does nothing when the primary key exists."""

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from threadline.store.dialect import Dialect
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+NUL_REPLACEMENT = "\ufffd"
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:
@@ -51,9 +52,40 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _strip_nul(value: Any) -> Any:
+    return value.replace("\x00", NUL_REPLACEMENT) if isinstance(value, str) and "\x00" in value else value
+
+
+def _configure_text(engine: AsyncEngine) -> None:
+    """PostgreSQL text cannot hold NUL; on every database a NUL in a bound string is stored as U+FFFD,
+    so both behave alike (JSON values are already escaped as ``\\u0000``)."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
+    def _on_execute(
+        _conn: Connection, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool
+    ) -> tuple[str, Any]:
+        if not parameters:
+            return statement, parameters
+        if executemany:
+            return statement, [_clean_params(p) for p in parameters]
+        return statement, _clean_params(parameters)
+
+
+def _clean_params(parameters: Any) -> Any:
+    if isinstance(parameters, dict):
+        if any(isinstance(v, str) and "\x00" in v for v in parameters.values()):
+            return {k: _strip_nul(v) for k, v in parameters.items()}
+        return parameters
+    if any(isinstance(v, str) and "\x00" in v for v in parameters):
+        return type(parameters)(_strip_nul(v) for v in parameters)
+    return parameters
+
+
 class Store:
     """Owns the engine. ``read()`` gives a connection in a transaction; ``write()`` a write
-    transaction, serialized on SQLite (one writer, ``BEGIN IMMEDIATE``), committed on success."""
+    transaction, committed on success and serialized: one writer per process (an asyncio lock, so a
+    waiting writer holds no connection) and one per database (``BEGIN IMMEDIATE`` on SQLite, an
+    advisory lock on PostgreSQL, see ``Dialect.write_lock``)."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
@@ -67,6 +99,7 @@ class Store:
         self.is_sqlite = self.dialect.name == "sqlite"
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        _configure_text(self.engine)
         self._write_lock = asyncio.Lock()
 
     @classmethod
@@ -94,7 +127,10 @@ class Store:
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         if not self.is_sqlite:
-            async with self.engine.begin() as conn:
+            lock = self.dialect.write_lock()
+            async with self._write_lock, self.engine.begin() as conn:
+                if lock is not None:
+                    await conn.execute(lock)
                 yield conn
             return
         async with self._write_lock:
