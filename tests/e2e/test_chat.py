@@ -109,7 +109,7 @@ def test_new_chat_three_times_leaves_the_sidebar_unchanged(page: Any, api: httpx
     page.wait_for_url("**/s/*")
     for _ in range(3):
         page.locator("#new-chat").click()
-    page.wait_for_function("location.pathname === '/'")
+    page.wait_for_function("() => location.pathname === '/'")
     page.wait_for_timeout(300)
     assert listed_ids(api) == listed_before
     assert page.locator(".srow").evaluate_all("els => els.map(e => e.dataset.id)") == rows_before

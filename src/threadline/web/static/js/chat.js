@@ -137,6 +137,7 @@ export async function send(text, { attachments = [] } = {}) {
   if (!session) return false;
   const message = text.trim();
   if (!message) return false;
+  if (cancelling) await cancelling;
   if (state.busy) return enqueue(message, attachments);
 
   list.querySelector('.empty')?.remove();
@@ -171,9 +172,9 @@ export async function send(text, { attachments = [] } = {}) {
     turn.el.remove();
     setBusyPending(false);
     if (err instanceof ApiError && err.status === 409) {
-      // Another tab (or a queued turn) is running: queue this one and follow the live run.
+      // Another tab (or a queued turn) is running: queue this one; the reload follows the live run.
       const ok = await enqueue(message, attachments);
-      if (err.data?.active_stream_id) attach(err.data.active_stream_id, session.session_id);
+      await reloadSession().catch(() => {});
       return ok;
     }
     showError(err, 'Message not sent');
@@ -191,6 +192,10 @@ async function enqueue(message, attachments) {
     const body = { session_id: currentId(), message, queue: true };
     if (attachments.length) body.attachments = attachments;
     const data = await post('/api/chat/start', body);
+    if (data.stream_id) {      // the session was free after all: it started at once
+      await reloadSession();
+      return true;
+    }
     if (Array.isArray(data.queue)) {
       state.session.queue = data.queue;
       renderQueue(state.session);
@@ -276,10 +281,10 @@ async function onRunEnd(run, reason) {
   run.turn.finalize();
   const keepError = run.turn.hadError;
   live = null;
-  setBusy(false);
   patchSession({ is_streaming: false, active_stream_id: null });
   emit('run:ended', { sessionId: run.sessionId, reason });
-  if (currentId() !== run.sessionId) return;
+  if (currentId() !== run.sessionId) { setBusy(false); return; }
+  // Busy until the stored transcript has replaced the live one, so nothing reads a half state.
   try {
     const session = await reloadSession();
     if (session && keepError) {
@@ -291,6 +296,8 @@ async function onRunEnd(run, reason) {
     }
   } catch (err) {
     if (reason === 'lost') showError(err);
+  } finally {
+    if (!live) setBusy(false);
   }
 }
 
@@ -307,14 +314,15 @@ function notifyApproval() {
   document.addEventListener('visibilitychange', () => emit('session:meta', state.session), { once: true });
 }
 
+let cancelling = null;
+
 export async function stop() {
   const streamId = live?.streamId || state.session?.active_stream_id;
   if (!streamId) return;
-  try {
-    await post('/api/chat/cancel', { stream_id: streamId });
-  } catch (err) {
-    showError(err, 'Could not stop');
-  }
+  cancelling = post('/api/chat/cancel', { stream_id: streamId })
+    .catch((err) => showError(err, 'Could not stop'))
+    .finally(() => { cancelling = null; });
+  await cancelling;
 }
 
 // ---- message actions ------------------------------------------------------------------------
