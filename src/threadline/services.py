@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -69,11 +70,15 @@ class Services:
     async def start(self) -> None:
         """Start-up work after migrations: Ollama detection, crash recovery."""
         if self.settings.detect_ollama and not self.providers.configs():
-            await self.providers.detect_ollama()
+            # In the background: a slow network must not delay the server's start.
+            self.extras["ollama_probe"] = asyncio.create_task(self.providers.detect_ollama())
         await self.runs.recover(only_expired=self.settings.redis_url is not None)
         await self.side.reconcile()
 
     async def close(self) -> None:
+        probe = self.extras.pop("ollama_probe", None)
+        if probe is not None:
+            probe.cancel()
         await self.runs.close()
         await self.providers.aclose()
         await self.store.close()

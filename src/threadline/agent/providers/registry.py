@@ -19,9 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from threadline.agent.events import ProviderError
-from threadline.agent.providers.anthropic import AnthropicProvider
 from threadline.agent.providers.base import DEFAULT_TIMEOUT, Provider
-from threadline.agent.providers.openai_compat import OpenAIProvider
 
 ProviderKind = Literal["openai", "anthropic"]
 Source = Literal["env", "file", "auto"]
@@ -70,6 +68,9 @@ def mask_key(key: str | None) -> str | None:
 
 
 def build_provider(config: ProviderConfig, *, timeout: float = DEFAULT_TIMEOUT) -> Provider:
+    from threadline.agent.providers.anthropic import AnthropicProvider
+    from threadline.agent.providers.openai_compat import OpenAIProvider
+
     if config.kind == "anthropic":
         return AnthropicProvider(name=config.id, base_url=config.base_url, api_key=config.api_key, timeout=timeout)
     return OpenAIProvider(
@@ -234,16 +235,20 @@ class ProviderRegistry:
             self._write_file()
 
     async def detect_ollama(self, url: str = OLLAMA_URL, *, timeout: float = 0.5) -> bool:
-        """Add an ``ollama`` provider if one answers at ``url``. Never raises."""
+        """Add an ``ollama`` provider if one answers at ``url``. Never raises. A plain HTTP probe:
+        loading the SDK here would slow the server's start."""
         if "ollama" in self._configs:
             return False
-        probe = OpenAIProvider(name="ollama", base_url=url, timeout=timeout, connect_timeout=timeout, max_retries=0)
+        import httpx
+
         try:
-            await asyncio.wait_for(probe.list_models(), timeout * 2)
-        except (ProviderError, TimeoutError):
+            async with httpx.AsyncClient(timeout=timeout) as client:
+                answer = await client.get(url.rstrip("/") + "/models")
+            found = answer.status_code == 200 and isinstance(answer.json().get("data"), list)
+        except (httpx.HTTPError, ValueError, AttributeError):
             return False
-        finally:
-            await probe.aclose()
+        if not found or "ollama" in self._configs:
+            return False
         self._configs["ollama"] = ProviderConfig("ollama", "openai", url, None, source="auto")
         return True
 
