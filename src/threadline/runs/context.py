@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 TITLE_CHARS = 64
@@ -85,8 +86,11 @@ def system_prompt(workspace: str) -> str:
 
 
 def title_from(text: str) -> str | None:
-    """The automatic title: the first user message's first line, at most 64 characters."""
-    words = " ".join(text.split())
+    """The automatic title: the first user message's prose (code blocks and Markdown marks left out),
+    at most 64 characters, cut at a word."""
+    prose = re.sub(r"```.*?(```|$)", " ", text, flags=re.DOTALL)
+    prose = re.sub(r"[`*_#>]+", "", prose)
+    words = " ".join(prose.split()) or " ".join(text.split())
     if not words:
         return None
     if len(words) <= TITLE_CHARS:
