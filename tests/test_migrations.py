@@ -13,6 +13,7 @@ import pytest
 from threadline.store import tables
 from threadline.store.engine import Store
 
+HEAD = sorted(p.name for p in (Path(tables.__file__).parent / "migrations" / "versions").glob("0*.py"))[-1][:4]
 EXPECTED_TABLES = {
     "alembic_version", "sessions", "messages", "runs", "run_events", "projects", "approvals", "settings",
     "background_tasks", "messages_fts",
@@ -44,11 +45,11 @@ async def test_migrations_create_every_table(tmp_path: Path) -> None:
     # The migration matches the tables the code uses, column for column.
     for table in tables.metadata.sorted_tables:
         assert columns[table.name] == {c.name for c in table.columns}, table.name
-    assert {"ix_sessions_list", "ix_sessions_parent", "ix_sessions_project", "ix_runs_session_status",
-            "ix_background_tasks_parent"} <= extras
+    assert {"ix_sessions_list", "ix_sessions_all", "ix_sessions_parent", "ix_sessions_project",
+            "ix_runs_session_status", "ix_background_tasks_parent"} <= extras
     assert {"messages_fts_ai", "messages_fts_ad", "messages_fts_au"} <= extras
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
@@ -68,6 +69,27 @@ async def test_full_text_triggers_follow_the_messages(tmp_path: Path) -> None:
         assert db.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'dog'").fetchall() == [(1,)]
         db.execute("DELETE FROM messages")
         assert db.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'dog'").fetchone() == (0,)
+
+
+async def test_every_list_view_has_an_index_in_its_order(tmp_path: Path) -> None:
+    """The sidebar's queries never sort or walk rows they do not return (migration 0002)."""
+    path = tmp_path / "plans.db"
+    store = Store.for_sqlite_path(path)
+    await store.migrate()
+    await store.close()
+    base = ("SELECT * FROM sessions WHERE kind = 'chat' AND NOT (message_count = 0 AND title = 'Untitled') {} "
+            "ORDER BY pinned DESC, sort_at DESC, id DESC LIMIT 51")
+    views = {
+        "AND archived = 0": "ix_sessions_list",
+        "AND archived = 1 AND (pinned, sort_at, id) < (0, 5.0, 'x')": "ix_sessions_list",
+        "": "ix_sessions_all",
+        "AND project_id = 'p' AND archived = 0": "ix_sessions_project",
+        "AND project_id = 'p'": "ix_sessions_project",
+    }
+    with sqlite3.connect(path) as db:
+        for where, index in views.items():
+            plan = " ".join(row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + base.format(where)))
+            assert f"USING INDEX {index}" in plan and "TEMP B-TREE" not in plan, (where, plan)
 
 
 @pytest.mark.slow

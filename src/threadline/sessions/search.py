@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from threadline.sessions.service import SessionService, visible_clause
-from threadline.sessions.views import session_public
+from threadline.sessions.views import UNTITLED, session_public
 from threadline.store import tables as t
 from threadline.store.dialect import SNIPPET_CLOSE, SNIPPET_OPEN
 
@@ -18,6 +18,14 @@ SCAN_LIMIT = 400
 def _title_snippet(title: str, query: str) -> str:
     pattern = re.compile(re.escape(query), re.IGNORECASE)
     return pattern.sub(lambda m: f"{SNIPPET_OPEN}{m.group(0)}{SNIPPET_CLOSE}", title, count=1)
+
+
+def _scanned_visible() -> Any:
+    """``visible_clause()`` for a query that reads every row anyway (a substring match on titles).
+    Comparing ``kind || ''`` keeps SQLite from walking the list index and fetching each row from it
+    (about 100 ms for 100,000 sessions) instead of scanning the table once (about 15 ms)."""
+    s = t.sessions
+    return and_((s.c.kind + "") == "chat", ~and_(s.c.message_count == 0, s.c.title == UNTITLED))
 
 
 def _like_pattern(query: str) -> str:
@@ -39,38 +47,42 @@ async def search_sessions(
         page = await service.list(limit=limit)
         return {"sessions": page["sessions"], "query": "", "count": len(page["sessions"])}
     s = t.sessions
+    dialect = service.store.dialect
     base = select(s).where(visible_clause())
     if archived in ("0", "1"):
         base = base.where(s.c.archived == (archived == "1"))
     results: list[dict[str, Any]] = []
     seen: set[str] = set()
     async with service.store.read() as conn:
-        title_query = (
-            base.where(s.c.title.ilike(_like_pattern(query), escape="\\"))
-            .order_by(s.c.pinned.desc(), s.c.sort_at.desc())
-            .limit(limit)
-        )
+        title_query = select(s).where(_scanned_visible(), dialect.contains_ci(s.c.title, _like_pattern(query)))
+        if archived in ("0", "1"):
+            title_query = title_query.where(s.c.archived == (archived == "1"))
+        title_query = title_query.order_by(s.c.pinned.desc(), s.c.sort_at.desc()).limit(limit)
         for row in (await conn.execute(title_query)).mappings():
             item = session_public(row)
             item.update(match_type="title", snippet=_title_snippet(row["title"], query))
             results.append(item)
             seen.add(row["id"])
-        fts = service.store.dialect.fts_query(query)
+        fts = dialect.fts_query(query)
         if content and fts and len(results) < limit:
-            hits = await conn.execute(
-                service.store.dialect.content_search(),
-                {"q": fts, "open": SNIPPET_OPEN, "close": SNIPPET_CLOSE, "scan": SCAN_LIMIT},
-            )
-            best: dict[str, tuple[float, str]] = {}
-            for session_id, snippet, score in hits:
+            hits = await conn.execute(dialect.content_search(), {"q": fts, "scan": SCAN_LIMIT})
+            best: dict[str, int] = {}  # session id -> its best message, best sessions first
+            for session_id, message_id, _score in hits:
                 if session_id not in seen and session_id not in best:
-                    best[session_id] = (score, snippet)
+                    best[session_id] = message_id
             if best:
                 rows = await conn.execute(base.where(s.c.id.in_(list(best))))
                 found = {r["id"]: r for r in rows.mappings()}
-                for session_id, (_score, snippet) in sorted(best.items(), key=lambda kv: kv[1][0]):
-                    if session_id in found and len(results) < limit:
-                        item = session_public(found[session_id])
-                        item.update(match_type="content", snippet=snippet)
-                        results.append(item)
+                shown = [sid for sid in best if sid in found][: limit - len(results)]
+                snippets: dict[int, str] = {}
+                if shown:
+                    snippet_rows = await conn.execute(
+                        dialect.snippets(),
+                        {"q": fts, "ids": [best[sid] for sid in shown], "open": SNIPPET_OPEN, "close": SNIPPET_CLOSE},
+                    )
+                    snippets = {message_id: snippet for message_id, snippet in snippet_rows}
+                for session_id in shown:
+                    item = session_public(found[session_id])
+                    item.update(match_type="content", snippet=snippets.get(best[session_id], ""))
+                    results.append(item)
     return {"sessions": results, "query": query, "count": len(results)}

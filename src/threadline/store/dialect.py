@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, TextClause, text
+from sqlalchemy import ColumnElement, Table, TextClause, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -56,36 +56,60 @@ class Dialect:
         parts[-1] += ":*"
         return " & ".join(parts)
 
+    def contains_ci(self, column: Any, pattern: str) -> ColumnElement[bool]:
+        """Case-insensitive ``LIKE`` with ``\\`` as the escape. SQLite's LIKE already ignores ASCII case,
+        the same as its ``lower()``, so it skips the ``lower()`` call per row that ``ilike`` adds."""
+        if self.name == "sqlite":
+            return column.like(pattern, escape="\\")  # type: ignore[no-any-return]
+        return column.ilike(pattern, escape="\\")  # type: ignore[no-any-return]
+
     def content_search(self) -> TextClause:
-        """Best-ranked message per session for ``:q``; columns session_id, snippet, score (lower
-        is better). Hidden kinds and archived filters are applied by the caller's join."""
+        """The best-ranked ``:scan`` messages for ``:q``: columns session_id, message_id, score (lower
+        is better), best first. Ranked inside the full-text index before any join; snippets come
+        from ``snippets()`` for the few messages shown. Hidden kinds and archived filters are applied
+        by the caller."""
         if self.name == "sqlite":
             return text(
                 """
-                SELECT m.session_id AS session_id,
-                       snippet(messages_fts, 0, :open, :close, '…', 12) AS snippet,
-                       bm25(messages_fts) AS score
-                FROM messages_fts
-                JOIN messages m ON m.id = messages_fts.rowid
-                WHERE messages_fts MATCH :q
-                ORDER BY score
-                LIMIT :scan
+                WITH top AS (
+                    SELECT rowid AS id, rank AS score FROM messages_fts
+                    WHERE messages_fts MATCH :q ORDER BY rank LIMIT :scan
+                )
+                SELECT m.session_id AS session_id, m.id AS message_id, top.score AS score
+                FROM top JOIN messages m ON m.id = top.id
+                ORDER BY top.score
                 """
             )
         return text(
             """
-            WITH hits AS (
-                SELECT m.session_id, m.content, -ts_rank(m.tsv, to_tsquery('simple', :q)) AS score
-                FROM messages m
-                WHERE m.tsv @@ to_tsquery('simple', :q)
-                ORDER BY score
-                LIMIT :scan
-            )
-            SELECT session_id,
-                   ts_headline('simple', left(content, 20000), to_tsquery('simple', :q),
-                               'StartSel=' || :open || ', StopSel=' || :close
-                               || ', MaxWords=24, MinWords=8, MaxFragments=1') AS snippet,
-                   score
-            FROM hits
+            SELECT m.session_id, m.id AS message_id, -ts_rank(m.tsv, to_tsquery('simple', :q)) AS score
+            FROM messages m
+            WHERE m.tsv @@ to_tsquery('simple', :q)
+            ORDER BY score
+            LIMIT :scan
             """
         )
+
+    def snippets(self) -> TextClause:
+        """``(message_id, snippet)`` for the messages ``:ids`` matching ``:q``, the match between
+        ``:open`` and ``:close``."""
+        if self.name == "sqlite":
+            statement = text(
+                """
+                SELECT rowid AS message_id, snippet(messages_fts, 0, :open, :close, '…', 12) AS snippet
+                FROM messages_fts
+                WHERE messages_fts MATCH :q AND rowid IN :ids
+                """
+            )
+        else:
+            statement = text(
+                """
+                SELECT id AS message_id,
+                       ts_headline('simple', left(content, 20000), to_tsquery('simple', :q),
+                                   'StartSel=' || :open || ', StopSel=' || :close
+                                   || ', MaxWords=24, MinWords=8, MaxFragments=1') AS snippet
+                FROM messages
+                WHERE id IN :ids
+                """
+            )
+        return statement.bindparams(bindparam("ids", expanding=True))

@@ -66,9 +66,11 @@ sessions = Table(
     Column("estimated_cost", Float, nullable=False, server_default=text("0")),
     Column("active_run_id", String(64), nullable=True),
     Column("extra", JSON, nullable=False, server_default=text("'{}'")),
+    # One index per list view, each in the list's order (migration 0002).
     Index("ix_sessions_list", "kind", "archived", "pinned", "sort_at", "id"),
+    Index("ix_sessions_all", "kind", "pinned", "sort_at", "id"),
+    Index("ix_sessions_project", "project_id", "kind", "pinned", "sort_at", "id"),
     Index("ix_sessions_parent", "parent_id"),
-    Index("ix_sessions_project", "project_id"),
 )
 
 messages = Table(
