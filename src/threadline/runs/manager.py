@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,6 +40,9 @@ from threadline.sessions.views import UNTITLED
 from threadline.settings import Settings
 from threadline.store import tables as t
 from threadline.workspaces import Jail
+
+if TYPE_CHECKING:
+    from threadline.cluster.relay import RunRelay
 
 log = logging.getLogger("threadline.runs")
 
@@ -85,6 +88,8 @@ class RunManager:
         self.approvals = ApprovalBroker(self.store, settings.approval_timeout_seconds)
         self.live: dict[str, LiveRun] = {}
         self.idle_hooks: list[SessionHook] = []  # called when a session's run ends
+        self.launch_hooks: list[Callable[[LiveRun], None]] = []  # called when a run starts here
+        self.relay: RunRelay | None = None  # runs live on other instances (threadline.cluster)
         self._closing = False
 
     def active_count(self) -> int:
@@ -183,6 +188,8 @@ class RunManager:
         live = LiveRun(id=run_id, session_id=session_id, kind=spec.kind)
         self.live[run_id] = live
         live.task = asyncio.create_task(self._execute(live, provider, model, workspace, spec), name=f"run-{run_id}")
+        for hook in self.launch_hooks:
+            hook(live)
         return live
 
     # -- executing -------------------------------------------------------------------------------
@@ -396,6 +403,8 @@ class RunManager:
 
     async def cancel(self, run_id: str) -> bool:
         live = self.live.get(run_id)
+        if live is None and self.relay is not None:
+            return await self.relay.cancel(run_id)
         if live is None or live.ended or live.task is None or live.task.done():
             return False
         live.cancel_requested = True
@@ -458,17 +467,43 @@ class RunManager:
             stale = (await conn.execute(select(r.c.id, r.c.session_id).where(stale_clause))).all()
             for run_id, session_id in stale:
                 await self._mark_interrupted(conn, run_id, session_id)
-                await conn.execute(
-                    t.run_events.insert().values(
-                        run_id=run_id, seq=await self._next_seq(conn, run_id), type="apperror", created_at=now,
-                        data={"message": "The server stopped during this answer.", "type": "interrupted",
-                              "hint": "Send the message again to continue.", "session_id": session_id},
-                    )
-                )
+                await self._interrupted_event(conn, run_id, session_id, now)
             waiting = (await conn.execute(select(r.c.session_id).where(r.c.status == "queued").distinct())).all()
         for (session_id,) in waiting:
             await self.start_next(session_id)
         return len(stale)
+
+    async def sweep(self) -> dict[str, RunEvent]:
+        """Interrupt the runs of instances that died (``running`` with an expired lease, none live
+        here), as ``recover`` does at start-up; returns each one's final event. Instances sharing a
+        database call it periodically (threadline.cluster)."""
+        r = t.runs
+        now = time.time()
+        swept: dict[str, RunEvent] = {}
+        async with self.store.write() as conn:
+            stale = (await conn.execute(
+                select(r.c.id, r.c.session_id)
+                .where(r.c.status == "running", r.c.lease_until < now, r.c.id.not_in(list(self.live)))
+            )).all()
+            for run_id, session_id in stale:
+                await self._mark_interrupted(conn, run_id, session_id)
+                swept[run_id] = await self._interrupted_event(conn, run_id, session_id, now)
+        for _run_id, session_id in stale:
+            await self.start_next(session_id)
+            for hook in self.idle_hooks:
+                try:
+                    await hook(session_id)
+                except Exception:
+                    log.exception("idle hook for session %s failed", session_id)
+        return swept
+
+    async def _interrupted_event(self, conn: AsyncConnection, run_id: str, session_id: str, now: float) -> RunEvent:
+        event = RunEvent(await self._next_seq(conn, run_id), "apperror",
+                         {"message": "The server stopped during this answer.", "type": "interrupted",
+                          "hint": "Send the message again to continue.", "session_id": session_id}, now)
+        await conn.execute(t.run_events.insert().values(run_id=run_id, seq=event.seq, type=event.type,
+                                                        data=event.data, created_at=now))
+        return event
 
     async def _next_seq(self, conn: AsyncConnection, run_id: str) -> int:
         from sqlalchemy import func
@@ -498,6 +533,10 @@ class RunManager:
             async for event in live.follow(after_seq, heartbeat):
                 yield event
             return
+        if self.relay is not None:
+            async for item in self.relay.events(run_id, after_seq, heartbeat):
+                yield item
+            return
         if await self.run_row(run_id) is None:
             raise NotFound(f"stream not found: {run_id}")
         for event in await stored_events(self.store, run_id, after_seq):
@@ -506,9 +545,12 @@ class RunManager:
     async def status(self, run_id: str) -> dict[str, Any]:
         live = self.live.get(run_id)
         row = await self.run_row(run_id)
+        active = live is not None and not live.ended
+        if live is None and self.relay is not None:  # it may be live on another instance
+            active = bool(row and row["status"] == "running")
         return {
             "stream_id": run_id,
-            "active": live is not None and not live.ended,
+            "active": active,
             "status": row["status"] if row else None,
             "session_id": row["session_id"] if row else None,
             "replay_available": row is not None,
