@@ -9,13 +9,16 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from threadline.errors import BadRequest
 from threadline.store import tables as t
 from threadline.store.engine import Store
+
+if TYPE_CHECKING:
+    from threadline.cluster.relay import ApprovalRelay
 
 CHOICES = ("once", "session", "always", "deny")
 
@@ -65,6 +68,7 @@ class ApprovalBroker:
         self.timeout = timeout
         self._pending: dict[str, list[PendingApproval]] = {}
         self._session_allow: dict[str, set[tuple[str, str]]] = {}
+        self.relay: ApprovalRelay | None = None  # approvals waiting on other instances (threadline.cluster)
 
     async def _always_allowed(self, tool: str, pattern: str) -> bool:
         a = t.approvals
@@ -107,6 +111,13 @@ class ApprovalBroker:
     def pending(self, session_id: str) -> list[dict[str, Any]]:
         return [p.public() for p in self._pending.get(session_id, [])]
 
+    async def pending_anywhere(self, session_id: str) -> list[dict[str, Any]]:
+        """``pending``, asking the instance that runs the session when it is not this one."""
+        local = self.pending(session_id)
+        if local or self.relay is None:
+            return local
+        return await self.relay.pending(session_id)
+
     def cancel_run(self, run_id: str) -> None:
         """Deny whatever a cancelled run was waiting for."""
         for queue in list(self._pending.values()):
@@ -120,7 +131,8 @@ class ApprovalBroker:
         queue = self._pending.get(session_id, [])
         target = next((p for p in queue if approval_id is None or p.approval_id == approval_id), None)
         if target is None:
-            return {"ok": True, "choice": choice, "matched": False}
+            relayed = await self.relay.respond(session_id, choice, approval_id) if self.relay is not None else None
+            return relayed or {"ok": True, "choice": choice, "matched": False}
         if choice in ("session", "always"):
             self._session_allow.setdefault(session_id, set()).add((target.tool, target.pattern))
         if choice == "always":

@@ -112,7 +112,7 @@ async def dequeue(body: Dequeue, runs: RunsDep) -> JSON:
 
 @router.get("/approval/pending")
 async def approval_pending(runs: RunsDep, session_id: Annotated[str, Query(min_length=1, max_length=64)]) -> JSON:
-    pending = runs.approvals.pending(session_id)
+    pending = await runs.approvals.pending_anywhere(session_id)
     return {"pending": pending[0] if pending else None, "pending_count": len(pending), "all": pending}
 
 
