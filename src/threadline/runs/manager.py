@@ -462,7 +462,8 @@ class RunManager:
         now = time.time()
         stale_clause = r.c.status == "running"
         if only_expired:
-            stale_clause = stale_clause & ((r.c.lease_until < now) | r.c.lease_until.is_(None))
+            stale_clause = stale_clause & ((r.c.lease_until < now) | r.c.lease_until.is_(None)
+                                           | (r.c.owner == self.instance_id))  # ours, from before a restart
         async with self.store.write() as conn:
             stale = (await conn.execute(select(r.c.id, r.c.session_id).where(stale_clause))).all()
             for run_id, session_id in stale:
