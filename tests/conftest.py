@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -75,7 +76,10 @@ def _pg_databases() -> Iterator[PgDatabases | None]:
 
 @pytest.fixture(autouse=True)
 def _isolated_database(_pg_databases: PgDatabases | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test on PostgreSQL sees a fresh, migrated database of its own; on SQLite, its tmp_path."""
+    """Each test on PostgreSQL sees a fresh, migrated database of its own; on SQLite, its tmp_path.
+    With THREADLINE_REDIS_URL set, each test also gets its own Redis key prefix."""
+    if os.environ.get("THREADLINE_REDIS_URL"):  # the suite in cluster mode: Redis keys of its own
+        monkeypatch.setenv("THREADLINE_REDIS_PREFIX", f"tl-test-{uuid.uuid4().hex[:10]}")
     if _pg_databases is None:
         yield
         return

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from threadline.agent.providers.registry import ProviderRegistry
+from threadline.cluster.node import Cluster
 from threadline.preferences import PreferenceService
 from threadline.runs.manager import RunManager
 from threadline.runs.side import SideRuns
@@ -34,6 +35,7 @@ class Services:
     instance_id: str
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)
+    cluster: Cluster | None = None  # with THREADLINE_REDIS_URL
 
     @classmethod
     async def open(cls, settings: Settings, *, migrate: bool = True, env: dict[str, str] | None = None) -> Services:
@@ -41,7 +43,11 @@ class Services:
         store = Store(settings.resolved_database_url)
         if migrate:
             await store.migrate()
-        drafts = MemoryDrafts(ttl_seconds=settings.draft_ttl_seconds, cap=settings.draft_cap)
+        instance_id = settings.instance_id or uuid.uuid4().hex[:12]
+        cluster = Cluster.connect(settings, instance_id) if settings.redis_url else None
+        drafts: DraftStore = (
+            cluster.drafts if cluster else MemoryDrafts(ttl_seconds=settings.draft_ttl_seconds, cap=settings.draft_cap)
+        )
         sessions = SessionService(store, drafts, settings)
         preferences = PreferenceService(store)
         providers = ProviderRegistry.load(
@@ -49,12 +55,13 @@ class Services:
             path=settings.providers_file,
             timeout=settings.provider_timeout_seconds,
         )
-        instance_id = settings.instance_id or uuid.uuid4().hex[:12]
         runs = RunManager(
             settings=settings, sessions=sessions, providers=providers, preferences=preferences,
             instance_id=instance_id,
         )
-        return cls(
+        if cluster is not None:
+            cluster.attach(runs)
+        services = cls(
             settings=settings,
             store=store,
             drafts=drafts,
@@ -65,7 +72,11 @@ class Services:
             runs=runs,
             side=SideRuns(runs),
             instance_id=instance_id,
+            cluster=cluster,
         )
+        if cluster is not None:
+            cluster.after_sweep.append(services.side.reconcile)
+        return services
 
     async def start(self) -> None:
         """Start-up work after migrations: Ollama detection, crash recovery."""
@@ -74,11 +85,15 @@ class Services:
             self.extras["ollama_probe"] = asyncio.create_task(self.providers.detect_ollama())
         await self.runs.recover(only_expired=self.settings.redis_url is not None)
         await self.side.reconcile()
+        if self.cluster is not None:
+            await self.cluster.start()
 
     async def close(self) -> None:
         probe = self.extras.pop("ollama_probe", None)
         if probe is not None:
             probe.cancel()
         await self.runs.close()
+        if self.cluster is not None:
+            await self.cluster.close()
         await self.providers.aclose()
         await self.store.close()

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8787, ge=0, le=65535)
     database_url: str | None = None
     redis_url: str | None = None
+    redis_prefix: str = Field(default="threadline", min_length=1, max_length=64)
+    redis_stream_maxlen: int = Field(default=10_000, ge=100)
+    redis_stream_ttl_seconds: float = Field(default=3600.0, gt=0)
 
     draft_ttl_seconds: float = Field(default=24 * 3600, gt=0)
     draft_cap: int = Field(default=10_000, ge=1)

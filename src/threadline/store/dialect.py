@@ -31,6 +31,12 @@ class Dialect:
             return None
         return text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
+    def migration_lock(self) -> TextClause | None:
+        """Taken before migrating, so instances starting together migrate one after the other."""
+        if self.name == "sqlite":
+            return None  # BEGIN IMMEDIATE
+        return text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY + 1})")
+
     def insert_ignore(self, table: Table, values: dict[str, Any]) -> Insert:
         """INSERT that does nothing when the primary key exists."""
         module = sqlite if self.name == "sqlite" else postgresql

@@ -111,6 +111,9 @@ class Store:
             self._ensure_sqlite_dir()
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(sqlite_immediate=True)
+            lock = self.dialect.migration_lock()
+            if lock is not None:
+                await conn.execute(lock)
             await conn.run_sync(_upgrade)
             await conn.commit()
 

@@ -1,0 +1,64 @@
+"""Drafts in Redis, so a session created on one instance can be used on any other.
+
+Each draft is a JSON string that expires with the draft's TTL; a sorted set by creation time keeps the
+count and enforces the cap (oldest first), as ``MemoryDrafts`` does in one process.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from redis.asyncio import Redis
+
+from threadline.sessions.drafts import Draft
+
+
+class RedisDrafts:
+    def __init__(self, redis: Redis, *, prefix: str, ttl_seconds: float, cap: int) -> None:
+        self.redis = redis
+        self.ttl = ttl_seconds
+        self.cap = cap
+        self._index = f"{prefix}:drafts"
+        self._prefix = f"{prefix}:draft:"
+
+    def _key(self, draft_id: str) -> str:
+        return self._prefix + draft_id
+
+    async def _evict(self) -> None:
+        await self.redis.zremrangebyscore(self._index, "-inf", time.time() - self.ttl)
+        excess = await self.redis.zcard(self._index) - self.cap
+        if excess > 0:
+            oldest = await self.redis.zpopmin(self._index, excess)
+            if oldest:
+                await self.redis.delete(*(self._key(member) for member, _score in oldest))
+
+    async def put(self, draft: Draft) -> None:
+        remaining = self.ttl - (time.time() - draft.created_at)
+        if remaining <= 0:
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._key(draft.id), json.dumps(draft.to_json()), px=max(1, int(remaining * 1000)))
+            pipe.zadd(self._index, {draft.id: draft.created_at})
+            await pipe.execute()
+        await self._evict()
+
+    async def get(self, draft_id: str) -> Draft | None:
+        raw = await self.redis.get(self._key(draft_id))
+        if raw is None:
+            return None
+        draft = Draft.from_json(json.loads(raw))
+        if time.time() - draft.created_at > self.ttl:
+            await self.discard(draft_id)
+            return None
+        return draft
+
+    async def discard(self, draft_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._key(draft_id))
+            pipe.zrem(self._index, draft_id)
+            await pipe.execute()
+
+    async def count(self) -> int:
+        await self._evict()
+        return int(await self.redis.zcard(self._index))

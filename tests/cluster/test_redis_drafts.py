@@ -1,0 +1,67 @@
+"""RedisDrafts keeps the DraftStore contract of MemoryDrafts: TTL, cap (oldest first), count."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from redis.asyncio import Redis
+
+from threadline.cluster.drafts import RedisDrafts
+from threadline.sessions.drafts import Draft, DraftStore, MemoryDrafts
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_drafts(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    if request.param == "redis":
+        redis: Redis = request.getfixturevalue("redis")
+        prefix: str = request.getfixturevalue("redis_prefix")
+
+    def make(ttl: float = 60, cap: int = 100) -> DraftStore:
+        if request.param == "memory":
+            return MemoryDrafts(ttl_seconds=ttl, cap=cap)
+        return RedisDrafts(redis, prefix=prefix, ttl_seconds=ttl, cap=cap)
+
+    return make
+
+
+async def test_put_get_discard(make_drafts) -> None:  # type: ignore[no-untyped-def]
+    drafts = make_drafts()
+    draft = Draft(id="abc123", workspace="/tmp/w", model="openai/m", extra={"k": [1, 2]})
+    await drafts.put(draft)
+    assert await drafts.get("abc123") == draft
+    assert await drafts.count() == 1
+    await drafts.discard("abc123")
+    assert await drafts.get("abc123") is None
+    assert await drafts.count() == 0
+    await drafts.discard("abc123")  # idempotent
+
+
+async def test_ttl_expires_drafts(make_drafts) -> None:  # type: ignore[no-untyped-def]
+    drafts = make_drafts(ttl=0.3)
+    await drafts.put(Draft(id="old", workspace="/w", model=None))
+    await asyncio.sleep(0.45)
+    assert await drafts.get("old") is None
+    assert await drafts.count() == 0
+
+
+async def test_cap_drops_the_oldest(make_drafts) -> None:  # type: ignore[no-untyped-def]
+    drafts = make_drafts(cap=3)
+    now = time.time()
+    for index in range(5):
+        await drafts.put(Draft(id=f"d{index}", workspace="/w", model=None, created_at=now + index * 0.001))
+    assert await drafts.count() == 3
+    assert [await drafts.get(f"d{i}") is not None for i in range(5)] == [False, False, True, True, True]
+
+
+async def test_a_draft_is_shared_by_two_instances(redis: Redis, redis_prefix: str) -> None:
+    a = RedisDrafts(redis, prefix=redis_prefix, ttl_seconds=60, cap=10)
+    b = RedisDrafts(redis, prefix=redis_prefix, ttl_seconds=60, cap=10)
+    await a.put(Draft(id="shared", workspace="/w", model="x"))
+    found = await b.get("shared")
+    assert found is not None and found.model == "x"
+    found.model = "y"
+    await b.put(found)
+    again = await a.get("shared")
+    assert again is not None and again.model == "y"
