@@ -77,6 +77,12 @@ def _import(args: argparse.Namespace) -> int:
     return run_hermes_import(_settings(args), Path(args.directory))
 
 
+def _copy_store(args: argparse.Namespace) -> int:
+    from threadline.store.copying import run_copy_store
+
+    return run_copy_store(args.source, args.target, force=args.force, batch=args.batch)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="threadline", description="A self-hosted web UI for AI agents.")
     parser.add_argument("--version", action="version", version=f"threadline {__version__}")
@@ -95,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     add_home(migrate)
     migrate.set_defaults(func=_migrate)
+
+    copier = commands.add_parser(
+        "copy-store", help="copy every table to another database (e.g. SQLite to PostgreSQL), keeping ids"
+    )
+    copier.add_argument("--from", dest="source", required=True, help="source database URL")
+    copier.add_argument("--to", dest="target", required=True, help="target database URL (migrated first)")
+    copier.add_argument("--force", action="store_true", help="empty a target that already has rows")
+    copier.add_argument("--batch", type=int, default=1000, help="rows per insert (default 1000)")
+    copier.set_defaults(func=_copy_store)
 
     importer = commands.add_parser("import", help="import sessions from another system")
     sources = importer.add_subparsers(dest="source", required=True)

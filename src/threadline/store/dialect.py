@@ -37,6 +37,17 @@ class Dialect:
             return None  # BEGIN IMMEDIATE
         return text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY + 1})")
 
+    def reset_sequence(self, table: Table) -> list[TextClause]:
+        """After rows were inserted with their ids: make the next generated id follow the largest.
+        SQLite's rowid does that by itself."""
+        column = table.autoincrement_column
+        if self.name == "sqlite" or column is None:
+            return []
+        return [text(
+            f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
+            f"COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"
+        )]
+
     def insert_ignore(self, table: Table, values: dict[str, Any]) -> Insert:
         """INSERT that does nothing when the primary key exists."""
         module = sqlite if self.name == "sqlite" else postgresql
