@@ -22,6 +22,7 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from threadline.logs import logging_config
     from threadline.web.app import create_app
 
     settings = _settings(args, host=args.host, port=args.port, insecure=args.insecure or None)
@@ -37,6 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=logging_config(settings),
         timeout_graceful_shutdown=5,
     )
     return 0

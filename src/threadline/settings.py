@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     login_rate_limit: int = Field(default=5, ge=1)
 
     log_json: bool = False
+    metrics_token: str | None = None
     log_level: str = "INFO"
     instance_id: str | None = None
     run_lease_seconds: float = Field(default=15.0, gt=0)

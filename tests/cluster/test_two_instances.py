@@ -82,11 +82,12 @@ class Deployment:
             "THREADLINE_RUN_LEASE_SECONDS": str(LEASE),
             "THREADLINE_INSTANCE_ID": name,
             "THREADLINE_HEARTBEAT_SECONDS": "1",
+            "THREADLINE_LOG_JSON": "1",
         })
         log = self.root / f"{name}.log"
         proc = subprocess.Popen(
             [sys.executable, "-m", "threadline", "serve", "--home", str(home), "--port", str(port)],
-            env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
         )
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -305,3 +306,15 @@ def test_sigkill_mid_run_is_interrupted_by_a_survivor(pair: tuple[Instance, Inst
             assert read_stream(on_a, again)[-1][1] == "stream_end"
     finally:
         c.stop(signal.SIGKILL)
+
+
+def test_instances_log_json_lines(pair: tuple[Instance, Instance]) -> None:
+    a, _b = pair
+    with a.client() as on_a:
+        assert on_a.get("/health").status_code == 200
+        metrics = on_a.get("/metrics").text
+    assert 'threadline_http_requests_total{method="GET",route="/health",status="200"}' in metrics
+    lines = [line for line in a.log.read_text().splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]
+    assert any(e.get("path") == "/health" and e.get("status") == 200 for e in entries)
+    assert all(e["instance"] == "a" for e in entries)

@@ -38,7 +38,13 @@ class Control:
         return f"{self.prefix}:control:{instance_id}"
 
     async def start(self) -> None:
+        """Subscribe before the instance serves; with Redis down, start anyway and keep trying."""
         self._listener = asyncio.create_task(self._listen(), name="cluster-control")
+        try:
+            await asyncio.wait_for(self.redis.ping(), timeout=3)
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.error("Redis is unreachable (%s); this instance is not ready until it answers", exc)
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._subscribed.wait(), timeout=5)
 

@@ -57,7 +57,8 @@ class Cluster:
     @classmethod
     def connect(cls, settings: Settings, instance_id: str) -> Cluster:
         assert settings.redis_url is not None
-        redis = Redis.from_url(settings.redis_url, decode_responses=True, health_check_interval=30)
+        redis = Redis.from_url(settings.redis_url, decode_responses=True, health_check_interval=30,
+                               socket_connect_timeout=5)
         return cls(redis, settings, instance_id)
 
     @property
@@ -94,8 +95,8 @@ class Cluster:
         await self.streams.drain()
         await self.redis.aclose()
 
-    async def ping(self) -> bool:
-        return bool(await self.redis.ping())
+    async def ping(self, timeout: float = 3.0) -> bool:
+        return bool(await asyncio.wait_for(self.redis.ping(), timeout))
 
     # -- RunRelay ---------------------------------------------------------------------------------
 

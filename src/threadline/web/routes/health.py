@@ -28,10 +28,15 @@ async def health(services: ServicesDep) -> JSON:
 
 @router.get("/health/ready", response_model=None)
 async def ready(services: ServicesDep) -> JSON | JSONResponse:
-    """Readiness: the database answers."""
+    """Readiness: the database answers, and Redis when the instance is part of a cluster."""
     try:
         async with services.store.read() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure
         return JSONResponse({"status": "unavailable", "error": type(exc).__name__}, status_code=503)
+    if services.cluster is not None:
+        try:
+            await services.cluster.ping()
+        except Exception as exc:  # noqa: BLE001
+            return JSONResponse({"status": "unavailable", "error": f"redis: {type(exc).__name__}"}, status_code=503)
     return {"status": "ready"}

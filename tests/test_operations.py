@@ -1,0 +1,149 @@
+"""Operations: /metrics in Prometheus format, JSON logs, readiness apart from liveness."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import make_settings
+from tests.llm_server import ScriptedLLM, Turn
+from tests.runs.conftest import llm_env, read_events
+from tests.support import new_draft
+from threadline.logs import JsonFormatter, logging_config
+from threadline.metrics import Metrics
+from threadline.web.app import create_app
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of one series in an exposition, ``None`` when absent."""
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        series, _, value = line.rpartition(" ")
+        found = dict(re.findall(r'(\w+)="([^"]*)"', series))
+        if series.split("{")[0] == name and all(found.get(k) == v for k, v in labels.items()):
+            return float(value)
+    return None
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedLLM]:
+    with ScriptedLLM() as server:
+        yield server
+
+
+async def test_metrics_count_requests_runs_and_tokens(home: Path, llm: ScriptedLLM) -> None:
+    app = create_app(make_settings(home, default_model="openai/test-model"), env=llm_env(llm))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787", timeout=30) as client:
+            session_id = await new_draft(client)
+            for _ in range(3):
+                assert (await client.get("/api/session", params={"session_id": session_id})).status_code == 200
+            assert (await client.get("/api/session", params={"session_id": "0123456789ab"})).status_code == 404
+            llm.script(Turn(text="Hello there"))
+            started = await client.post("/api/chat/start", json={"session_id": session_id, "message": "hi"})
+            frames = await read_events(client, started.json()["stream_id"])
+            assert frames[-1][1] == "stream_end"
+            for _ in range(100):  # the run's task ends just after its last event
+                if not app.state.services.runs.live:
+                    break
+                await asyncio.sleep(0.02)
+            response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = response.text
+    assert sample(text, "threadline_http_requests_total", method="GET", route="/api/session", status="200") == 3
+    assert sample(text, "threadline_http_requests_total", method="GET", route="/api/session", status="404") == 1
+    assert sample(text, "threadline_http_request_duration_seconds_count", method="GET", route="/api/session") == 4
+    assert sample(text, "threadline_http_request_duration_seconds_bucket", route="/api/session", le="+Inf") == 4
+    assert sample(text, "threadline_http_requests_total", route="/api/chat/stream", status="200") == 1
+    assert sample(text, "threadline_runs_started_total", kind="chat") == 1
+    assert sample(text, "threadline_runs_finished_total", kind="chat", status="succeeded") == 1
+    assert sample(text, "threadline_run_duration_seconds_count", kind="chat", status="succeeded") == 1
+    assert (sample(text, "threadline_tokens_total", direction="out") or 0) > 0
+    assert sample(text, "threadline_active_runs") == 0
+    assert sample(text, "threadline_open_streams") == 0  # the stream above has ended
+    assert "# TYPE threadline_http_request_duration_seconds histogram" in text
+
+
+def test_histogram_buckets_are_cumulative() -> None:
+    metrics = Metrics()
+    for value in (0.001, 0.02, 0.02, 400.0):
+        metrics.request_seconds.observe(value, method="GET", route="/x")
+    text = metrics.render()
+    assert sample(text, "threadline_http_request_duration_seconds_bucket", le="0.005") == 1
+    assert sample(text, "threadline_http_request_duration_seconds_bucket", le="0.025") == 3
+    assert sample(text, "threadline_http_request_duration_seconds_bucket", le="300") == 3
+    assert sample(text, "threadline_http_request_duration_seconds_bucket", le="+Inf") == 4
+    assert sample(text, "threadline_http_request_duration_seconds_sum") == pytest.approx(400.041)
+
+
+async def test_metrics_token(home: Path) -> None:
+    app = create_app(make_settings(home, metrics_token="s3cret"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as client:
+            assert (await client.get("/metrics")).status_code == 401
+            assert (await client.get("/metrics", headers={"Authorization": "Bearer nope"})).status_code == 401
+            ok = await client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
+            assert ok.status_code == 200 and "threadline_http_requests_total" in ok.text
+
+
+async def test_liveness_and_readiness(client: httpx.AsyncClient, app: FastAPI,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (await client.get("/health")).json()["status"] == "ok"
+    assert (await client.get("/health/ready")).json() == {"status": "ready"}
+
+    def database_down() -> None:
+        raise OSError("database down")
+
+    monkeypatch.setattr(app.state.services.store, "read", database_down)
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
+    assert (await client.get("/health")).status_code == 200  # alive, just not ready
+
+
+async def test_readiness_fails_while_redis_is_down(home: Path) -> None:
+    app = create_app(make_settings(home, redis_url="redis://127.0.0.1:1/0"))
+    async with app.router.lifespan_context(app):  # starts anyway: Redis may come back
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as client:
+            ready = await client.get("/health/ready")
+            assert ready.status_code == 503 and ready.json()["error"].startswith("redis")
+
+
+def test_json_log_lines() -> None:
+    formatter = JsonFormatter(instance_id="a1")
+    record = logging.LogRecord("threadline.runs", logging.WARNING, __file__, 1, "run %s failed", ("r1",), None)
+    record.run_id = "r1"
+    line = json.loads(formatter.format(record))
+    assert line["level"] == "warning" and line["logger"] == "threadline.runs" and line["message"] == "run r1 failed"
+    assert line["instance"] == "a1" and line["run_id"] == "r1" and line["ts"].endswith("Z")
+    access = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5", "GET", "/health", "1.1", 200), None)
+    entry = json.loads(formatter.format(access))
+    assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/health", 200)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        failed = logging.LogRecord("x", logging.ERROR, __file__, 1, "oops", None, sys.exc_info())
+    assert "ValueError: boom" in json.loads(formatter.format(failed))["exception"]
+
+
+def test_logging_config_switches_formatter(home: Path) -> None:
+    plain = logging_config(make_settings(home))
+    assert "format" in plain["formatters"]["default"]
+    structured = logging_config(make_settings(home, log_json=True, instance_id="b"))
+    assert structured["formatters"]["default"]["()"] == "threadline.logs.JsonFormatter"
+    assert structured["loggers"]["uvicorn.access"]["propagate"] is True
