@@ -19,3 +19,9 @@ bench-sessions:
 
 bench-relay:
 	$(PYTHON) bench/relay.py
+
+# The suite on PostgreSQL (a fresh database per test, cloned from a migrated template); needs a server.
+TEST_PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+.PHONY: test-pg
+test-pg:
+	THREADLINE_TEST_DATABASE_URL=$(TEST_PG_URL) $(PYTHON) -m pytest -m "not e2e"

@@ -135,3 +135,13 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+if __name__ == "__main__":  # `python -m tests.pg [URL]`: exit 0 when PostgreSQL answers (.ci/run asks)
+    import sys
+
+    target = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_PG_URL
+    reason = unreachable(target)
+    if reason:
+        print(f"PostgreSQL unreachable at {target}: {reason}", file=sys.stderr)
+    sys.exit(1 if reason else 0)
