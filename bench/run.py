@@ -11,6 +11,8 @@
 4. ``threadline import hermes`` of 1,000 generated Hermes WebUI sessions (a subprocess, wall clock).
 
 Prints a table, writes ``bench/results/sessions.json`` and exits 1 when a target is missed.
+``--database-url URL`` (or ``BENCH_DATABASE_URL``) runs it all on that database instead, e.g. an empty
+PostgreSQL one, and writes ``bench/results/sessions-<dialect>.json``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -123,11 +126,12 @@ def bench_search(client: httpx.Client, words: list[str]) -> dict[str, Any]:
     }
 
 
-async def bench_append(home: Path, appends: int = 200) -> dict[str, Any]:
+async def bench_append(home: Path, appends: int = 200, database_url: str | None = None) -> dict[str, Any]:
     from threadline.services import Services
     from threadline.settings import Settings
 
-    settings = Settings(home=home, default_workspace=home / "workspace", detect_ollama=False)
+    settings = Settings(home=home, default_workspace=home / "workspace", detect_ollama=False,
+                        database_url=database_url)
     services = await Services.open(settings, migrate=False)
     sessions = services.sessions
     timings: dict[str, list[float]] = {SMALL_SESSION: [], LARGE_SESSION: []}
@@ -160,14 +164,15 @@ async def bench_append(home: Path, appends: int = 200) -> dict[str, Any]:
     }
 
 
-def bench_hermes_import(home: Path, count: int = 1000) -> dict[str, Any]:
+def bench_hermes_import(home: Path, count: int = 1000, database_url: str | None = None) -> dict[str, Any]:
     """Into the seeded home, as a user with history would; fresh ids every run, so ``--home`` can be reused."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = write_hermes_dir(Path(tmp) / "hermes", count, seed=time.time_ns())
         started = time.perf_counter()
         result = subprocess.run(
             [sys.executable, "-m", "threadline", "import", "hermes", str(directory), "--home", str(home)],
-            capture_output=True, text=True, env={**os.environ, "TERM": "dumb"},
+            capture_output=True, text=True,
+            env={**os.environ, "TERM": "dumb", **({"THREADLINE_DATABASE_URL": database_url} if database_url else {})},
         )
         elapsed = time.perf_counter() - started
     if result.returncode != 0:
@@ -190,9 +195,11 @@ def query_plans(db: Path) -> dict[str, list[str]]:
     return {"list": [row[-1] for row in listing], "search": [row[-1] for row in search]}
 
 
-def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(home: Path, port: int, database_url: str | None = None) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
     env.update(THREADLINE_LOG_LEVEL="WARNING", THREADLINE_DETECT_OLLAMA="false")
+    if database_url:
+        env["THREADLINE_DATABASE_URL"] = database_url
     process = subprocess.Popen(
         [sys.executable, "-m", "threadline", "serve", "--home", str(home), "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -230,7 +237,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark the session store over HTTP.")
     parser.add_argument("--sessions", type=int, default=int(os.environ.get("BENCH_SESSIONS", 100_000)))
     parser.add_argument("--home", type=Path, help="reuse a home seeded by bench/seed.py with --sessions N")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
+                        help="an empty database to run on instead of the home's SQLite file (e.g. PostgreSQL)")
     args = parser.parse_args()
+    url = args.database_url
     with tempfile.TemporaryDirectory(prefix="threadline-bench-") as tmp:
         if args.home:
             home = args.home
@@ -238,10 +248,10 @@ def main() -> None:
         else:
             home = Path(tmp) / "home"
             print(f"seeding {args.sessions:,} sessions into {home} ...", flush=True)
-            seeded = asyncio.run(seed(home, args.sessions))
+            seeded = asyncio.run(seed(home, args.sessions, database_url=url))
         result: dict[str, Any] = {"sessions": args.sessions, "seed_seconds": round(seeded.seconds, 1)}
         port = free_port()
-        server = start_server(home, port)
+        server = start_server(home, port, url)
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
                 result.update(bench_list(client))
@@ -249,14 +259,17 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=15)
-        result.update(asyncio.run(bench_append(home)))
-        result["query_plans"] = query_plans(home / "threadline.db")
-        result.update(bench_hermes_import(home))
+        result.update(asyncio.run(bench_append(home, database_url=url)))
+        if not url:
+            result["query_plans"] = query_plans(home / "threadline.db")
+        result.update(bench_hermes_import(home, database_url=url))
+        result["database"] = make_url(url).get_backend_name() if url else "sqlite"
     ok = report(result)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "sessions.json").write_text(json.dumps(result, indent=2))
-    print(f"  written to {out / 'sessions.json'}")
+    name = "sessions.json" if result["database"] == "sqlite" else f"sessions-{result['database']}.json"
+    (out / name).write_text(json.dumps(result, indent=2))
+    print(f"  written to {out / name}")
     sys.exit(0 if ok else 1)
 
 

@@ -5,7 +5,8 @@ triggers and indexes the server uses, so the full-text index is built exactly as
 drawn from a vocabulary of a few thousand random words, so a full-text query matches a small fraction
 of the messages. Two extra sessions serve the append benchmark: one with 10 messages, one with 10,000.
 
-Usage: ``python bench/seed.py --home DIR [--sessions 100000]`` (default from ``BENCH_SESSIONS``).
+Usage: ``python bench/seed.py --home DIR [--sessions 100000] [--database-url URL]`` (default from
+``BENCH_SESSIONS``; the URL, e.g. an empty PostgreSQL database, replaces the home's SQLite file).
 """
 
 from __future__ import annotations
@@ -97,8 +98,9 @@ def _message_row(session_id: str, seq: int, text: str, stamp: float) -> dict[str
     }
 
 
-def _insert_sql(table: Any, columns: list[str]) -> str:
-    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+def _insert_sql(table: Any, columns: list[str], dollar: bool = False) -> str:
+    marks = [f"${i}" if dollar else "?" for i in range(1, len(columns) + 1)]  # asyncpg: $1, $2...
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(marks)})"
 
 
 SESSION_COLUMNS = [c.name for c in t.sessions.columns]
@@ -115,18 +117,22 @@ def _tuples(rows: list[dict[str, Any]], columns: list[str]) -> list[tuple[Any, .
 
 
 async def _write(store: Store, sessions: list[dict[str, Any]], messages: list[dict[str, Any]]) -> None:
+    dollar = not store.is_sqlite
     async with store.write() as conn:
-        await conn.exec_driver_sql(_insert_sql(t.sessions, SESSION_COLUMNS), _tuples(sessions, SESSION_COLUMNS))
+        await conn.exec_driver_sql(_insert_sql(t.sessions, SESSION_COLUMNS, dollar), _tuples(sessions, SESSION_COLUMNS))
         if messages:
-            await conn.exec_driver_sql(_insert_sql(t.messages, MESSAGE_COLUMNS), _tuples(messages, MESSAGE_COLUMNS))
+            await conn.exec_driver_sql(_insert_sql(t.messages, MESSAGE_COLUMNS, dollar),
+                                       _tuples(messages, MESSAGE_COLUMNS))
 
 
-async def seed(home: Path, count: int, *, rng_seed: int = RNG_SEED, progress: bool = True) -> SeedResult:
+async def seed(
+    home: Path, count: int, *, rng_seed: int = RNG_SEED, progress: bool = True, database_url: str | None = None
+) -> SeedResult:
     started = time.perf_counter()
     rng = random.Random(rng_seed)
     words = vocabulary(rng)
     home.mkdir(parents=True, exist_ok=True)
-    store = Store.for_sqlite_path(home / "threadline.db")
+    store = Store(database_url) if database_url else Store.for_sqlite_path(home / "threadline.db")
     await store.migrate()
     total_messages = 0
     try:
@@ -159,7 +165,8 @@ async def seed(home: Path, count: int, *, rng_seed: int = RNG_SEED, progress: bo
             total_messages += size
         async with store.write() as conn:
             await conn.exec_driver_sql("ANALYZE")
-            await conn.exec_driver_sql("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")
+            if store.is_sqlite:
+                await conn.exec_driver_sql("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")
     finally:
         await store.close()
     return SeedResult(count + 2, total_messages, time.perf_counter() - started, words)
@@ -169,8 +176,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Seed a Threadline home for benchmarks.")
     parser.add_argument("--home", required=True, type=Path)
     parser.add_argument("--sessions", type=int, default=int(os.environ.get("BENCH_SESSIONS", 100_000)))
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
+                        help="seed this (empty) database instead of the home's SQLite file")
     args = parser.parse_args()
-    result = asyncio.run(seed(args.home, args.sessions))
+    result = asyncio.run(seed(args.home, args.sessions, database_url=args.database_url))
     print(json.dumps({"sessions": result.sessions, "messages": result.messages, "seconds": round(result.seconds, 1)}))
 
 
