@@ -29,7 +29,7 @@ class RedisDrafts:
         await self.redis.zremrangebyscore(self._index, "-inf", time.time() - self.ttl)
         excess = await self.redis.zcard(self._index) - self.cap
         if excess > 0:
-            oldest = await self.redis.zpopmin(self._index, excess)
+            oldest: list[tuple[str, float]] = await self.redis.zpopmin(self._index, excess)  # type: ignore[assignment]
             if oldest:
                 await self.redis.delete(*(self._key(member) for member, _score in oldest))
 

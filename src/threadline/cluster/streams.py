@@ -78,7 +78,8 @@ class EventStreams:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for event in events:
-                    pipe.xadd(key, encode(event), id=f"{event.seq}-0", maxlen=self.maxlen, approximate=True)
+                    fields: dict[Any, Any] = encode(event)
+                    pipe.xadd(key, fields, id=f"{event.seq}-0", maxlen=self.maxlen, approximate=True)
                 pipe.expire(key, int(self.ttl if ended else RUNNING_TTL_SECONDS))
                 await pipe.execute()
         except RedisError as exc:
@@ -86,7 +87,9 @@ class EventStreams:
 
     async def read_after(self, run_id: str, after_seq: int) -> list[RunEvent]:
         """Everything the stream holds after ``after_seq`` (the sweeper copies it to the database)."""
-        entries = await self.redis.xrange(self.key(run_id), min=f"({after_seq}-0" if after_seq else "-")
+        entries: list[tuple[str, dict[str, str]]] = await self.redis.xrange(  # type: ignore[assignment]
+            self.key(run_id), min=f"({after_seq}-0" if after_seq else "-"
+        )
         return [decode(entry_id, fields) for entry_id, fields in entries]
 
     async def drain(self, timeout: float = 5.0) -> None:
