@@ -87,15 +87,25 @@ def test_histogram_buckets_are_cumulative() -> None:
     assert sample(text, "threadline_http_request_duration_seconds_sum") == pytest.approx(400.041)
 
 
-async def test_metrics_token(home: Path) -> None:
-    app = create_app(make_settings(home, metrics_token="s3cret"))
+@pytest.mark.parametrize("password", [None, "correct horse battery"])
+async def test_metrics_token(home: Path, password: str | None) -> None:
+    app = create_app(make_settings(home, metrics_token="s3cret", password=password))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as client:
-            assert (await client.get("/metrics")).status_code == 401
-            assert (await client.get("/metrics", headers={"Authorization": "Bearer nope"})).status_code == 401
+            refused = (401, 303)  # 303: to the login page, when a password is set
+            assert (await client.get("/metrics")).status_code in refused
+            assert (await client.get("/metrics", headers={"Authorization": "Bearer nope"})).status_code in refused
             ok = await client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
             assert ok.status_code == 200 and "threadline_http_requests_total" in ok.text
+
+
+async def test_metrics_need_the_login_without_a_token(home: Path) -> None:
+    app = create_app(make_settings(home, password="correct horse battery"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as client:
+            assert (await client.get("/metrics")).status_code == 303  # to the login page
 
 
 async def test_liveness_and_readiness(client: httpx.AsyncClient, app: FastAPI,

@@ -16,10 +16,12 @@ every app owns its ``Metrics``. Each instance of a cluster is scraped on its own
 from __future__ import annotations
 
 import bisect
+import hmac
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -162,15 +164,29 @@ def route_template(scope: Scope) -> str:
 
 
 class MetricsMiddleware:
-    """Counts and times every HTTP request; pure ASGI, so streams pass through unbuffered."""
+    """Counts and times every HTTP request; pure ASGI, so streams pass through unbuffered. The
+    outermost layer: it also answers a scraper's ``GET /metrics`` that carries the metrics token, so
+    Prometheus needs no login cookie."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, token: str | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.expected = f"Bearer {token}".encode() if token else None
+
+    def _scraper(self, scope: Scope) -> bool:
+        if self.expected is None or scope["path"] != "/metrics" or scope["method"] not in ("GET", "HEAD"):
+            return False
+        sent = dict(scope.get("headers") or []).get(b"authorization", b"")
+        return hmac.compare_digest(sent, self.expected)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if self._scraper(scope):
+            response = PlainTextResponse(self.metrics.render(), media_type=CONTENT_TYPE,
+                                         headers={"Cache-Control": "no-store"})
+            await response(scope, receive, send)
             return
         started = time.perf_counter()
         status = 500

@@ -58,5 +58,6 @@ def create_app(settings: Settings | None = None, *, env: dict[str, str] | None =
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(SecurityMiddleware, settings=settings)  # outermost: headers on every answer
-    app.add_middleware(MetricsMiddleware, metrics=registry)  # counts what the security layer refuses too
+    # Outside security: it counts refused requests too, and answers a scraper holding the metrics token.
+    app.add_middleware(MetricsMiddleware, metrics=registry, token=settings.metrics_token)
     return app
