@@ -1,0 +1,81 @@
+"""Reading a run's Redis stream: resumes after any seq, fills a trimmed gap from the database, and
+stops at the terminal event or once the run has ended in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from threadline.cluster.streams import EventStreams
+from threadline.runs.live import LiveRun, RunEvent
+from threadline.store import tables as t
+from threadline.store.engine import Store
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    store = Store.for_sqlite_path(tmp_path / "db.sqlite")
+    await store.migrate()
+    now = time.time()
+    async with store.write() as conn:
+        await conn.execute(t.sessions.insert().values(id="s1", workspace="/w", created_at=now, updated_at=now,
+                                                      sort_at=now))
+        await conn.execute(t.runs.insert().values(id="r1", session_id="s1", status="running", created_at=now))
+    yield store
+    await store.close()
+
+
+def event(seq: int, type_: str = "token") -> RunEvent:
+    return RunEvent(seq, type_, {"text": f"t{seq}"}, 1000.0 + seq)
+
+
+async def collect(stream: AsyncIterator[RunEvent | None]) -> list[RunEvent]:
+    return [e async for e in stream if e is not None]
+
+
+async def test_resume_and_fill_a_gap_from_the_database(store: Store, redis: Redis, redis_prefix: str) -> None:
+    streams = EventStreams(redis, prefix=redis_prefix, maxlen=1000, ttl_seconds=60)
+    events = [event(i) for i in range(1, 10)] + [event(10, "stream_end")]
+    async with store.write() as conn:  # 1..4 only in the database (trimmed from Redis)
+        await conn.execute(t.run_events.insert(), [
+            {"run_id": "r1", "seq": e.seq, "type": e.type, "data": e.data, "created_at": e.created_at}
+            for e in events[:4]
+        ])
+    await streams.append("r1", events[4:], ended=True)
+    assert await collect(streams.tail(store, "r1", 0, heartbeat=5)) == events
+    assert await collect(streams.tail(store, "r1", 6, heartbeat=5)) == events[6:]
+    assert await streams.read_after("r1", 8) == events[8:]
+    assert 0 < await redis.ttl(streams.key("r1")) <= 60
+
+
+async def test_a_tail_follows_a_live_run_mirrored_by_its_owner(store: Store, redis: Redis, redis_prefix: str) -> None:
+    streams = EventStreams(redis, prefix=redis_prefix, maxlen=1000, ttl_seconds=60)
+    live = LiveRun(id="r1", session_id="s1")
+    streams.publish(live)
+    reader = asyncio.create_task(collect(streams.tail(store, "r1", 0, heartbeat=5)))
+    for index in range(20):
+        live.emit("token", {"text": f"t{index}"})
+        await asyncio.sleep(0.005)
+    live.emit("stream_end", {"session_id": "s1"})
+    received = await asyncio.wait_for(reader, 5)
+    assert [e.seq for e in received] == list(range(1, 22)) and received[-1].type == "stream_end"
+    await streams.drain()
+
+
+async def test_a_tail_ends_when_the_run_ended_without_a_terminal_event(
+    store: Store, redis: Redis, redis_prefix: str
+) -> None:
+    """An owner that died after its last database write: the rest comes from the database."""
+    streams = EventStreams(redis, prefix=redis_prefix, maxlen=1000, ttl_seconds=60)
+    await streams.append("r1", [event(1), event(2)], ended=False)
+    async with store.write() as conn:
+        await conn.execute(t.runs.update().values(status="interrupted"))
+        await conn.execute(t.run_events.insert().values(run_id="r1", seq=3, type="apperror", data={"type": "x"},
+                                                        created_at=1.0))
+    received = await asyncio.wait_for(collect(streams.tail(store, "r1", 0, heartbeat=5, poll=0.1)), 5)
+    assert [(e.seq, e.type) for e in received] == [(1, "token"), (2, "token"), (3, "apperror")]
