@@ -224,5 +224,6 @@ def api(server: Server) -> Iterator[httpx.Client]:
 def screenshot(page: Any, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path))
+    page.wait_for_timeout(150)
+    page.screenshot(path=str(path), animations="disabled", caret="hide")
     return path
