@@ -150,3 +150,43 @@ def test_btw_side_question(page: Any, api: httpx.Client, server: Server) -> None
     assert any(m.get("side") == "btw" for m in stored["messages"])
     assert sid in listed_ids(api)
     assert all(row["session_id"] == sid or not row.get("parent_id") for row in api.get("/api/sessions").json()["sessions"])
+
+
+def test_background_task_result_lands_once(page: Any, api: httpx.Client, server: Server) -> None:
+    if not server.has("/api/background"):
+        pytest.skip("the server has no /api/background yet")
+    ready(page)
+    send(page, "Start here [[tokens=2]]")
+    wait_idle(page)
+    sid = session_id(page)
+    send(page, "/background tidy the notes [[tokens=5 delay=0.05]]")
+    page.locator("#bg-badge").wait_for()
+    card = page.locator(".msg-bg")
+    card.wait_for(timeout=15_000)
+    assert "tidy the notes" in card.locator(".bg-prompt").inner_text()
+    assert card.locator(".md").inner_text().split() == ["t0", "t1", "t2", "t3", "t4"]
+    page.reload()
+    page.wait_for_selector("body.ready")
+    assert page.locator(".msg-bg").count() == 1
+    stored = get_session(api, sid)
+    assert sum(1 for m in stored["messages"] if m.get("background")) == 1
+    assert all(not row.get("parent_id") for row in api.get("/api/sessions").json()["sessions"])
+
+
+def test_edit_a_message_and_send_again(page: Any, api: httpx.Client) -> None:
+    ready(page)
+    send(page, "first draft [[tokens=2]]")
+    wait_idle(page)
+    sid = session_id(page)
+    bubble = page.locator(".msg-user").first
+    bubble.hover()
+    bubble.locator("[data-action=edit]").click()
+    area = bubble.locator("textarea.edit-area")
+    area.fill("second draft [[tokens=3]]")
+    bubble.get_by_role("button", name="Send", exact=True).click()
+    page.wait_for_function("() => document.querySelector('.msg-user .user-text')?.textContent.startsWith('second')")
+    wait_idle(page)
+    messages = get_session(api, sid)["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert messages[0]["content"] == "second draft [[tokens=3]]"
+    assert page.locator(".msg-assistant.last-turn .md").inner_text().split() == ["t0", "t1", "t2"]

@@ -8,7 +8,7 @@ import { openStream } from './stream.js';
 import { toast, showError } from './dialogs.js';
 import { renderMessages, userBubble, LiveTurn } from './render/messages.js';
 import { flash } from './render/markdown.js';
-import { currentId, reloadSession, markMaterialized, patchSession, fetchSession } from './session.js';
+import { currentId, reloadSession, markMaterialized, patchSession, fetchSession, openSession } from './session.js';
 
 let scroller;   // #transcript
 let list;       // #messages
@@ -332,6 +332,12 @@ async function onMessageAction(e) {
   if (!btn || !list.contains(btn)) return;
   const msg = btn.closest('.msg');
   const action = btn.dataset.action;
+  if (action === 'open-session') {
+    if (e.metaKey || e.ctrlKey || e.shiftKey || e.button) return;
+    e.preventDefault();
+    openSession(btn.dataset.id).catch((err) => showError(err));
+    return;
+  }
   if (action === 'copy' || action === 'copy-turn') {
     if (await copyText(msg._text || '')) flash(btn);
   } else if (action === 'edit') {

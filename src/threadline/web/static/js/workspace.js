@@ -339,7 +339,7 @@ async function deleteEntry(path, type) {
   const ok = await confirmDialog({ title: `Delete ${basename(path)}?`, message: type === 'dir' ? 'The folder is deleted from the workspace.' : 'The file is deleted from the workspace.', confirmLabel: 'Delete', danger: true });
   if (!ok) return;
   try {
-    await post('/api/file/delete', { session_id: currentId(), path });
+    await post('/api/file/delete', { session_id: currentId(), path, recursive: type === 'dir' });
     if (openFile?.path === path) { openFile = null; showTree(); }
     expanded.delete(path);
     await refresh();

@@ -29,16 +29,19 @@ export function renderMessages(messages, opts = {}) {
 
   let turn = null;
   let lastTurn = null;
+  const consumed = new Set();
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i];
     const index = offset + i;
     if (m.side === 'btw') {
       turn = null;
+      if (consumed.has(i)) continue;
       if (m.role === 'user') {
-        const next = messages[i + 1];
-        const answer = next && next.side === 'btw' && next.role !== 'user' ? next : null;
+        let j = messages.findIndex((x, k) => k > i && !consumed.has(k) && x.side === 'btw' && x.role !== 'user'
+          && (m.btw_id ? x.btw_id === m.btw_id : true));
+        const answer = j >= 0 ? messages[j] : null;
+        if (answer) consumed.add(j);
         frag.append(btwBubble(contentText(m.content), answer, { timestamp: m.timestamp }));
-        if (answer) i++;
       } else {
         frag.append(btwBubble('', m, { timestamp: m.timestamp }));
       }
@@ -210,14 +213,18 @@ export function btwBubble(question, answer, { timestamp, live = false } = {}) {
 
 export function backgroundResult(m) {
   const prompt = m.background?.prompt || '';
-  const text = contentText(m.content);
-  return h('div.msg.msg-bg', null,
+  // The stored text starts with a "**Background:** <prompt>" line for the model; the card shows it.
+  const text = contentText(m.content).replace(/^\*\*Background:\*\*[^\n]*\n+/, '');
+  const el = h('div.msg.msg-bg', null,
     h('div.bg-card', null,
       h('div.bg-head', null, icon('clock', { size: 15 }), h('span.bg-label', { text: 'Background task' }),
-        h('span.bg-prompt', { text: prompt }),
+        h('span.bg-prompt', { text: prompt, title: prompt }),
+        m.background?.session_id ? h('a.bg-open', { href: `/s/${m.background.session_id}`, dataset: { action: 'open-session', id: m.background.session_id }, text: 'Transcript' }) : null,
         m.timestamp ? h('time.msg-time', { text: clockTime(m.timestamp), title: fullTime(m.timestamp) }) : null),
       isErrorRow(m) ? errorRow(text) : markdownEl(text),
       statusBadge(m)));
+  el._text = text;
+  return el;
 }
 
 /** The assistant turn being streamed. Segments follow the events: thinking, text, tools, text... */
