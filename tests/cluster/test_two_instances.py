@@ -219,6 +219,10 @@ def test_replay_from_the_database_once_the_stream_expired(pair: tuple[Instance, 
         sid = new_session(on_b)
         stream_id = start(on_a, sid, "[[tokens=15]] old")
         frames = read_stream(on_b, stream_id)
+        # The owner writes the log's last events to run_events just after sending them.
+        # (``last_seq`` turns null once the owner no longer holds the run in memory.)
+        wait_for(lambda: on_a.get("/api/chat/stream/status", params={"stream_id": stream_id}).json()["last_seq"]
+                 is None, 5, "the run to be flushed on A")
         client = sync_redis.Redis.from_url(deployment.redis_url)
         assert client.delete(f"{deployment.prefix}:run:{stream_id}") == 1
         client.close()
