@@ -64,6 +64,15 @@ async def index(request: Request) -> HTMLResponse:
     return _page(request, "index.html")
 
 
+@router.get("/login", response_model=None)
+async def login_page(request: Request) -> HTMLResponse | RedirectResponse:
+    """The sign-in form; straight to the app when there is no password or the cookie is valid."""
+    auth = request.app.state.auth
+    if not auth.enabled or getattr(request.state, "auth_token_id", None):
+        return RedirectResponse("/", status_code=303)
+    return _page(request, "login.html")
+
+
 @router.get("/s/{session_id}")
 async def session_page(request: Request, session_id: str) -> HTMLResponse:
     return _page(request, "index.html")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from threadline.redact import redact_obj
+
 
 def frame(event: str, data: dict[str, Any], event_id: str | None = None) -> bytes:
+    """One event; secrets in ``data`` are redacted here (the run log keeps them as they were)."""
     lines = []
     if event_id is not None:
         lines.append(f"id: {event_id}")
     lines.append(f"event: {event}")
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    payload = json.dumps(redact_obj(data), ensure_ascii=False, separators=(",", ":"))
     lines.extend(f"data: {line}" for line in payload.split("\n"))
     return ("\n".join(lines) + "\n\n").encode()
 

@@ -1,0 +1,77 @@
+"""Preferences (``/api/settings``, reference §2.7) and the password: ``_set_password`` /
+``_clear_password`` in the same POST turn authentication on or off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi import Body as BodyParam
+from fastapi.responses import JSONResponse
+
+from threadline.errors import BadRequest
+from threadline.preferences import PREFERENCES
+from threadline.web.auth import Auth
+from threadline.web.deps import JSON, PreferencesDep
+from threadline.web.routes.auth import AuthDep, set_auth_cookie, token_id
+
+router = APIRouter(prefix="/api", tags=["settings"])
+
+PASSWORD_KEYS = ("_set_password", "_clear_password")
+
+
+def _auth_fields(auth: Auth) -> dict[str, Any]:
+    return {"auth_enabled": auth.enabled, "password_source": auth.password_source}
+
+
+def _check_preferences(changes: dict[str, Any]) -> None:
+    """What ``PreferenceService.update`` checks, before anything is written (the password included)."""
+    for key, value in changes.items():
+        if key not in PREFERENCES:
+            raise BadRequest(f"unknown setting: {key}")
+        try:
+            PREFERENCES[key][1](value)
+        except BadRequest as exc:
+            raise BadRequest(f"{key}: {exc.message}") from None
+
+
+@router.get("/settings")
+async def get_settings(preferences: PreferencesDep, auth: AuthDep) -> JSON:
+    """The preferences plus ``auth_enabled`` and ``password_source`` (env, settings or null); never a hash."""
+    return await preferences.get_all() | _auth_fields(auth)
+
+
+@router.post("/settings", response_model=None)
+async def update_settings(
+    request: Request, preferences: PreferencesDep, auth: AuthDep,
+    body: dict[str, Any] = BodyParam(...),  # noqa: B008
+) -> JSONResponse:
+    """Unknown keys or bad values are refused and nothing changes. ``_set_password`` (8+ characters)
+    turns auth on and the response sets the login cookie, so whoever set it stays signed in;
+    ``_clear_password: true`` turns it off. Changing the password ends every other login."""
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    new_password = body.get("_set_password")
+    clear = body.get("_clear_password", False)
+    if not isinstance(clear, bool):
+        raise BadRequest("_clear_password must be true or false")
+    if new_password is not None and clear:
+        raise BadRequest("send either _set_password or _clear_password, not both")
+    changes = {k: v for k, v in body.items() if k not in PASSWORD_KEYS}
+    _check_preferences(changes)
+    was_enabled = auth.enabled
+    cookie = None
+    if new_password is not None:
+        await auth.set_password(new_password)
+        cookie = auth.issue()
+    elif clear:
+        await auth.clear_password()
+    if changes:
+        await preferences.update(changes)
+    values = await preferences.get_all() | _auth_fields(auth)
+    values["auth_just_enabled"] = auth.enabled and not was_enabled
+    values["logged_in"] = not auth.enabled or cookie is not None or token_id(request) is not None
+    response = JSONResponse(values, headers={"Cache-Control": "no-store"})
+    if cookie:
+        set_auth_cookie(response, request, auth, cookie)
+    return response
