@@ -149,7 +149,8 @@ def test_btw_side_question(page: Any, api: httpx.Client, server: Server) -> None
     stored = get_session(api, sid)
     assert any(m.get("side") == "btw" for m in stored["messages"])
     assert sid in listed_ids(api)
-    assert all(row["session_id"] == sid or not row.get("parent_id") for row in api.get("/api/sessions").json()["sessions"])
+    rows = api.get("/api/sessions").json()["sessions"]
+    assert all(row["session_id"] == sid or not row.get("parent_id") for row in rows)
 
 
 def test_background_task_result_lands_once(page: Any, api: httpx.Client, server: Server) -> None:

@@ -436,7 +436,10 @@ function startRename(wrap) {
     done = true;
     wrap.classList.remove('renaming');
     const title = input.value.trim();
-    if (save && title && title !== r.title) await renameSession(r.session_id, title);
+    const changed = save && title && title !== r.title;
+    if (changed) titleEl.textContent = title;
+    input.replaceWith(titleEl);
+    if (changed) await renameSession(r.session_id, title);
     scheduleRender(true);
   };
   input.addEventListener('keydown', (e) => {
