@@ -83,26 +83,24 @@ def llm() -> Iterator[ScriptedLLM]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def server(chromium_path: str, llm: ScriptedLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("e2e") / "home"
+def start_server(home: Path, env: dict[str, str]) -> Server:
+    """``threadline serve`` on a free port with ``home``; returns once /health answers."""
     workspace = home / "workspace"
-    workspace.mkdir(parents=True)
+    workspace.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    env = {
-        **os.environ,
-        "OPENAI_API_KEY": "test",
-        "OPENAI_BASE_URL": llm.openai_url,
+    full_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_", "THREADLINE_"))},
         "THREADLINE_DEFAULT_WORKSPACE": str(workspace),
         "THREADLINE_DETECT_OLLAMA": "false",
         "THREADLINE_WORKSPACE_ROOTS": f'["{home}"]',
+        **env,
     }
-    env.pop("THREADLINE_DATABASE_URL", None)
-    log = (home.parent / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "threadline", "serve", "--home", str(home), "--port", str(port)],
-        env=env, cwd=str(home.parent), stdout=log, stderr=subprocess.STDOUT,
-    )
+    log_path = home.parent / f"server-{port}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "threadline", "serve", "--home", str(home), "--port", str(port)],
+            env=full_env, cwd=str(home.parent), stdout=log, stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -113,19 +111,28 @@ def server(chromium_path: str, llm: ScriptedLLM, tmp_path_factory: pytest.TempPa
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            log.close()
-            raise AssertionError("server did not start:\n" + (home.parent / "server.log").read_text()[-4000:])
+            raise AssertionError("server did not start:\n" + log_path.read_text()[-4000:])
         time.sleep(0.1)
     routes = set(httpx.get(f"{base}/openapi.json", timeout=5).json().get("paths", {}))
+    return Server(base, home, workspace, proc, routes)
+
+
+def stop_server(server: Server) -> None:
+    server.proc.terminate()
     try:
-        yield Server(base, home, workspace, proc, routes)
+        server.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(chromium_path: str, llm: ScriptedLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("e2e") / "home"
+    running = start_server(home, {"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": llm.openai_url})
+    try:
+        yield running
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_server(running)
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,7 @@ export function initChat() {
   on('session:opened', (s) => { detachLive(); lastUsage = null; showSession(s, { scroll: true }); });
   on('session:reused', () => emit('composer:focus'));
   on('session:reloaded', (s) => { if (!live && !starting) showSession(s); else renderQueue(s); });
+  on('models', () => { if (!live && !starting && state.session && !(state.session.messages || []).length) showSession(state.session); });
   on('settings', () => { if (!live && !starting && state.session) showSession(state.session); });
 }
 

@@ -186,7 +186,7 @@ async function renderProviders(panel) {
 
 /** The form shared by Settings and first-run setup: kind, base URL, key, Test, Save. */
 function providerForm({ onSaved, preset = null }) {
-  const kind = selectEl('Kind', [['openai', 'OpenAI-compatible (OpenAI, OpenRouter, Ollama, vLLM, LM Studio…)'], ['anthropic', 'Anthropic']], preset?.kind || 'openai', () => sync());
+  const kind = selectEl('Kind', [['openai', 'OpenAI-compatible'], ['anthropic', 'Anthropic']], preset?.kind || 'openai', () => sync());
   const id = h('input.input', { type: 'text', placeholder: 'openai', value: preset?.id || '', 'aria-label': 'Name' });
   const base = h('input.input.mono', { type: 'url', placeholder: 'https://api.openai.com/v1', value: preset?.base_url || '', 'aria-label': 'Base URL' });
   const key = h('input.input.mono', { type: 'password', placeholder: 'sk-…', autocomplete: 'off', 'aria-label': 'API key' });
@@ -240,7 +240,7 @@ function providerForm({ onSaved, preset = null }) {
     }
   } });
   return h('div.provider-form', null,
-    field('Kind', kind), field('Name', id, 'A short label, shown in the model picker.'), baseField,
+    field('Kind', kind, 'OpenAI, OpenRouter, Ollama, vLLM, LM Studio, llama.cpp… speak the OpenAI API.'), field('Name', id, 'A short label, shown in the model picker.'), baseField,
     field('API key', key, 'Stored on this server. Local servers such as Ollama need none.'),
     h('div.row-gap', null, test, save, result));
 }
