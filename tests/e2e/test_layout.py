@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import Server, open_page, screenshot
 from tests.e2e.helpers import chat, ready, send, session_id, wait_idle
 
 pytestmark = pytest.mark.e2e
@@ -99,3 +99,16 @@ def test_slash_help_and_keyboard(page: Any) -> None:
     send(page, "Keyboard works [[tokens=2]]")
     wait_idle(page)
     assert session_id(page)
+
+
+def test_phone_dark_screens(browser: Any, server: Server, api: httpx.Client, request: pytest.FixtureRequest) -> None:
+    sid = _fill_history(api)
+    phone = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+    for page in open_page(browser, server, request, color_scheme="dark", **phone):
+        ready(page, f"/s/{sid}")
+        page.locator(".code-block").first.wait_for()
+        _no_horizontal_overflow(page)
+        screenshot(page, "phone-dark-chat")
+        page.locator("#sidebar-open").click()
+        page.locator("#backdrop").wait_for()
+        screenshot(page, "phone-dark-sidebar")

@@ -27,8 +27,7 @@ async function main() {
   initSettings();
   initShortcuts({ newChat: () => newChat(), search: () => focusSearch(), stop: () => stop() });
 
-  await Promise.all([loadSettings(), loadModels(), loadProjects()]);
-  await Promise.all([route(), loadSessions()]);
+  await Promise.all([loadSettings(), loadModels(), loadProjects(), route(), loadSessions()]);
   document.body.classList.add('ready');
   maybeFirstRun();
 }

@@ -8,7 +8,7 @@ import { openStream } from './stream.js';
 import { toast, showError } from './dialogs.js';
 import { renderMessages, userBubble, LiveTurn } from './render/messages.js';
 import { flash } from './render/markdown.js';
-import { currentId, reloadSession, markMaterialized, patchSession, fetchSession, openSession } from './session.js';
+import { currentId, reloadSession, markMaterialized, patchSession, fetchSession, openSession, whenSessionReady } from './session.js';
 
 let scroller;   // #transcript
 let list;       // #messages
@@ -134,6 +134,7 @@ function setBusy(busy) {
 
 /** Sends a message: starts a run, or queues it on the server while one is live. */
 export async function send(text, { attachments = [] } = {}) {
+  if (!state.session) await whenSessionReady();
   const session = state.session;
   if (!session) return false;
   const message = text.trim();
@@ -157,7 +158,9 @@ export async function send(text, { attachments = [] } = {}) {
     starting = false;
     optimistic.classList.remove('pending');
     const wasDraft = !(session.message_count > 0);
+    const untitled = !session.title || session.title === 'Untitled';
     patchSession({
+      ...(untitled ? { title: message.replace(/\s+/g, ' ').slice(0, 64) } : {}),
       message_count: (session.message_count || 0) + 1,
       last_message_at: Date.now() / 1000,
       is_streaming: true,
@@ -205,7 +208,6 @@ async function enqueue(message, attachments) {
       state.session.queue = fresh.session?.queue || [];
       renderQueue(state.session);
     }
-    toast('Queued: it will be sent when the current reply finishes.');
     return true;
   } catch (err) {
     showError(err, 'Could not queue the message');
@@ -238,6 +240,7 @@ export function attach(streamId, sessionId, turn = null) {
     list.append(turn.el);
   }
   live = { streamId, sessionId, turn, stream: null, done: false };
+  lastUsage = null;
   setBusy(true);
   const current = live;
   current.stream = openStream(streamId, {

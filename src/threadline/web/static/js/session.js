@@ -5,6 +5,13 @@ import { showError } from './dialogs.js';
 
 const MSG_LIMIT = 300;
 let loadToken = 0;
+let markReady;
+const ready = new Promise((resolve) => { markReady = resolve; });
+
+/** Resolves once a session (stored or draft) is open: a message typed during start-up waits for it. */
+export function whenSessionReady() {
+  return ready;
+}
 
 export function currentId() {
   return state.session?.session_id || null;
@@ -60,6 +67,7 @@ export async function reloadSession() {
 
 function setSession(session) {
   state.session = session;
+  markReady();
   local.set('last_session', session.message_count > 0 ? session.session_id : null);
 }
 

@@ -509,9 +509,14 @@ function renderResults(q, results, final) {
   const titles = results.filter((r) => r.match_type !== 'content');
   const content = results.filter((r) => r.match_type === 'content');
   const active = currentId();
-  const item = (r) => h(`a.result${r.session_id === active ? '.active' : ''}`, { href: `/s/${r.session_id}`, dataset: { id: r.session_id } },
-    h('span.result-title', null, h('span.result-title-text', { text: displayTitle(r) }), h('span.srow-time', { text: relativeTime(activityTime(r)) })),
-    r.snippet ? h('span.result-snippet', null, highlightedSnippet(r.snippet)) : null);
+  const item = (r) => {
+    const titleHit = r.match_type !== 'content' && r.snippet;
+    return h(`a.result${r.session_id === active ? '.active' : ''}`, { href: `/s/${r.session_id}`, dataset: { id: r.session_id } },
+      h('span.result-title', null,
+        h('span.result-title-text', null, titleHit ? highlightedSnippet(r.snippet) : displayTitle(r)),
+        h('span.srow-time', { text: relativeTime(activityTime(r)) })),
+      r.snippet && !titleHit ? h('span.result-snippet', null, highlightedSnippet(r.snippet)) : null);
+  };
   const parts = [];
   if (titles.length) parts.push(h('div.sgroup.static', null, h('span', { text: 'Chats' })), ...titles.map(item));
   if (content.length) parts.push(h('div.sgroup.static', null, h('span', { text: 'Messages' })), ...content.map(item));
