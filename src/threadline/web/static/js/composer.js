@@ -291,10 +291,9 @@ function openModelPicker(anchor) {
   menu.setAttribute('aria-label', 'Models');
 }
 
+/** Model references are `<provider id>/<model>` (the server's form), so two providers never clash. */
 function qualifiedModel(provider, id) {
-  const all = state.models.providers || [];
-  if (all.length <= 1 || String(id).includes('/') || String(id).startsWith('@')) return id;
-  return `@${provider.id}:${id}`;
+  return `${provider.id}/${id}`;
 }
 
 export async function chooseModel(model) {

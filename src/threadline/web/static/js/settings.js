@@ -149,7 +149,7 @@ function modelSelect(value, onChange) {
   const options = [['', 'Provider default']];
   for (const p of state.models.providers || []) for (const m of p.models || []) {
     const id = typeof m === 'string' ? m : m.id;
-    options.push([id, (state.models.providers.length > 1 ? `${p.id} · ` : '') + id]);
+    options.push([`${p.id}/${id}`, (state.models.providers.length > 1 ? `${p.id} · ` : '') + id]);
   }
   if (value && !options.some(([v]) => v === value)) options.push([value, value]);
   return selectEl('Default model', options, value || '', onChange);
