@@ -114,7 +114,7 @@ class SecurityMiddleware:
                 await RedirectResponse(target, status_code=303)(scope, receive, send)
             return
         if method in UNSAFE_METHODS or path in STATE_CHANGING_GETS:
-            problem = self._check_csrf(headers, state["csrf_token"])
+            problem = self._check_csrf(headers, state["csrf_token"], scope.get("scheme", "http"))
             if problem:
                 await error_response(403, problem)(scope, receive, send)
                 return
@@ -129,7 +129,9 @@ class SecurityMiddleware:
         return ("this server answers only to localhost without a password (DNS-rebinding protection); "
                 "add the name to THREADLINE_ALLOWED_ORIGINS or set a password")
 
-    def _check_csrf(self, headers: Headers, expected: str) -> str | None:
+    def _check_csrf(self, headers: Headers, expected: str, scheme: str) -> str | None:
+        """``scheme`` and X-Forwarded-Proto give the port a ``Host`` without one stands for."""
+        schemes = {scheme, headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()}
         origin = headers.get("origin")
         source = origin if origin is not None else headers.get("referer")
         fetch_site = headers.get("sec-fetch-site")
@@ -139,7 +141,7 @@ class SecurityMiddleware:
             if key is None:
                 return "cross-origin request refused (unreadable Origin)"
             explicitly_allowed = key in self.allowed
-            if not explicitly_allowed and not self._same_origin(key, headers.get("host", "")):
+            if not explicitly_allowed and not self._same_origin(key, headers.get("host", ""), schemes):
                 return "cross-origin request refused"
         if fetch_site is not None and fetch_site not in SAFE_FETCH_SITES and not explicitly_allowed:
             return f"cross-site request refused (Sec-Fetch-Site: {fetch_site})"
@@ -150,14 +152,16 @@ class SecurityMiddleware:
         return None
 
     @staticmethod
-    def _same_origin(origin: tuple[str, int], host_header: str) -> bool:
+    def _same_origin(origin: tuple[str, int], host_header: str, schemes: set[str]) -> bool:
         host = _host_key(host_header)
         if host is None:
             return False
         name, port = host
         if name != origin[0]:
             return False
-        return origin[1] == port if port is not None else origin[1] in DEFAULT_PORTS.values()
+        if port is None:
+            return any(origin[1] == DEFAULT_PORTS.get(scheme) for scheme in schemes)
+        return origin[1] == port
 
     @staticmethod
     def _with_headers(send: Send) -> Send:
