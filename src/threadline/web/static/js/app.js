@@ -5,7 +5,7 @@ import { initRouting, route, newChat } from './session.js';
 import { initSidebar, reload as loadSessions, focusSearch } from './sidebar.js';
 import { loadProjects } from './projects.js';
 import { initHeader } from './header.js';
-import { initChat, stop } from './chat.js';
+import { initChat } from './chat.js';
 import { initComposer } from './composer.js';
 import { initSide } from './side.js';
 import { initWorkspace } from './workspace.js';
@@ -25,7 +25,7 @@ async function main() {
   initSide();
   initWorkspace();
   initSettings();
-  initShortcuts({ newChat: () => newChat(), search: () => focusSearch(), stop: () => stop() });
+  initShortcuts({ newChat: () => newChat(), search: () => focusSearch() });
 
   await Promise.all([loadSettings(), loadModels(), loadProjects(), route(), loadSessions()]);
   document.body.classList.add('ready');

@@ -1,6 +1,4 @@
 // Tiny DOM helpers. Text always goes in through text nodes, never through innerHTML.
-import { icon } from './icons.js';
-
 /**
  * h('button.primary', {type: 'button', onclick, 'aria-label': 'Close'}, 'Close')
  * Attributes: `class`, `text`, `dataset`, `style` (object, set through CSSOM), `on*` handlers,
@@ -32,12 +30,6 @@ function append(el, children) {
     if (Array.isArray(child)) append(el, child);
     else el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
-}
-
-export function iconButton(name, label, onclick, extraClass = '') {
-  return h(`button.icon-btn${extraClass ? '.' + extraClass : ''}`, {
-    type: 'button', 'aria-label': label, title: label, onclick,
-  }, icon(name));
 }
 
 export const $ = (sel, root = document) => root.querySelector(sel);

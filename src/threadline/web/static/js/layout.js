@@ -64,7 +64,7 @@ function syncBackdrop() {
   backdrop.hidden = !(app.classList.contains('sidebar-open') || app.classList.contains('workspace-overlay'));
 }
 
-/** Global shortcuts. `actions` = {newChat, search, stop}. */
+/** Global shortcuts. `actions` = {newChat, search}. */
 export function initShortcuts(actions) {
   document.addEventListener('keydown', (e) => {
     const mod = e.metaKey || e.ctrlKey;
