@@ -191,3 +191,16 @@ def test_edit_a_message_and_send_again(page: Any, api: httpx.Client) -> None:
     assert [m["role"] for m in messages] == ["user", "assistant"]
     assert messages[0]["content"] == "second draft [[tokens=3]]"
     assert page.locator(".msg-assistant.last-turn .md").inner_text().split() == ["t0", "t1", "t2"]
+
+
+def test_pending_approval_survives_a_reload(page: Any) -> None:
+    marker = f"after-reload-{uuid.uuid4().hex[:6]}"
+    ready(page)
+    send(page, f'Run after reload [[tool=run_shell {{"command": "echo {marker}"}}]]')
+    page.locator(".approval-card button[data-choice=once]").wait_for()
+    page.reload()
+    page.wait_for_selector("body.ready")
+    card = page.locator(".approval-card")
+    card.locator("button[data-choice=session]").click()
+    wait_idle(page)
+    assert marker in page.locator(".msg-assistant.last-turn .md").last.inner_text()
