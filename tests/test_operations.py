@@ -53,11 +53,11 @@ async def test_metrics_count_requests_runs_and_tokens(home: Path, llm: ScriptedL
             started = await client.post("/api/chat/start", json={"session_id": session_id, "message": "hi"})
             frames = await read_events(client, started.json()["stream_id"])
             assert frames[-1][1] == "stream_end"
-            for _ in range(100):  # the run's task ends just after its last event
-                if not app.state.services.runs.live:
+            for _ in range(250):  # the run's task ends a little after its last event
+                response = await client.get("/metrics")
+                if sample(response.text, "threadline_runs_finished_total", kind="chat", status="succeeded"):
                     break
                 await asyncio.sleep(0.02)
-            response = await client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = response.text
