@@ -1,6 +1,6 @@
 PYTHON ?= python
 
-.PHONY: test lint e2e bench bench-sessions bench-relay
+.PHONY: test lint e2e bench bench-sessions bench-relay bench-startup
 
 test:
 	$(PYTHON) -m pytest -m "not e2e"
@@ -12,13 +12,16 @@ e2e:
 	$(PYTHON) -m pytest tests/e2e
 
 # The session store (BENCH_SESSIONS sessions, default 100,000), then the token relay.
-bench: bench-sessions bench-relay
+bench: bench-sessions bench-relay bench-startup
 
 bench-sessions:
 	$(PYTHON) bench/run.py
 
 bench-relay:
 	$(PYTHON) bench/relay.py
+
+bench-startup:
+	$(PYTHON) bench/startup.py
 
 # The suite on PostgreSQL (a fresh database per test, cloned from a migrated template); needs a server.
 TEST_PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
