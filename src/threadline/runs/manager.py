@@ -51,6 +51,18 @@ MAX_ATTACHMENTS = 20
 DONE_MESSAGES = 200
 
 
+async def uncancellable(ending: Awaitable[None]) -> None:
+    """Run a run's closing writes to the end even if a cancel (or a second one) lands meanwhile: cut
+    short, they would leave the run ``running`` and its session busy with no task behind it."""
+    task = asyncio.ensure_future(ending)
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            continue
+    task.result()
+
+
 def new_run_id() -> str:
     return uuid.uuid4().hex
 
@@ -229,21 +241,23 @@ class RunManager:
         except asyncio.CancelledError:
             ticker.cancel()
             if self._closing and not live.cancel_requested:
-                await self._end_interrupted(live, recorder)
+                await uncancellable(self._end_interrupted(live, recorder))
                 status = "interrupted"
             else:
-                await self._end_cancelled(live, recorder)
+                await uncancellable(self._end_cancelled(live, recorder))
                 status = "cancelled"
         except NotOwner:
             log.info("run %s lost its session; stopping without writing", live.id)
             status = "cancelled"
         except ProviderError as exc:
             ticker.cancel()
-            await self._fail(live, recorder, exc.kind, exc.message, exc.hint)
+            await uncancellable(self._fail(live, recorder, exc.kind, exc.message, exc.hint))
         except Exception as exc:  # a bug must still end the run and free the session
             ticker.cancel()
             log.exception("run %s failed", live.id)
-            await self._fail(live, recorder, "error", f"{type(exc).__name__}: {exc}", "This is a bug; see the log.")
+            await uncancellable(
+                self._fail(live, recorder, "error", f"{type(exc).__name__}: {exc}", "This is a bug; see the log.")
+            )
         finally:
             ticker.cancel()
             live.finish()
@@ -407,9 +421,10 @@ class RunManager:
             return await self.relay.cancel(run_id)
         if live is None or live.ended or live.task is None or live.task.done():
             return False
-        live.cancel_requested = True
-        self.approvals.cancel_run(run_id)
-        live.task.cancel()
+        if not live.cancel_requested:  # a second cancel (two tabs, GET and POST) only waits for the first
+            live.cancel_requested = True
+            self.approvals.cancel_run(run_id)
+            live.task.cancel()
         await asyncio.wait([live.task], timeout=15)
         return True
 
