@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.llm_server import ScriptedLLM
 from tests.pg import PgDatabases, is_postgres, unreachable
 from threadline.settings import Settings
 from threadline.web.app import create_app
@@ -87,3 +88,18 @@ def _isolated_database(_pg_databases: PgDatabases | None, monkeypatch: pytest.Mo
     monkeypatch.setenv("THREADLINE_TEST_DATABASE_URL", _pg_databases.url_for(name))
     yield
     _pg_databases.drop(name)
+
+
+@pytest.fixture(scope="session")
+def llm_session() -> Iterator[ScriptedLLM]:
+    """One scripted LLM server (OpenAI and Anthropic APIs on loopback) for the whole test run."""
+    with ScriptedLLM() as server:
+        yield server
+
+
+@pytest.fixture
+def llm(llm_session: ScriptedLLM) -> Iterator[ScriptedLLM]:
+    """The shared scripted LLM server, with an empty script and request log."""
+    llm_session.reset()
+    yield llm_session
+    llm_session.reset()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,18 +21,10 @@ from threadline.workspaces import Jail
 KINDS = ("openai", "anthropic")
 
 
-@pytest.fixture(scope="session")
-def llm_server_session() -> Iterator[ScriptedLLM]:
-    with ScriptedLLM() as server:
-        yield server
-
-
 @pytest.fixture
-def llm_server(llm_server_session: ScriptedLLM) -> Iterator[ScriptedLLM]:
-    """The session's scripted LLM server, with an empty script and request log."""
-    llm_server_session.reset()
-    yield llm_server_session
-    llm_server_session.reset()
+def llm_server(llm: ScriptedLLM) -> ScriptedLLM:
+    """The shared scripted LLM server (tests/conftest.py), under this package's name."""
+    return llm
 
 
 def make_provider(kind: str, url: str, **options: Any) -> Provider:

@@ -21,12 +21,12 @@ import pytest
 
 from tests.llm_server import ScriptedLLM
 from tests.pg import PgDatabases
+from tests.sse import TERMINAL, Frame, FrameParser, done
 from threadline.cluster.node import sweep_interval
 
 pytestmark = pytest.mark.slow
 
 LEASE = 3.0
-TERMINAL = {"stream_end", "apperror", "cancel"}
 
 
 def free_port() -> int:
@@ -133,25 +133,19 @@ def pair(deployment: Deployment) -> Iterator[tuple[Instance, Instance]]:
 
 
 def read_stream(client: httpx.Client, stream_id: str, *, after: str | None = None,
-                limit: int | None = None) -> list[tuple[str, str, dict[str, Any]]]:
+                limit: int | None = None) -> list[Frame]:
     """(id, event, data) frames until a terminal event (or ``limit`` frames)."""
     headers = {"Last-Event-ID": after} if after else {}
-    frames: list[tuple[str, str, dict[str, Any]]] = []
+    frames: list[Frame] = []
+    parser = FrameParser()
     with client.stream("GET", "/api/chat/stream", params={"stream_id": stream_id}, headers=headers) as response:
         assert response.status_code == 200, response.read()
-        event_id, name, data = "", "", []
         for line in response.iter_lines():
-            if line.startswith("id: "):
-                event_id = line[4:]
-            elif line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data.append(line[6:])
-            elif line == "" and name:
-                frames.append((event_id, name, json.loads("\n".join(data))))
-                if name in TERMINAL or (limit is not None and len(frames) >= limit):
+            frame = parser.feed(line)
+            if frame is not None:
+                frames.append(frame)
+                if done(frames, TERMINAL, limit):
                     break
-                event_id, name, data = "", "", []
     return frames
 
 

@@ -78,9 +78,9 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def llm() -> Iterator[ScriptedLLM]:
-    with ScriptedLLM() as server:
-        yield server
+def llm(llm_session: ScriptedLLM) -> ScriptedLLM:
+    """The shared scripted LLM server (tests/conftest.py); the browser tests script it themselves."""
+    return llm_session
 
 
 def start_server(home: Path, env: dict[str, str]) -> Server:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +16,9 @@ from fastapi import FastAPI
 
 from tests.conftest import make_settings
 from tests.llm_server import ScriptedLLM
+from tests.sse import TERMINAL, Frame, FrameParser, done
 from threadline.settings import Settings
 from threadline.web.app import create_app
-
-
-@pytest.fixture(scope="session")
-def llm_session() -> Iterator[ScriptedLLM]:
-    with ScriptedLLM() as server:
-        yield server
-
-
-@pytest.fixture
-def llm(llm_session: ScriptedLLM) -> Iterator[ScriptedLLM]:
-    llm_session.reset()
-    yield llm_session
-    llm_session.reset()
 
 
 def llm_env(llm: ScriptedLLM, kind: str = "openai") -> dict[str, str]:
@@ -85,26 +72,19 @@ async def chat(chat_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def read_events(
     client: httpx.AsyncClient, stream_id: str, *, after: str | None = None, until: set[str] | None = None,
     limit: int | None = None,
-) -> list[tuple[str, str, dict[str, Any]]]:
+) -> list[Frame]:
     """(id, event, data) frames of a stream, parsed line by line, until a terminal event."""
-    until = until or {"stream_end", "apperror", "cancel"}
     headers = {"Last-Event-ID": after} if after else {}
-    frames: list[tuple[str, str, dict[str, Any]]] = []
+    frames: list[Frame] = []
+    parser = FrameParser()
     async with client.stream("GET", "/api/chat/stream", params={"stream_id": stream_id}, headers=headers) as r:
         assert r.status_code == 200, await r.aread()
-        event_id, name, data = "", "", []
         async for line in r.aiter_lines():
-            if line.startswith("id: "):
-                event_id = line[4:]
-            elif line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data.append(line[6:])
-            elif line == "" and name:
-                frames.append((event_id, name, json.loads("\n".join(data))))
-                if name in until or (limit is not None and len(frames) >= limit):
+            frame = parser.feed(line)
+            if frame is not None:
+                frames.append(frame)
+                if done(frames, until or TERMINAL, limit):
                     break
-                event_id, name, data = "", "", []
     return frames
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -173,10 +173,10 @@ async def test_agent_file_tools_refuse_the_corpus(base: Path) -> None:
     assert attempts == len(FILE_TOOLS) * len(CORPUS)
 
 
-@pytest.fixture(scope="module")
-def llm_server() -> Iterator[ScriptedLLM]:
-    with ScriptedLLM() as server:
-        yield server
+@pytest.fixture
+def llm_server(llm: ScriptedLLM) -> ScriptedLLM:
+    """The shared scripted LLM server (tests/conftest.py)."""
+    return llm
 
 
 async def test_a_model_asking_for_outside_files_gets_errors(base: Path, home: Path, llm_server: ScriptedLLM) -> None:

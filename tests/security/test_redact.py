@@ -4,7 +4,6 @@ while the store keeps the raw text; provider keys are only ever shown masked."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -130,10 +129,10 @@ async def test_provider_keys_are_never_returned(client: httpx.AsyncClient) -> No
     assert shown["has_key"] is True and shown["api_key"].endswith(key[-4:]) and len(shown["api_key"]) < 12
 
 
-@pytest.fixture(scope="module")
-def llm_server() -> Iterator[ScriptedLLM]:
-    with ScriptedLLM() as server:
-        yield server
+@pytest.fixture
+def llm_server(llm: ScriptedLLM) -> ScriptedLLM:
+    """The shared scripted LLM server (tests/conftest.py)."""
+    return llm
 
 
 async def test_stream_events_are_redacted(home: Path, llm_server: ScriptedLLM) -> None:
