@@ -89,7 +89,8 @@ class ApprovalBroker:
         pattern = pattern_for(tool, arguments)
         if (tool, pattern) in self._session_allow.get(session_id, set()) or await self._always_allowed(tool, pattern):
             return True
-        command = arguments.get("command") if isinstance(arguments.get("command"), str) else ""
+        raw_command = arguments.get("command")
+        command = raw_command if isinstance(raw_command, str) else ""
         pending = PendingApproval(uuid.uuid4().hex[:12], session_id, run_id, tool, pattern, command, description)
         self._pending.setdefault(session_id, []).append(pending)
         try:

@@ -31,12 +31,11 @@ from threadline.agent.tools.registry import ToolRegistry, default_tools
 from threadline.errors import BadRequest, Conflict, NotFound
 from threadline.preferences import PreferenceService
 from threadline.runs.approvals import ApprovalBroker
-from threadline.runs.context import model_history, system_prompt, title_from
+from threadline.runs.context import model_history, system_prompt
+from threadline.runs.endings import RunEndings, uncancellable
 from threadline.runs.live import LiveRun, RunEvent, flush_events, stored_events
 from threadline.runs.recorder import NotOwner, Recorder
-from threadline.runs.titles import llm_title
 from threadline.sessions.service import NewMessage, SessionService
-from threadline.sessions.views import UNTITLED
 from threadline.settings import Settings
 from threadline.store import tables as t
 from threadline.workspaces import Jail
@@ -48,19 +47,6 @@ log = logging.getLogger("threadline.runs")
 
 MAX_MESSAGE_CHARS = 1_000_000
 MAX_ATTACHMENTS = 20
-DONE_MESSAGES = 200
-
-
-async def uncancellable(ending: Awaitable[None]) -> None:
-    """Run a run's closing writes to the end even if a cancel (or a second one) lands meanwhile: cut
-    short, they would leave the run ``running`` and its session busy with no task behind it."""
-    task = asyncio.ensure_future(ending)
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            continue
-    task.result()
 
 
 def new_run_id() -> str:
@@ -98,6 +84,7 @@ class RunManager:
         self.preferences = preferences
         self.instance_id = instance_id
         self.approvals = ApprovalBroker(self.store, settings.approval_timeout_seconds)
+        self.endings = RunEndings(settings=settings, sessions=sessions, providers=providers, preferences=preferences)
         self.live: dict[str, LiveRun] = {}
         self.idle_hooks: list[SessionHook] = []  # called when a session's run ends
         self.launch_hooks: list[Callable[[LiveRun], None]] = []  # called when a run starts here
@@ -189,7 +176,7 @@ class RunManager:
         run = (await conn.execute(select(t.runs).where(t.runs.c.id == run_id))).mappings().first()
         if run is not None and run["status"] == "running" and (run["lease_until"] or 0) > time.time():
             return False
-        await self._mark_interrupted(conn, run_id, row["id"])
+        await self.endings.mark_interrupted(conn, run_id, row["id"])
         return True
 
     def _launch(
@@ -236,27 +223,29 @@ class RunManager:
             answer = "\n\n".join(recorder.answer_parts) or result.final_text
             if spec.on_success is not None:
                 await spec.on_success(live, answer)
-            await self._succeed(live, recorder, result.stopped_reason, result.note, answer)
+            await self.endings.succeed(live, recorder, result.stopped_reason, result.note, answer)
             status = "succeeded"
         except asyncio.CancelledError:
             ticker.cancel()
             if self._closing and not live.cancel_requested:
-                await uncancellable(self._end_interrupted(live, recorder))
+                await uncancellable(self.endings.interrupted(live, recorder))
                 status = "interrupted"
             else:
-                await uncancellable(self._end_cancelled(live, recorder))
+                await uncancellable(self.endings.cancelled(live, recorder))
                 status = "cancelled"
         except NotOwner:
             log.info("run %s lost its session; stopping without writing", live.id)
             status = "cancelled"
         except ProviderError as exc:
             ticker.cancel()
-            await uncancellable(self._fail(live, recorder, exc.kind, exc.message, exc.hint))
+            await uncancellable(self.endings.fail(live, recorder, exc.kind, exc.message, exc.hint))
         except Exception as exc:  # a bug must still end the run and free the session
             ticker.cancel()
             log.exception("run %s failed", live.id)
             await uncancellable(
-                self._fail(live, recorder, "error", f"{type(exc).__name__}: {exc}", "This is a bug; see the log.")
+                self.endings.fail(
+                    live, recorder, "error", f"{type(exc).__name__}: {exc}", "This is a bug; see the log."
+                )
             )
         finally:
             ticker.cancel()
@@ -300,119 +289,6 @@ class RunManager:
                 .values(lease_until=time.time() + self.settings.run_lease_seconds)
             )
 
-    async def _set_run(self, conn: AsyncConnection, run_id: str, status: str, **values: Any) -> None:
-        await conn.execute(
-            update(t.runs).where(t.runs.c.id == run_id)
-            .values(status=status, finished_at=time.time(), lease_until=None, **values)
-        )
-
-    async def _succeed(
-        self, live: LiveRun, recorder: Recorder, stopped: str, note: str | None, answer: str
-    ) -> None:
-        usage = {"input_tokens": recorder.usage.input_tokens, "output_tokens": recorder.usage.output_tokens}
-        title = None
-        async with recorder.owned() as conn:
-            await recorder.save_partial(conn, "partial")
-            if stopped == "max_steps":
-                await recorder.add_marker(conn, note or "Stopped after the step limit.", "error",
-                                          error_type="max_steps")
-            row = await self.sessions.row(conn, live.session_id)
-            values: dict[str, Any] = {}
-            if row["title"] == UNTITLED:
-                title = title_from(await self._first_user_text(conn, live.session_id))
-                if title:
-                    values["title"] = title
-            await recorder.release(conn, **values)
-            await self._set_run(conn, live.id, "succeeded", usage=usage)
-        session = await self.sessions.get(live.session_id, msg_limit=DONE_MESSAGES)
-        live.emit("done", {"session": session, "usage": usage, "stopped_reason": stopped, "answer": answer,
-                           "ephemeral": live.kind == "btw"})
-        if title:
-            live.emit("title", {"session_id": live.session_id, "title": title})
-            if live.kind == "chat" and await self._llm_titles_enabled():
-                await self._llm_title(live, title)
-        live.emit("stream_end", {"session_id": live.session_id})
-
-    async def _llm_titles_enabled(self) -> bool:
-        preference = await self.preferences.get("llm_titles")
-        return self.settings.llm_titles if preference is None else bool(preference)
-
-    async def _llm_title(self, live: LiveRun, provisional: str) -> None:
-        """Replace the provisional title with one the model writes, unless the user renamed meanwhile."""
-        live.emit("title_status", {"session_id": live.session_id, "status": "generating"})
-        async with self.store.read() as conn:
-            first = await self._first_user_text(conn, live.session_id)
-            run = (await conn.execute(select(t.runs.c.model).where(t.runs.c.id == live.id))).scalar()
-        try:
-            provider, model = self.providers.resolve(run)
-        except ProviderError:
-            return
-        title = await llm_title(provider, model, first)
-        if not title:
-            return
-        s = t.sessions
-        async with self.store.write() as conn:
-            result = await conn.execute(
-                update(s).where(s.c.id == live.session_id, s.c.title == provisional).values(title=title)
-            )
-        if result.rowcount:
-            live.emit("title", {"session_id": live.session_id, "title": title, "source": "llm"})
-
-    async def _first_user_text(self, conn: AsyncConnection, session_id: str) -> str:
-        m = t.messages
-        query = (select(m.c.content).where(m.c.session_id == session_id, m.c.role == "user")
-                 .order_by(m.c.seq).limit(1))
-        return (await conn.execute(query)).scalar() or ""
-
-    async def _fail(self, live: LiveRun, recorder: Recorder, kind: str, message: str, hint: str | None) -> None:
-        try:
-            async with recorder.owned() as conn:
-                await recorder.save_partial(conn, "partial")
-                await recorder.add_marker(conn, f"**Error:** {message}", "error", error_type=kind, hint=hint)
-                await recorder.release(conn)
-                await self._set_run(conn, live.id, "failed", error={"type": kind, "message": message, "hint": hint})
-        except NotOwner:
-            return
-        live.emit("apperror", {"message": message, "type": kind, "hint": hint, "session_id": live.session_id})
-
-    async def _end_cancelled(self, live: LiveRun, recorder: Recorder) -> None:
-        try:
-            async with recorder.owned() as conn:
-                await recorder.save_partial(conn, "partial")
-                await recorder.add_marker(conn, "*Task cancelled.*", "cancelled", marker="cancel")
-                await recorder.release(conn)
-                await self._set_run(conn, live.id, "cancelled")
-        except NotOwner:
-            return
-        live.emit("cancel", {"message": "Task cancelled.", "session_id": live.session_id})
-
-    async def _end_interrupted(self, live: LiveRun, recorder: Recorder) -> None:
-        """Shutdown while running: keep the text, mark it, free the session."""
-        try:
-            async with recorder.owned() as conn:
-                await recorder.save_partial(conn, "interrupted")
-                await self._mark_interrupted(conn, live.id, live.session_id)
-        except NotOwner:
-            return
-        live.emit("apperror", {"message": "The server stopped during this answer.", "type": "interrupted",
-                               "hint": "Send the message again to continue.", "session_id": live.session_id})
-
-    async def _mark_interrupted(self, conn: AsyncConnection, run_id: str, session_id: str) -> None:
-        m, s = t.messages, t.sessions
-        await conn.execute(
-            update(m).where(m.c.run_id == run_id, m.c.status == "partial").values(status="interrupted")
-        )
-        row = await self.sessions.row(conn, session_id)
-        if row is not None and row["active_run_id"] == run_id:
-            await self.sessions.append_message(
-                conn, session_id,
-                NewMessage(role="assistant", content="*Interrupted: the server stopped during this answer.*",
-                           status="interrupted", in_context=False, meta={"marker": "interrupted"}),
-                run_id=run_id,
-            )
-            await conn.execute(update(s).where(s.c.id == session_id).values(active_run_id=None))
-        await self._set_run(conn, run_id, "interrupted")
-
     # -- cancel, queue, recovery ------------------------------------------------------------------
 
     async def cancel(self, run_id: str) -> bool:
@@ -443,7 +319,7 @@ class RunManager:
             try:
                 provider, model_name, _ref = await self._resolve_model(queued["request"].get("model"), row["model"])
             except BadRequest as exc:
-                await self._set_run(conn, queued["id"], "failed", error={"type": "model_not_found",
+                await self.endings.set_run(conn, queued["id"], "failed", error={"type": "model_not_found",
                                                                           "message": exc.message})
                 return None
             await conn.execute(r.delete().where(r.c.id == queued["id"]))
@@ -482,7 +358,7 @@ class RunManager:
         async with self.store.write() as conn:
             stale = (await conn.execute(select(r.c.id, r.c.session_id).where(stale_clause))).all()
             for run_id, session_id in stale:
-                await self._mark_interrupted(conn, run_id, session_id)
+                await self.endings.mark_interrupted(conn, run_id, session_id)
                 await self._interrupted_event(conn, run_id, session_id, now)
             waiting = (await conn.execute(select(r.c.session_id).where(r.c.status == "queued").distinct())).all()
         for (session_id,) in waiting:
@@ -502,7 +378,7 @@ class RunManager:
                 .where(r.c.status == "running", r.c.lease_until < now, r.c.id.not_in(list(self.live)))
             )).all()
             for run_id, session_id in stale:
-                await self._mark_interrupted(conn, run_id, session_id)
+                await self.endings.mark_interrupted(conn, run_id, session_id)
                 swept[run_id] = await self._interrupted_event(conn, run_id, session_id, now)
         for _run_id, session_id in stale:
             await self.start_next(session_id)

@@ -227,10 +227,9 @@ class SideRuns:
                                            finished_at=time.time()))
         for task_id, _status in stale:
             await self.deliver(task_id)
-        undelivered = []
         async with self.store.read() as conn:
-            rows = await conn.execute(select(b.c.id).where(b.c.delivered.is_(False), b.c.status != "running"))
-            undelivered = [x.id for x in rows]
+            waiting = await conn.execute(select(b.c.id).where(b.c.delivered.is_(False), b.c.status != "running"))
+            undelivered = [x.id for x in waiting]
         for task_id in undelivered:
             await self.deliver(task_id)
         return len(stale)

@@ -1,0 +1,168 @@
+"""How a run ends: success, failure, cancel or interruption, each one write transaction checked by the
+run's ownership token, then the terminal events. ``uncancellable`` keeps those writes from being cut
+short by a cancel that lands meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from threadline.agent.events import ProviderError
+from threadline.agent.providers.registry import ProviderRegistry
+from threadline.preferences import PreferenceService
+from threadline.runs.context import title_from
+from threadline.runs.live import LiveRun
+from threadline.runs.recorder import NotOwner, Recorder
+from threadline.runs.titles import llm_title
+from threadline.sessions.service import NewMessage, SessionService
+from threadline.sessions.views import UNTITLED
+from threadline.settings import Settings
+from threadline.store import tables as t
+
+DONE_MESSAGES = 200
+
+
+async def uncancellable(ending: Awaitable[None]) -> None:
+    """Run a run's closing writes to the end even if a cancel (or a second one) lands meanwhile: cut
+    short, they would leave the run ``running`` and its session busy with no task behind it."""
+    task = asyncio.ensure_future(ending)
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            continue
+    task.result()
+
+
+class RunEndings:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: SessionService,
+        providers: ProviderRegistry,
+        preferences: PreferenceService,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.store = sessions.store
+        self.providers = providers
+        self.preferences = preferences
+
+    async def set_run(self, conn: AsyncConnection, run_id: str, status: str, **values: Any) -> None:
+        await conn.execute(
+            update(t.runs).where(t.runs.c.id == run_id)
+            .values(status=status, finished_at=time.time(), lease_until=None, **values)
+        )
+
+    async def succeed(
+        self, live: LiveRun, recorder: Recorder, stopped: str, note: str | None, answer: str
+    ) -> None:
+        usage = {"input_tokens": recorder.usage.input_tokens, "output_tokens": recorder.usage.output_tokens}
+        title = None
+        async with recorder.owned() as conn:
+            await recorder.save_partial(conn, "partial")
+            if stopped == "max_steps":
+                await recorder.add_marker(conn, note or "Stopped after the step limit.", "error",
+                                          error_type="max_steps")
+            row = await self.sessions.row(conn, live.session_id)
+            values: dict[str, Any] = {}
+            if row["title"] == UNTITLED:
+                title = title_from(await self._first_user_text(conn, live.session_id))
+                if title:
+                    values["title"] = title
+            await recorder.release(conn, **values)
+            await self.set_run(conn, live.id, "succeeded", usage=usage)
+        session = await self.sessions.get(live.session_id, msg_limit=DONE_MESSAGES)
+        live.emit("done", {"session": session, "usage": usage, "stopped_reason": stopped, "answer": answer,
+                           "ephemeral": live.kind == "btw"})
+        if title:
+            live.emit("title", {"session_id": live.session_id, "title": title})
+            if live.kind == "chat" and await self._llm_titles_enabled():
+                await self._llm_title(live, title)
+        live.emit("stream_end", {"session_id": live.session_id})
+
+    async def _llm_titles_enabled(self) -> bool:
+        preference = await self.preferences.get("llm_titles")
+        return self.settings.llm_titles if preference is None else bool(preference)
+
+    async def _llm_title(self, live: LiveRun, provisional: str) -> None:
+        """Replace the provisional title with one the model writes, unless the user renamed meanwhile."""
+        live.emit("title_status", {"session_id": live.session_id, "status": "generating"})
+        async with self.store.read() as conn:
+            first = await self._first_user_text(conn, live.session_id)
+            run = (await conn.execute(select(t.runs.c.model).where(t.runs.c.id == live.id))).scalar()
+        try:
+            provider, model = self.providers.resolve(run)
+        except ProviderError:
+            return
+        title = await llm_title(provider, model, first)
+        if not title:
+            return
+        s = t.sessions
+        async with self.store.write() as conn:
+            result = await conn.execute(
+                update(s).where(s.c.id == live.session_id, s.c.title == provisional).values(title=title)
+            )
+        if result.rowcount:
+            live.emit("title", {"session_id": live.session_id, "title": title, "source": "llm"})
+
+    async def _first_user_text(self, conn: AsyncConnection, session_id: str) -> str:
+        m = t.messages
+        query = (select(m.c.content).where(m.c.session_id == session_id, m.c.role == "user")
+                 .order_by(m.c.seq).limit(1))
+        return (await conn.execute(query)).scalar() or ""
+
+    async def fail(self, live: LiveRun, recorder: Recorder, kind: str, message: str, hint: str | None) -> None:
+        try:
+            async with recorder.owned() as conn:
+                await recorder.save_partial(conn, "partial")
+                await recorder.add_marker(conn, f"**Error:** {message}", "error", error_type=kind, hint=hint)
+                await recorder.release(conn)
+                await self.set_run(conn, live.id, "failed", error={"type": kind, "message": message, "hint": hint})
+        except NotOwner:
+            return
+        live.emit("apperror", {"message": message, "type": kind, "hint": hint, "session_id": live.session_id})
+
+    async def cancelled(self, live: LiveRun, recorder: Recorder) -> None:
+        try:
+            async with recorder.owned() as conn:
+                await recorder.save_partial(conn, "partial")
+                await recorder.add_marker(conn, "*Task cancelled.*", "cancelled", marker="cancel")
+                await recorder.release(conn)
+                await self.set_run(conn, live.id, "cancelled")
+        except NotOwner:
+            return
+        live.emit("cancel", {"message": "Task cancelled.", "session_id": live.session_id})
+
+    async def interrupted(self, live: LiveRun, recorder: Recorder) -> None:
+        """Shutdown while running: keep the text, mark it, free the session."""
+        try:
+            async with recorder.owned() as conn:
+                await recorder.save_partial(conn, "interrupted")
+                await self.mark_interrupted(conn, live.id, live.session_id)
+        except NotOwner:
+            return
+        live.emit("apperror", {"message": "The server stopped during this answer.", "type": "interrupted",
+                               "hint": "Send the message again to continue.", "session_id": live.session_id})
+
+    async def mark_interrupted(self, conn: AsyncConnection, run_id: str, session_id: str) -> None:
+        m, s = t.messages, t.sessions
+        await conn.execute(
+            update(m).where(m.c.run_id == run_id, m.c.status == "partial").values(status="interrupted")
+        )
+        row = await self.sessions.row(conn, session_id)
+        if row is not None and row["active_run_id"] == run_id:
+            await self.sessions.append_message(
+                conn, session_id,
+                NewMessage(role="assistant", content="*Interrupted: the server stopped during this answer.*",
+                           status="interrupted", in_context=False, meta={"marker": "interrupted"}),
+                run_id=run_id,
+            )
+            await conn.execute(update(s).where(s.c.id == session_id).values(active_run_id=None))
+        await self.set_run(conn, run_id, "interrupted")
