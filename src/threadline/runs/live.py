@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.store import tables as t
 from threadline.store.engine import Store
@@ -82,18 +83,26 @@ class LiveRun:
         return self.events[self.flushed :]
 
 
-async def flush_events(store: Store, run: LiveRun) -> None:
-    async with run.flush_lock:
-        pending = run.unflushed()
-        if not pending:
-            return
+async def insert_unflushed(conn: AsyncConnection, run: LiveRun) -> int:
+    """Insert the events not yet in ``run_events`` in ``conn``'s transaction; the caller holds
+    ``run.flush_lock`` and adds the count to ``run.flushed`` once the transaction has committed."""
+    pending = run.unflushed()
+    if pending:
         rows = [
             {"run_id": run.id, "seq": e.seq, "type": e.type, "data": e.data, "created_at": e.created_at}
             for e in pending
         ]
+        await conn.execute(insert(t.run_events), rows)
+    return len(pending)
+
+
+async def flush_events(store: Store, run: LiveRun) -> None:
+    async with run.flush_lock:
+        if not run.unflushed():
+            return
         async with store.write() as conn:
-            await conn.execute(insert(t.run_events), rows)
-        run.flushed += len(pending)
+            count = await insert_unflushed(conn, run)
+        run.flushed += count
 
 
 async def stored_events(store: Store, run_id: str, after_seq: int) -> list[RunEvent]:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from threadline.agent.events import ToolCallRequest, Usage
 from threadline.agent.tools.base import ToolResult
 from threadline.runs.approvals import ApprovalBroker
-from threadline.runs.live import LiveRun, flush_events
+from threadline.runs.live import LiveRun, flush_events, insert_unflushed
 from threadline.sessions.service import NewMessage, SessionService
 from threadline.store import tables as t
 
@@ -150,9 +150,13 @@ class Recorder:
     # -- checkpoints and endings ---------------------------------------------------------------
 
     async def checkpoint(self) -> None:
-        """Store the text streamed so far as a ``partial`` assistant row, and flush the event log."""
-        if (self.text, self.reasoning) != self.checkpointed and (self.text or self.reasoning):
-            text, reasoning = self.text, self.reasoning
+        """Store the text streamed so far as a ``partial`` assistant row and flush the event log, in
+        one write transaction (the single SQLite writer is the scarce resource under load)."""
+        if (self.text, self.reasoning) == self.checkpointed or not (self.text or self.reasoning):
+            await flush_events(self.store, self.run)
+            return
+        text, reasoning = self.text, self.reasoning
+        async with self.run.flush_lock:
             async with self.owned() as conn:
                 if self.row_id is None:
                     row = await self._append(
@@ -163,8 +167,9 @@ class Recorder:
                     await self.sessions.update_message(
                         conn, self.row_id, content=text, reasoning=reasoning or None, status="partial"
                     )
-            self.checkpointed = (text, reasoning)
-        await flush_events(self.store, self.run)
+                flushed = await insert_unflushed(conn, self.run)
+            self.run.flushed += flushed
+        self.checkpointed = (text, reasoning)
 
     async def save_partial(self, conn: AsyncConnection, status: str) -> None:
         """Keep whatever text was streamed but not completed, marked ``partial`` (cancel) or
