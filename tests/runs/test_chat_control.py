@@ -218,3 +218,35 @@ async def test_chat_start_errors(chat):
     assert r.status_code == 422
     # Nothing was written for the failed calls: the draft is still a draft.
     assert (await chat.get("/api/session", params={"session_id": sid})).json()["session"]["is_draft"]
+
+
+async def test_session_approval_survives_a_restart_and_stays_in_its_session(chat_settings, llm):
+    import httpx
+
+    from tests.runs.conftest import llm_env, serve
+    from threadline.web.app import create_app
+
+    async def shell_turn(client, sid: str) -> list[str]:
+        llm.script(Turn(tool_calls=[("run_shell", {"command": "echo again"})]), Turn(text="done"))
+        r = await client.post("/api/chat/start", json={"session_id": sid, "message": "run"})
+        frames = await read_events(client, r.json()["stream_id"], until={"approval", "stream_end"})
+        if frames[-1][1] == "approval":
+            await client.post("/api/approval/respond", json={"session_id": sid, "choice": "deny"})
+            await read_events(client, r.json()["stream_id"], after=frames[-1][0])
+        await wait_idle(client, sid)
+        return [f[1] for f in frames]
+
+    app = create_app(chat_settings, env=llm_env(llm))
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        sid = await new_session(client)
+        llm.script(Turn(tool_calls=[("run_shell", {"command": "echo first"})]), Turn(text="done"))
+        r = await client.post("/api/chat/start", json={"session_id": sid, "message": "run"})
+        frames = await read_events(client, r.json()["stream_id"], until={"approval"})
+        await client.post("/api/approval/respond", json={"session_id": sid, "choice": "session"})
+        await read_events(client, r.json()["stream_id"], after=frames[-1][0])
+        await wait_idle(client, sid)
+    app = create_app(chat_settings, env=llm_env(llm))
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        assert "approval" not in await shell_turn(client, sid)
+        other = await new_session(client)
+        assert "approval" in await shell_turn(client, other)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from threadline.errors import BadRequest
 from threadline.store import tables as t
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from threadline.cluster.relay import ApprovalRelay
 
 CHOICES = ("once", "session", "always", "deny")
+SESSION_APPROVALS = "approved_patterns"
 
 
 def pattern_for(tool: str, arguments: dict[str, Any]) -> str:
@@ -67,14 +68,31 @@ class ApprovalBroker:
         self.store = store
         self.timeout = timeout
         self._pending: dict[str, list[PendingApproval]] = {}
-        self._session_allow: dict[str, set[tuple[str, str]]] = {}
         self.relay: ApprovalRelay | None = None  # approvals waiting on other instances (threadline.cluster)
 
-    async def _always_allowed(self, tool: str, pattern: str) -> bool:
-        a = t.approvals
+    async def _allowed(self, session_id: str, tool: str, pattern: str) -> bool:
+        """Allowed "always" (the approvals table) or for this session (kept with the session, in its
+        ``extra``, so every instance and a restart see it)."""
+        a, s = t.approvals, t.sessions
         async with self.store.read() as conn:
             query = select(a.c.id).where(a.c.tool == tool, a.c.pattern.in_([pattern, "*"])).limit(1)
-            return (await conn.execute(query)).first() is not None
+            if (await conn.execute(query)).first() is not None:
+                return True
+            extra = (await conn.execute(select(s.c.extra).where(s.c.id == session_id))).scalar()
+        return f"{tool}:{pattern}" in ((extra or {}).get(SESSION_APPROVALS) or [])
+
+    async def _allow_for_session(self, session_id: str, tool: str, pattern: str) -> None:
+        s = t.sessions
+        async with self.store.write() as conn:
+            stored = (await conn.execute(select(s.c.extra).where(s.c.id == session_id))).scalar()
+            extra: dict[str, Any] = stored if isinstance(stored, dict) else {}
+            allowed = list(extra.get(SESSION_APPROVALS) or [])
+            key = f"{tool}:{pattern}"
+            if key not in allowed:
+                allowed.append(key)
+                await conn.execute(
+                    update(s).where(s.c.id == session_id).values(extra={**extra, SESSION_APPROVALS: allowed})
+                )
 
     async def request(
         self,
@@ -87,7 +105,7 @@ class ApprovalBroker:
         announce: Callable[[dict[str, Any]], Awaitable[None]],
     ) -> bool:
         pattern = pattern_for(tool, arguments)
-        if (tool, pattern) in self._session_allow.get(session_id, set()) or await self._always_allowed(tool, pattern):
+        if await self._allowed(session_id, tool, pattern):
             return True
         raw_command = arguments.get("command")
         command = raw_command if isinstance(raw_command, str) else ""
@@ -135,7 +153,7 @@ class ApprovalBroker:
             relayed = await self.relay.respond(session_id, choice, approval_id) if self.relay is not None else None
             return relayed or {"ok": True, "choice": choice, "matched": False}
         if choice in ("session", "always"):
-            self._session_allow.setdefault(session_id, set()).add((target.tool, target.pattern))
+            await self._allow_for_session(session_id, target.tool, target.pattern)
         if choice == "always":
             values = {"tool": target.tool, "pattern": target.pattern, "created_at": time.time()}
             async with self.store.write() as conn:
@@ -143,6 +161,3 @@ class ApprovalBroker:
         if not target.future.done():
             target.future.set_result(choice)
         return {"ok": True, "choice": choice, "matched": True, "approval_id": target.approval_id}
-
-    def forget_session(self, session_id: str) -> None:
-        self._session_allow.pop(session_id, None)
