@@ -128,6 +128,7 @@ def bench_search(client: httpx.Client, words: list[str]) -> dict[str, Any]:
 
 async def bench_append(home: Path, appends: int = 200, database_url: str | None = None) -> dict[str, Any]:
     from threadline.services import Services
+    from threadline.sessions import history
     from threadline.settings import Settings
 
     settings = Settings(home=home, default_workspace=home / "workspace", detect_ollama=False,
@@ -148,7 +149,7 @@ async def bench_append(home: Path, appends: int = 200, database_url: str | None 
                 await sessions.append_user_message(session_id, f"append number {index} with a few words of text")
                 elapsed = (time.perf_counter() - started) * 1000
                 # Back to the original length (untimed), so every append sees the same transcript size.
-                await sessions.truncate(session_id, sizes[session_id])
+                await history.truncate(sessions, session_id, sizes[session_id])
                 if index >= 20:
                     timings[session_id].append(elapsed)
     finally:

@@ -128,7 +128,7 @@ class RunManager:
         request = {"message": message, "attachments": attachments, "model": model}
         run_id = new_run_id()
         async with self.store.write() as conn:
-            row = await self.sessions._materialize(conn, session_id)
+            row = await self.sessions.materialize(conn, session_id)
             if row["active_run_id"] is not None and not await self._clear_if_stale(conn, row):
                 if not queue:
                     raise Conflict("session already has an active stream", active_stream_id=row["active_run_id"])
@@ -193,9 +193,6 @@ class RunManager:
 
     # -- executing -------------------------------------------------------------------------------
 
-    def tools_for(self, _live: LiveRun) -> ToolRegistry:
-        return default_tools()
-
     async def _execute(self, live: LiveRun, provider: Provider, model: str, workspace: str, spec: RunSpec) -> None:
         recorder = Recorder(live, self.sessions, self.approvals)
         ticker = asyncio.create_task(self._checkpoints(live, recorder))
@@ -210,7 +207,7 @@ class RunManager:
                 provider=provider,
                 model=model,
                 history=history,
-                tools=spec.tools if spec.tools is not None else self.tools_for(live),
+                tools=spec.tools if spec.tools is not None else default_tools(),
                 ctx=ToolContext(jail=Jail(Path(workspace)), output_cap=self.settings.tool_output_cap,
                                 shell_timeout=self.settings.shell_timeout_seconds),
                 sink=recorder,

@@ -59,7 +59,7 @@ class SideRuns:
         snapshot = model_history(await self.sessions.context_messages(parent_id))
         run_id = new_run_id()
         async with self.store.write() as conn:
-            row = await self.sessions._materialize(conn, parent_id)
+            row = await self.sessions.materialize(conn, parent_id)
             hidden = await self.sessions.create_row(
                 conn, kind="btw", parent_id=parent_id, title=f"btw: {question[:60]}", workspace=row["workspace"],
                 model=row["model"],
@@ -104,7 +104,7 @@ class SideRuns:
         provider, model, model_ref = await self.runs._resolve_model(None, parent["model"])
         task_id, run_id = uuid.uuid4().hex[:8], new_run_id()
         async with self.store.write() as conn:
-            row = await self.sessions._materialize(conn, parent_id)
+            row = await self.sessions.materialize(conn, parent_id)
             hidden = await self.sessions.create_row(
                 conn, kind="background", parent_id=parent_id, title=f"bg: {prompt[:60]}",
                 workspace=row["workspace"], model=row["model"],

@@ -12,10 +12,9 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, literal, select, tuple_, update
+from sqlalchemy import Row, and_, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import BadRequest, Conflict, NotFound
@@ -182,7 +181,7 @@ class SessionService:
 
     # -- materialization -----------------------------------------------------------------------
 
-    async def _materialize(self, conn: AsyncConnection, session_id: str, **values: Any) -> Any:
+    async def materialize(self, conn: AsyncConnection, session_id: str, **values: Any) -> Any:
         """Return the session row, writing it from its draft first if it has none yet."""
         session_id = check_session_id(session_id)
         row = await self.row(conn, session_id)
@@ -233,7 +232,7 @@ class SessionService:
         run_id: str | None = None,
     ) -> dict[str, Any]:
         """Append one message: one INSERT and one UPDATE, whatever the transcript's length."""
-        row = await self._materialize(conn, session_id)
+        row = await self.materialize(conn, session_id)
         now = time.time()
         seq = row["message_count"]
         values = message.values(row["id"], seq, run_id, now)
@@ -293,7 +292,7 @@ class SessionService:
 
     async def _set(self, session_id: str, *, touch: bool = True, **values: Any) -> dict[str, Any]:
         async with self.store.write() as conn:
-            row = await self._materialize(conn, session_id)
+            row = await self.materialize(conn, session_id)
             if touch:
                 values["updated_at"] = time.time()
             await conn.execute(update(t.sessions).where(t.sessions.c.id == row["id"]).values(**values))
@@ -347,120 +346,11 @@ class SessionService:
             row = await self.row(conn, session_id)
             if row is None:
                 return False
-            self._require_idle(row)
+            self.require_idle(row)
             await conn.execute(delete(t.sessions).where(t.sessions.c.id == session_id))
         return True
 
     @staticmethod
-    def _require_idle(row: Any) -> None:
+    def require_idle(row: Any) -> None:
         if row["active_run_id"] is not None:
             raise Conflict("session has an active run", active_stream_id=row["active_run_id"])
-
-    # -- history rewrites ----------------------------------------------------------------------
-
-    async def truncate(self, session_id: str, keep_count: int) -> dict[str, Any]:
-        if keep_count < 0:
-            raise BadRequest("keep_count must be >= 0")
-        async with self.store.write() as conn:
-            row = await self._existing(conn, session_id)
-            self._require_idle(row)
-            await self._cut(conn, row, keep_count)
-        return await self.get(session_id)
-
-    async def clear(self, session_id: str) -> dict[str, Any]:
-        async with self.store.write() as conn:
-            row = await self._existing(conn, session_id)
-            self._require_idle(row)
-            await self._cut(conn, row, 0, title=UNTITLED)
-            return session_public(await self.row(conn, session_id))
-
-    async def _last_user_seq(self, conn: AsyncConnection, session_id: str) -> Any:
-        m = t.messages
-        query = (
-            select(m.c.seq, m.c.content)
-            .where(m.c.session_id == session_id, m.c.role == "user", m.c.in_context)
-            .order_by(m.c.seq.desc())
-            .limit(1)
-        )
-        return (await conn.execute(query)).first()
-
-    async def retry(self, session_id: str) -> dict[str, Any]:
-        """Remove the last user message and everything after it; the client sends its text again."""
-        async with self.store.write() as conn:
-            row = await self._existing(conn, session_id)
-            self._require_idle(row)
-            last = await self._last_user_seq(conn, session_id)
-            if last is None:
-                raise Conflict("No previous message to retry.")
-            await self._cut(conn, row, last.seq)
-        return {"ok": True, "last_user_text": last.content, "removed_count": row["message_count"] - last.seq}
-
-    async def undo(self, session_id: str) -> dict[str, Any]:
-        async with self.store.write() as conn:
-            row = await self._existing(conn, session_id)
-            self._require_idle(row)
-            last = await self._last_user_seq(conn, session_id)
-            if last is None:
-                raise Conflict("Nothing to undo.")
-            await self._cut(conn, row, last.seq)
-        preview = last.content if len(last.content) <= 40 else last.content[:40] + "..."
-        return {"ok": True, "removed_count": row["message_count"] - last.seq, "removed_preview": preview}
-
-    async def _existing(self, conn: AsyncConnection, session_id: str) -> Any:
-        session_id = check_session_id(session_id)
-        row = await self.row(conn, session_id)
-        if row is None:
-            if await self.drafts.get(session_id) is None:
-                raise NotFound(f"session not found: {session_id}")
-            row = await self._materialize(conn, session_id)
-        return row
-
-    async def _cut(self, conn: AsyncConnection, row: Any, keep: int, **values: Any) -> None:
-        m = t.messages
-        keep = min(keep, row["message_count"])
-        await conn.execute(delete(m).where(m.c.session_id == row["id"], m.c.seq >= keep))
-        last = await conn.execute(
-            select(func.max(m.c.created_at)).where(m.c.session_id == row["id"], m.c.role != "tool")
-        )
-        last_at = last.scalar()
-        now = time.time()
-        await conn.execute(
-            update(t.sessions)
-            .where(t.sessions.c.id == row["id"])
-            .values(
-                message_count=keep,
-                last_message_at=last_at,
-                sort_at=last_at or row["created_at"],
-                updated_at=now,
-                **values,
-            )
-        )
-
-    async def duplicate(self, session_id: str) -> dict[str, Any]:
-        """A new session with the same settings and a copy of every message."""
-        async with self.store.write() as conn:
-            row = await self._existing(conn, session_id)
-            now = time.time()
-            copy = await self.create_row(
-                conn,
-                title=f"{row['title']} (copy)"[:TITLE_MAX + 7],
-                workspace=row["workspace"],
-                model=row["model"],
-                project_id=row["project_id"],
-                message_count=row["message_count"],
-                last_message_at=row["last_message_at"],
-                sort_at=now,
-                extra=row["extra"] or {},
-            )
-            m = t.messages
-            columns = [c for c in m.c if c.name not in ("id", "session_id")]
-            source = select(*[m.c[c.name] for c in columns], literal(copy["id"])).where(
-                m.c.session_id == row["id"]
-            )
-            await conn.execute(
-                insert(m).from_select([c.name for c in columns] + ["session_id"], source)
-            )
-            return session_public(await self.row(conn, copy["id"]))
-
-    def workspace_path(self, session: dict[str, Any]) -> Path:
-        return Path(session["workspace"])

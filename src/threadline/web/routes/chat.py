@@ -9,7 +9,6 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
-from threadline.errors import BadRequest
 from threadline.runs.live import RunEvent
 from threadline.web import sse
 from threadline.web.deps import JSON, RunsDep, SettingsDep
@@ -118,6 +117,4 @@ async def approval_pending(runs: RunsDep, session_id: Annotated[str, Query(min_l
 
 @router.post("/approval/respond")
 async def approval_respond(body: ApprovalAnswer, runs: RunsDep) -> JSON:
-    if not body.session_id:
-        raise BadRequest("session_id is required")
     return await runs.approvals.respond(body.session_id, body.choice, body.approval_id)

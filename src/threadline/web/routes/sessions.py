@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from threadline.redact import redact_obj
-from threadline.sessions import transfer
+from threadline.sessions import history, transfer
 from threadline.sessions.search import search_sessions
 from threadline.web.deps import JSON, RunsDep, SessionsDep, SideDep
 from threadline.web.schemas import (
@@ -115,27 +115,27 @@ async def move(body: SessionMove, sessions: SessionsDep) -> JSON:
 
 @router.post("/session/clear")
 async def clear(body: SessionRef, sessions: SessionsDep) -> JSON:
-    return {"ok": True, "session": await sessions.clear(body.session_id)}
+    return {"ok": True, "session": await history.clear(sessions, body.session_id)}
 
 
 @router.post("/session/truncate")
 async def truncate(body: SessionTruncate, sessions: SessionsDep) -> JSON:
-    return {"ok": True, "session": await sessions.truncate(body.session_id, body.keep_count)}
+    return {"ok": True, "session": await history.truncate(sessions, body.session_id, body.keep_count)}
 
 
 @router.post("/session/retry")
 async def retry(body: SessionRef, sessions: SessionsDep) -> JSON:
-    return await sessions.retry(body.session_id)
+    return await history.retry(sessions, body.session_id)
 
 
 @router.post("/session/undo")
 async def undo(body: SessionRef, sessions: SessionsDep) -> JSON:
-    return await sessions.undo(body.session_id)
+    return await history.undo(sessions, body.session_id)
 
 
 @router.post("/session/duplicate")
 async def duplicate(body: SessionRef, sessions: SessionsDep) -> JSON:
-    return {"ok": True, "session": await sessions.duplicate(body.session_id)}
+    return {"ok": True, "session": await history.duplicate(sessions, body.session_id)}
 
 
 @router.get("/session/export")
