@@ -23,6 +23,7 @@ from threadline.agent.providers.base import (
     ToolSpec,
     connection_error,
     error_from_status,
+    guard_stream,
     parse_arguments,
     repair_tool_pairs,
     stream_cut,
@@ -156,21 +157,12 @@ class AnthropicProvider:
         used_tools = any(b["type"] == "tool_use" for b in blocks.values())
         yield TurnEnd("tool_calls" if used_tools else _STOP_REASONS.get(stop_reason or "", "stop"))
 
-    async def _events(self, stream: Any, model: str) -> AsyncIterator[Any]:
-        """The SDK stream's events, with mid-stream failures turned into ``ProviderError``."""
-        iterator = stream.__aiter__()
-        while True:
-            try:
-                event = await iterator.__anext__()
-            except StopAsyncIteration:
-                return
-            except anthropic.APIConnectionError as exc:  # the SDK wraps a broken body read this way
-                raise stream_cut(self.name, exc.__cause__ or exc) from exc
-            except anthropic.APIError as exc:
-                raise self._map_error(exc, model) from exc
-            except Exception as exc:  # the connection broke: httpx's read and protocol errors
-                raise stream_cut(self.name, exc) from exc
-            yield event
+    def _events(self, stream: Any, model: str) -> AsyncIterator[Any]:
+        """The SDK stream's items, with mid-stream failures turned into ``ProviderError``."""
+        return guard_stream(
+            stream, provider=self.name, connection_error_type=anthropic.APIConnectionError,
+            api_error_type=anthropic.APIError, map_error=lambda exc: self._map_error(exc, model),
+        )
 
     def _map_error(self, exc: anthropic.APIError, model: str | None) -> ProviderError:
         if isinstance(exc, anthropic.APIConnectionError):

@@ -11,7 +11,7 @@ Context messages handed to ``Provider.stream`` are plain dicts in one OpenAI-lik
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -129,3 +129,29 @@ def connection_error(provider: str, base_url: str, exc: BaseException, *, timeou
 def stream_cut(provider: str, exc: BaseException | None) -> ProviderError:
     detail = f"{type(exc).__name__}: {exc}" if exc else "the stream ended before the turn finished"
     return ProviderError("stream_cut", f"{provider}: {detail}")
+
+
+async def guard_stream(
+    stream: Any,
+    *,
+    provider: str,
+    connection_error_type: type[BaseException],
+    api_error_type: type[BaseException],
+    map_error: Callable[[Any], ProviderError],
+) -> AsyncIterator[Any]:
+    """An SDK stream's items, with mid-stream failures turned into ``ProviderError``: the SDK's
+    connection error (it wraps a broken body read that way) and httpx's read and protocol errors are a
+    cut stream; any other SDK error is mapped by ``map_error``."""
+    iterator = stream.__aiter__()
+    while True:
+        try:
+            item = await iterator.__anext__()
+        except StopAsyncIteration:
+            return
+        except connection_error_type as exc:
+            raise stream_cut(provider, exc.__cause__ or exc) from exc
+        except api_error_type as exc:
+            raise map_error(exc) from exc
+        except Exception as exc:
+            raise stream_cut(provider, exc) from exc
+        yield item

@@ -26,6 +26,7 @@ from threadline.agent.providers.base import (
     ToolSpec,
     connection_error,
     error_from_status,
+    guard_stream,
     parse_arguments,
     repair_tool_pairs,
     stream_cut,
@@ -148,21 +149,12 @@ class OpenAIProvider:
             yield usage
         yield TurnEnd("tool_calls" if calls else _STOP_REASONS.get(finish, "stop"))
 
-    async def _chunks(self, stream: Any) -> AsyncIterator[Any]:
-        """The SDK stream's chunks, with mid-stream failures turned into ``ProviderError``."""
-        iterator = stream.__aiter__()
-        while True:
-            try:
-                chunk = await iterator.__anext__()
-            except StopAsyncIteration:
-                return
-            except openai.APIConnectionError as exc:  # the SDK wraps a broken body read this way
-                raise stream_cut(self.name, exc.__cause__ or exc) from exc
-            except openai.APIError as exc:
-                raise self._map_error(exc, None) from exc
-            except Exception as exc:  # the connection broke: httpx's read and protocol errors
-                raise stream_cut(self.name, exc) from exc
-            yield chunk
+    def _chunks(self, stream: Any) -> AsyncIterator[Any]:
+        """The SDK stream's items, with mid-stream failures turned into ``ProviderError``."""
+        return guard_stream(
+            stream, provider=self.name, connection_error_type=openai.APIConnectionError,
+            api_error_type=openai.APIError, map_error=lambda exc: self._map_error(exc, None),
+        )
 
     def _map_error(self, exc: openai.APIError, model: str | None) -> ProviderError:
         if isinstance(exc, openai.APIConnectionError):
