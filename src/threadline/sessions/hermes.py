@@ -125,7 +125,8 @@ def hermes_payload(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     stamps = [m["timestamp"] for m in messages if m.get("timestamp")]
     created = created or (min(stamps) if stamps else None) or updated or time.time()
     updated = updated or (max(stamps) if stamps else None) or created
-    title = data.get("title") if isinstance(data.get("title"), str) else ""
+    raw_title = data.get("title")
+    title = raw_title if isinstance(raw_title, str) else ""
     if title.strip() in PLACEHOLDER_TITLES:
         first_user = next((m for m in messages if m["role"] == "user"), None)
         title = _text(first_user.get("content")).strip()[:AUTO_TITLE_CHARS] if first_user else ""

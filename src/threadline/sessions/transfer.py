@@ -90,7 +90,7 @@ def parse_import_messages(raw: Any) -> list[NewMessage]:
             status = "complete"
         stamp = item.get("timestamp") or item.get("_ts")
         tool_calls = item.get("tool_calls") if isinstance(item.get("tool_calls"), list) else None
-        meta = {}
+        meta: dict[str, Any] = {}
         if isinstance(item.get("attachments"), list):
             meta["attachments"] = [str(a) for a in item["attachments"]][:20]
         if item.get("side") == "btw":
