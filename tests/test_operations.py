@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,18 +109,27 @@ async def test_metrics_need_the_login_without_a_token(home: Path) -> None:
             assert (await client.get("/metrics")).status_code == 303  # to the login page
 
 
-async def test_liveness_and_readiness(client: httpx.AsyncClient, app: FastAPI,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_liveness_and_readiness(client: httpx.AsyncClient, app: FastAPI) -> None:
     assert (await client.get("/health")).json()["status"] == "ok"
     assert (await client.get("/health/ready")).json() == {"status": "ready"}
 
-    def database_down() -> None:
-        raise OSError("database down")
 
-    monkeypatch.setattr(app.state.services.store, "read", database_down)
-    ready = await client.get("/health/ready")
-    assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
-    assert (await client.get("/health")).status_code == 200  # alive, just not ready
+async def test_not_ready_while_writes_cannot_proceed(client: httpx.AsyncClient, app: FastAPI) -> None:
+    """Issue 10 item 10: with the write lock held elsewhere, readiness says so (it used to read only)."""
+    store = app.state.services.store
+    if not store.is_sqlite:
+        pytest.skip("holds SQLite's write lock from another connection")
+    holder = sqlite3.connect(store.engine.url.database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 503 and ready.json()["status"] == "unavailable", ready.text
+        assert "writes cannot proceed" in ready.json()["error"]
+        assert (await client.get("/health")).status_code == 200  # alive, just not ready
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert (await client.get("/health/ready")).json() == {"status": "ready"}
 
 
 async def test_readiness_fails_while_redis_is_down(home: Path) -> None:

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from threadline.runs.live import LiveRun
     from threadline.runs.manager import RunManager
+    from threadline.runs.relay import EndedRun
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -110,26 +111,24 @@ class Metrics:
         self.tokens = Counter("threadline_tokens_total", "Model tokens of finished runs (direction in or out).")
         self.open_streams = 0
         self._runs: RunManager | None = None
+        self._started: dict[str, float] = {}
 
     def watch_runs(self, runs: RunManager) -> None:
+        """Read the live-run gauge from ``runs``; run counts come as a ``RunListener``."""
         self._runs = runs
-        runs.launch_hooks.append(self._run_started)
 
-    def _run_started(self, live: LiveRun) -> None:
-        started = time.monotonic()
+    def run_started(self, live: LiveRun) -> None:
+        self._started[live.id] = time.monotonic()
         self.runs_started.inc(kind=live.kind)
-        if live.task is not None:
-            live.task.add_done_callback(lambda _task: self._run_finished(live, time.monotonic() - started))
 
-    def _run_finished(self, live: LiveRun, seconds: float) -> None:
-        status = run_status(live)
-        self.runs_finished.inc(kind=live.kind, status=status)
-        self.run_seconds.observe(seconds, kind=live.kind, status=status)
-        for event in live.events:
-            if event.type == "done":
-                usage = event.data.get("usage") or {}
-                self.tokens.inc(float(usage.get("input_tokens") or 0), direction="in")
-                self.tokens.inc(float(usage.get("output_tokens") or 0), direction="out")
+    async def run_ended(self, ended: EndedRun) -> None:
+        started = self._started.pop(ended.run_id, None)
+        if started is None:
+            return  # not started here: a sweep of another instance's run
+        self.runs_finished.inc(kind=ended.kind, status=ended.status)
+        self.run_seconds.observe(time.monotonic() - started, kind=ended.kind, status=ended.status)
+        self.tokens.inc(float(ended.input_tokens), direction="in")
+        self.tokens.inc(float(ended.output_tokens), direction="out")
 
     def render(self) -> str:
         active = Gauge("threadline_active_runs", "Runs live in this process.",
@@ -141,18 +140,6 @@ class Metrics:
                        self.tokens, active, streams):
             lines += metric.render()
         return "\n".join(lines) + "\n"
-
-
-def run_status(live: LiveRun) -> str:
-    """How a run ended, from its last terminal event."""
-    for event in reversed(live.events):
-        if event.type == "stream_end":
-            return "succeeded"
-        if event.type == "cancel":
-            return "cancelled"
-        if event.type == "apperror":
-            return "interrupted" if event.data.get("type") == "interrupted" else "failed"
-    return "cancelled"  # ended without a word: it lost its session to a cancel
 
 
 def route_template(scope: Scope) -> str:

@@ -6,13 +6,18 @@ import asyncio
 import os
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from threadline.agent.builtin import BuiltinRuntime
 from threadline.agent.providers.registry import ProviderRegistry
+from threadline.agent.runtime import RuntimeRegistry
 from threadline.cluster.node import Cluster
 from threadline.preferences import PreferenceService
+from threadline.runs.delivery import BackgroundDelivery
 from threadline.runs.manager import RunManager
+from threadline.runs.relay import RunListener
 from threadline.runs.side import SideRuns
 from threadline.sessions.drafts import DraftStore, MemoryDrafts
 from threadline.sessions.projects import ProjectService
@@ -30,15 +35,21 @@ class Services:
     projects: ProjectService
     preferences: PreferenceService
     providers: ProviderRegistry
+    runtimes: RuntimeRegistry
     runs: RunManager
     side: SideRuns
+    delivery: BackgroundDelivery
     instance_id: str
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)
     cluster: Cluster | None = None  # with THREADLINE_REDIS_URL
 
     @classmethod
-    async def open(cls, settings: Settings, *, migrate: bool = True, env: dict[str, str] | None = None) -> Services:
+    async def open(
+        cls, settings: Settings, *, migrate: bool = True, env: dict[str, str] | None = None,
+        listeners: Sequence[RunListener] = (),
+    ) -> Services:
+        """``listeners`` hear of every run's start and end (the web layer's metrics)."""
         settings.home.mkdir(parents=True, exist_ok=True)
         store = Store(settings.resolved_database_url)
         if migrate:
@@ -55,13 +66,25 @@ class Services:
             path=settings.providers_file,
             timeout=settings.provider_timeout_seconds,
         )
+        runtimes = RuntimeRegistry()
+        runtimes.register(BuiltinRuntime(
+            providers,
+            default_model=lambda: _default_model(preferences, settings),
+            max_steps=lambda: _max_steps(preferences, settings),
+            output_cap=settings.tool_output_cap,
+            shell_timeout=settings.shell_timeout_seconds,
+        ))
+        delivery = BackgroundDelivery(sessions)
+        everyone: list[RunListener] = [delivery, *listeners]
+        if cluster is not None:
+            everyone.append(cluster)
         runs = RunManager(
-            settings=settings, sessions=sessions, providers=providers, preferences=preferences,
-            instance_id=instance_id,
+            settings=settings, sessions=sessions, providers=providers, preferences=preferences, runtimes=runtimes,
+            instance_id=instance_id, relay=cluster, approval_relay=cluster, listeners=everyone,
         )
         if cluster is not None:
             cluster.attach(runs)
-        services = cls(
+        return cls(
             settings=settings,
             store=store,
             drafts=drafts,
@@ -69,14 +92,13 @@ class Services:
             projects=ProjectService(store),
             preferences=preferences,
             providers=providers,
+            runtimes=runtimes,
             runs=runs,
             side=SideRuns(runs),
+            delivery=delivery,
             instance_id=instance_id,
             cluster=cluster,
         )
-        if cluster is not None:
-            cluster.after_sweep.append(services.side.reconcile)
-        return services
 
     async def start(self) -> None:
         """Start-up work after migrations: Ollama detection, crash recovery."""
@@ -84,7 +106,7 @@ class Services:
             # In the background: a slow network must not delay the server's start.
             self.extras["ollama_probe"] = asyncio.create_task(self.providers.detect_ollama())
         await self.runs.recover(only_expired=self.settings.redis_url is not None)
-        await self.side.reconcile()
+        await self.delivery.reconcile()
         if self.cluster is not None:
             await self.cluster.start()
 
@@ -93,7 +115,16 @@ class Services:
         if probe is not None:
             probe.cancel()
         await self.runs.close()
+        await self.runtimes.close()
         if self.cluster is not None:
             await self.cluster.close()
         await self.providers.aclose()
         await self.store.close()
+
+
+async def _default_model(preferences: PreferenceService, settings: Settings) -> str | None:
+    return await preferences.get("default_model") or settings.default_model
+
+
+async def _max_steps(preferences: PreferenceService, settings: Settings) -> int:
+    return int(await preferences.get("agent_max_steps") or settings.agent_max_steps)

@@ -67,15 +67,19 @@ def test_sigkill_mid_stream_then_restart(tmp_path: Path, llm_proc: ScriptedLLM) 
         sid = httpx.post(f"{base}/api/session/new", json={}).json()["session"]["session_id"]
         # 100 tokens, 0.05 s apart: a 5 s answer.
         started = httpx.post(f"{base}/api/chat/start",
-                             json={"session_id": sid, "message": "long please [[tokens=100 delay=0.05 chunk=1]]"})
+                             json={"session_id": sid, "message": "long please [[tokens=100 delay=0.05 chunk=1]]"},
+                             timeout=30)
         assert started.status_code == 200, started.text
         received = 0
+        last_id = ""
         with httpx.stream("GET", f"{base}/api/chat/stream", params={"stream_id": started.json()["stream_id"]},
                           timeout=10) as stream:
             t0 = time.monotonic()
             for line in stream.iter_lines():
                 if line == "event: token":
                     received += 1
+                if line.startswith("id: "):
+                    last_id = line[4:]
                 if time.monotonic() - t0 >= 1.0:
                     break
         server.send_signal(signal.SIGKILL)
@@ -97,6 +101,12 @@ def test_sigkill_mid_stream_then_restart(tmp_path: Path, llm_proc: ScriptedLLM) 
         assert marker["_interrupted"] and marker["in_context"] is False
         listed = httpx.get(f"{base}/api/sessions").json()["sessions"]
         assert sid in [s["session_id"] for s in listed]
+        # A client resuming from the last event it saw (beyond what the dead process had stored) still
+        # gets the terminal event, exactly once (issue 10 item 9).
+        resumed = httpx.get(f"{base}/api/chat/stream", params={"stream_id": started.json()["stream_id"]},
+                            headers={"Last-Event-ID": last_id}, timeout=10)
+        assert resumed.text.count("event: apperror") == 1 and "interrupted" in resumed.text, (last_id, resumed.text)
+        assert "event: token" not in resumed.text
         again = httpx.post(f"{base}/api/chat/start", json={"session_id": sid, "message": "are you back?"})
         assert again.status_code == 200, again.text
         replay = httpx.get(f"{base}/api/chat/stream", params={"stream_id": started.json()["stream_id"]}, timeout=10)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from threadline.agent.events import (
     ProviderError,
@@ -21,32 +21,15 @@ from threadline.agent.events import (
     Usage,
 )
 from threadline.agent.providers.base import Provider, ToolSpec
+from threadline.agent.runtime import RunSink, StoppedReason
 from threadline.agent.tools.base import ToolContext, ToolResult, error, truncate, validate_args
 from threadline.agent.tools.registry import ToolRegistry
 from threadline.workspaces import PathEscape, PathMissing
 
 DENIED = "denied by user"
-StoppedReason = Literal["stop", "length", "max_steps"]
 
 
-class AgentSink(Protocol):
-    async def on_text(self, text: str) -> None: ...
-
-    async def on_reasoning(self, text: str) -> None: ...
-
-    async def on_assistant_message(self, message: dict[str, Any]) -> None: ...
-
-    async def on_tool_start(self, call: ToolCallRequest) -> None: ...
-
-    async def on_tool_end(self, call: ToolCallRequest, result: ToolResult, duration: float) -> None: ...
-
-    async def on_tool_message(self, message: dict[str, Any]) -> None: ...
-
-    async def request_approval(self, call: ToolCallRequest, description: str) -> bool:
-        """Whether a dangerous tool may run. The sink owns the timeout (no answer means False)."""
-        ...
-
-    async def on_usage(self, usage: Usage) -> None: ...
+AgentSink = RunSink  # the loop reports through the run's sink (agent/runtime.py)
 
 
 @dataclass

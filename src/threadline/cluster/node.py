@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis
@@ -24,8 +24,9 @@ from threadline.cluster.control import Control
 from threadline.cluster.drafts import RedisDrafts
 from threadline.cluster.streams import ENDED_STATUSES, EventStreams
 from threadline.errors import NotFound
-from threadline.runs.live import RunEvent, stored_events
+from threadline.runs.live import LiveRun, RunEvent, replay_events
 from threadline.runs.manager import RunManager
+from threadline.runs.relay import EndedRun
 from threadline.settings import Settings
 from threadline.store import tables as t
 
@@ -50,7 +51,6 @@ class Cluster:
         self.streams = EventStreams(redis, prefix=prefix, maxlen=settings.redis_stream_maxlen,
                                     ttl_seconds=settings.redis_stream_ttl_seconds)
         self.control = Control(redis, prefix=prefix, instance_id=instance_id)
-        self.after_sweep: list[Callable[[], Awaitable[Any]]] = []
         self._runs: RunManager | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -68,10 +68,9 @@ class Cluster:
         return self._runs
 
     def attach(self, runs: RunManager) -> None:
+        """Serve other instances' requests about the runs of ``runs`` (which has this cluster as its
+        relay and listener)."""
         self._runs = runs
-        runs.launch_hooks.append(self.streams.publish)
-        runs.relay = self
-        runs.approvals.relay = self
         self.control.handlers.update(
             cancel=lambda args: runs.cancel(str(args["run_id"])),
             pending=self._local_pending,
@@ -81,6 +80,14 @@ class Cluster:
 
     async def _local_pending(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         return self.runs.approvals.pending(str(args["session_id"]))
+
+    # -- RunListener: mirror runs started here into Redis Streams ---------------------------------
+
+    def run_started(self, live: LiveRun) -> None:
+        self.streams.publish(live)
+
+    async def run_ended(self, ended: EndedRun) -> None:
+        return None
 
     async def start(self) -> None:
         await self.control.start()
@@ -110,7 +117,7 @@ class Cluster:
             raise NotFound(f"stream not found: {run_id}")
         store = self.runs.store
         if row["status"] in ENDED_STATUSES and not await self.streams.exists(run_id):
-            for event in await stored_events(store, run_id, after_seq):
+            for event in await replay_events(store, run_id, after_seq):
                 yield event
             return
         async for item in self.streams.tail(store, run_id, after_seq, heartbeat):
@@ -182,9 +189,6 @@ class Cluster:
         for run_id, event in swept.items():
             await self.streams.append(run_id, [event], ended=True)
             log.warning("run %s of a stopped instance was interrupted (lease expired)", run_id)
-        if swept:
-            for hook in self.after_sweep:
-                await hook()
         return len(swept)
 
     async def _backfill(self, run_id: str) -> None:

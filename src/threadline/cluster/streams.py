@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from threadline.runs.live import TERMINAL_EVENTS, LiveRun, RunEvent, stored_events
+from threadline.runs.live import TERMINAL_EVENTS, LiveRun, RunEvent, replay_events, stored_events
 from threadline.store import tables as t
 from threadline.store.engine import Store
 
@@ -119,7 +119,7 @@ class EventStreams:
             entries = reply[0][1] if reply else []
             if not entries:
                 if await _ended(store, run_id):
-                    for event in await stored_events(store, run_id, position):
+                    for event in await replay_events(store, run_id, position):
                         position = event.seq
                         yield event
                         if event.type in TERMINAL_EVENTS:

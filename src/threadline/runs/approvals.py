@@ -18,7 +18,7 @@ from threadline.store import tables as t
 from threadline.store.engine import Store
 
 if TYPE_CHECKING:
-    from threadline.cluster.relay import ApprovalRelay
+    from threadline.runs.relay import ApprovalRelay
 
 CHOICES = ("once", "session", "always", "deny")
 SESSION_APPROVALS = "approved_patterns"
@@ -64,11 +64,11 @@ class PendingApproval:
 
 
 class ApprovalBroker:
-    def __init__(self, store: Store, timeout: float) -> None:
+    def __init__(self, store: Store, timeout: float, *, relay: ApprovalRelay | None = None) -> None:
         self.store = store
         self.timeout = timeout
         self._pending: dict[str, list[PendingApproval]] = {}
-        self.relay: ApprovalRelay | None = None  # approvals waiting on other instances (threadline.cluster)
+        self.relay = relay  # approvals waiting on other instances (threadline.cluster)
 
     async def _allowed(self, session_id: str, tool: str, pattern: str) -> bool:
         """Allowed "always" (the approvals table) or for this session (kept with the session, in its

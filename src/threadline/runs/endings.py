@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,18 +25,23 @@ from threadline.settings import Settings
 from threadline.store import tables as t
 
 DONE_MESSAGES = 200
+T = TypeVar("T")
 
 
-async def uncancellable(ending: Awaitable[None]) -> None:
+async def uncancellable_value(work: Awaitable[T]) -> T:
     """Run a run's closing writes to the end even if a cancel (or a second one) lands meanwhile: cut
     short, they would leave the run ``running`` and its session busy with no task behind it."""
-    task = asyncio.ensure_future(ending)
+    task = asyncio.ensure_future(work)
     while not task.done():
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
             continue
-    task.result()
+    return task.result()
+
+
+async def uncancellable(work: Awaitable[None]) -> None:
+    await uncancellable_value(work)
 
 
 class RunEndings:
@@ -63,7 +68,25 @@ class RunEndings:
     async def succeed(
         self, live: LiveRun, recorder: Recorder, stopped: str, note: str | None, answer: str
     ) -> None:
+        """Store the success (not cancellable: once it starts, it is written whole), then announce it:
+        ``done``, the titles, ``stream_end``. A cancel while announcing still ends the stream."""
         usage = {"input_tokens": recorder.usage.input_tokens, "output_tokens": recorder.usage.output_tokens}
+        title = await uncancellable_value(self._store_success(live, recorder, stopped, note, usage))
+        try:
+            session = await self.sessions.get(live.session_id, msg_limit=DONE_MESSAGES)
+            live.emit("done", {"session": session, "usage": usage, "stopped_reason": stopped, "answer": answer,
+                               "ephemeral": live.kind == "btw"})
+            if title:
+                live.emit("title", {"session_id": live.session_id, "title": title})
+                if live.kind == "chat" and not live.cancel_requested and await self._llm_titles_enabled():
+                    await self._llm_title(live, title)
+        finally:
+            if not live.ended:
+                live.emit("stream_end", {"session_id": live.session_id})
+
+    async def _store_success(
+        self, live: LiveRun, recorder: Recorder, stopped: str, note: str | None, usage: dict[str, int]
+    ) -> str | None:
         title = None
         async with recorder.owned() as conn:
             await recorder.save_partial(conn, "partial")
@@ -78,14 +101,8 @@ class RunEndings:
                     values["title"] = title
             await recorder.release(conn, **values)
             await self.set_run(conn, live.id, "succeeded", usage=usage)
-        session = await self.sessions.get(live.session_id, msg_limit=DONE_MESSAGES)
-        live.emit("done", {"session": session, "usage": usage, "stopped_reason": stopped, "answer": answer,
-                           "ephemeral": live.kind == "btw"})
-        if title:
-            live.emit("title", {"session_id": live.session_id, "title": title})
-            if live.kind == "chat" and await self._llm_titles_enabled():
-                await self._llm_title(live, title)
-        live.emit("stream_end", {"session_id": live.session_id})
+        recorder.settled = True
+        return title
 
     async def _llm_titles_enabled(self) -> bool:
         preference = await self.preferences.get("llm_titles")

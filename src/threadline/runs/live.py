@@ -15,13 +15,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.store import tables as t
 from threadline.store.engine import Store
 
 TERMINAL_EVENTS = frozenset({"stream_end", "apperror", "cancel"})
+# Sequence numbers a live run reserves durably (``runs.seq_reserved``) ahead of use: an ending that
+# another process writes for it (recovery after a crash, a sweep) is numbered above the reservation,
+# so a client that saw events the dead process never flushed still gets a terminal event after them.
+SEQ_RESERVE = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,7 @@ class LiveRun:
     kind: str = "chat"
     events: list[RunEvent] = field(default_factory=list)
     flushed: int = 0
+    reserved: int = SEQ_RESERVE  # the stored ``runs.seq_reserved``
     ended: bool = False
     task: asyncio.Task[None] | None = None
     cancel_requested: bool = False
@@ -83,9 +88,22 @@ class LiveRun:
         return self.events[self.flushed :]
 
 
-async def insert_unflushed(conn: AsyncConnection, run: LiveRun) -> int:
-    """Insert the events not yet in ``run_events`` in ``conn``'s transaction; the caller holds
-    ``run.flush_lock`` and adds the count to ``run.flushed`` once the transaction has committed."""
+@dataclass(frozen=True, slots=True)
+class Flush:
+    """What ``insert_unflushed`` wrote; applied to the run once its transaction has committed."""
+
+    count: int
+    reserved: int
+
+    def apply(self, run: LiveRun) -> None:
+        run.flushed += self.count
+        run.reserved = max(run.reserved, self.reserved)
+
+
+async def insert_unflushed(conn: AsyncConnection, run: LiveRun) -> Flush:
+    """Insert the events not yet in ``run_events`` in ``conn``'s transaction, and move the run's
+    reservation of sequence numbers ahead when it gets close. The caller holds ``run.flush_lock``
+    and applies the result once the transaction has committed."""
     pending = run.unflushed()
     if pending:
         rows = [
@@ -93,7 +111,11 @@ async def insert_unflushed(conn: AsyncConnection, run: LiveRun) -> int:
             for e in pending
         ]
         await conn.execute(insert(t.run_events), rows)
-    return len(pending)
+    reserved = run.reserved
+    if len(run.events) + SEQ_RESERVE // 2 > reserved:
+        reserved = len(run.events) + SEQ_RESERVE
+        await conn.execute(update(t.runs).where(t.runs.c.id == run.id).values(seq_reserved=reserved))
+    return Flush(len(pending), reserved)
 
 
 async def flush_events(store: Store, run: LiveRun) -> None:
@@ -101,8 +123,8 @@ async def flush_events(store: Store, run: LiveRun) -> None:
         if not run.unflushed():
             return
         async with store.write() as conn:
-            count = await insert_unflushed(conn, run)
-        run.flushed += count
+            flush = await insert_unflushed(conn, run)
+        flush.apply(run)
 
 
 async def stored_events(store: Store, run_id: str, after_seq: int) -> list[RunEvent]:
@@ -114,3 +136,20 @@ async def stored_events(store: Store, run_id: str, after_seq: int) -> list[RunEv
             .order_by(e.c.seq)
         )
         return [RunEvent(r.seq, r.type, r.data, r.created_at) for r in rows]
+
+
+async def replay_events(store: Store, run_id: str, after_seq: int) -> list[RunEvent]:
+    """The stored events after ``after_seq``. A client that is past the stored terminal event (it saw
+    events that a crashed process never stored) still gets that terminal event: a stream always ends."""
+    events = await stored_events(store, run_id, after_seq)
+    if events or after_seq <= 0:
+        return events
+    e = t.run_events
+    async with store.read() as conn:
+        last = (await conn.execute(
+            select(e.c.seq, e.c.type, e.c.data, e.c.created_at).where(e.c.run_id == run_id)
+            .order_by(e.c.seq.desc()).limit(1)
+        )).first()
+    if last is not None and last.type in TERMINAL_EVENTS and last.seq < after_seq:
+        return [RunEvent(last.seq, last.type, last.data, last.created_at)]
+    return []

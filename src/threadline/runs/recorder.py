@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from threadline.agent.events import ToolCallRequest, Usage
 from threadline.agent.tools.base import ToolResult
 from threadline.runs.approvals import ApprovalBroker
-from threadline.runs.live import LiveRun, flush_events, insert_unflushed
+from threadline.runs.live import TERMINAL_EVENTS, LiveRun, flush_events, insert_unflushed
 from threadline.sessions.service import NewMessage, SessionService
 from threadline.store import tables as t
 
@@ -41,9 +41,11 @@ class Recorder:
         sessions: SessionService,
         approvals: ApprovalBroker,
         *,
+        runtime: str | None = None,
         message_meta: dict[str, Any] | None = None,
     ) -> None:
         self.run = run
+        self.runtime = runtime
         self.sessions = sessions
         self.store = sessions.store
         self.approvals = approvals
@@ -54,6 +56,8 @@ class Recorder:
         self.checkpointed = ("", "")
         self.usage = Usage()
         self.answer_parts: list[str] = []
+        self.settled = False  # the run's success is stored
+        self.lost = False  # another run took the session over
 
     @contextlib.asynccontextmanager
     async def owned(self) -> AsyncIterator[AsyncConnection]:
@@ -147,6 +151,16 @@ class Recorder:
     async def on_usage(self, usage: Usage) -> None:
         self.usage = self.usage + usage
 
+    async def on_event(self, type_: str, data: dict[str, Any]) -> None:
+        self._check_cancelled()
+        if type_ in TERMINAL_EVENTS:
+            raise ValueError(f"a runtime cannot send the terminal event {type_!r}; the run ends itself")
+        self.run.emit(type_, data)
+
+    async def save_state(self, state: dict[str, Any]) -> None:
+        async with self.owned() as conn:
+            await self.sessions.save_runtime_state(conn, self.run.session_id, self.runtime, state)
+
     # -- checkpoints and endings ---------------------------------------------------------------
 
     async def checkpoint(self) -> None:
@@ -167,8 +181,8 @@ class Recorder:
                     await self.sessions.update_message(
                         conn, self.row_id, content=text, reasoning=reasoning or None, status="partial"
                     )
-                flushed = await insert_unflushed(conn, self.run)
-            self.run.flushed += flushed
+                flush = await insert_unflushed(conn, self.run)
+            flush.apply(self.run)
         self.checkpointed = (text, reasoning)
 
     async def save_partial(self, conn: AsyncConnection, status: str) -> None:

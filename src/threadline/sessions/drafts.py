@@ -18,6 +18,7 @@ class Draft:
     workspace: str
     model: str | None
     created_at: float = field(default_factory=time.time)
+    runtime: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

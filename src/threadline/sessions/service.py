@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from threadline.errors import BadRequest, Conflict, NotFound
 from threadline.sessions.drafts import Draft, DraftStore
 from threadline.sessions.paths import check_workspace
-from threadline.sessions.views import UNTITLED, draft_public, message_public, session_public
+from threadline.sessions.views import BUILTIN_RUNTIME, UNTITLED, draft_public, message_public, session_public
 from threadline.settings import Settings
 from threadline.store import tables as t
 from threadline.store.engine import Store
@@ -28,6 +28,7 @@ from threadline.store.engine import Store
 TITLE_MAX = 80
 VALID_ROLES = ("user", "assistant", "tool", "system")
 VALID_STATUSES = ("complete", "partial", "error", "interrupted", "cancelled")
+RUNTIME_STATE = "runtime_state"  # the key in ``sessions.extra`` of what runtimes keep with a session
 
 
 def new_session_id() -> str:
@@ -119,11 +120,15 @@ class SessionService:
             return str(default)
         return str(check_workspace(raw, self.settings.resolved_workspace_roots))
 
-    async def create_draft(self, *, workspace: str | None = None, model: str | None = None) -> dict[str, Any]:
+    async def create_draft(
+        self, *, workspace: str | None = None, model: str | None = None, runtime: str | None = None
+    ) -> dict[str, Any]:
+        """``runtime`` is a checked runtime name (the web layer checks it against the registry)."""
         draft = Draft(
             id=new_session_id(),
             workspace=self.resolve_workspace(workspace),
             model=model or self.settings.default_model,
+            runtime=runtime,
         )
         await self.drafts.put(draft)
         return draft_public(draft)
@@ -145,7 +150,7 @@ class SessionService:
             if row is None:
                 draft = await self.drafts.get(session_id)
                 if draft is None:
-                    raise NotFound(f"session not found: {session_id}")
+                    return await self._get_materialized(session_id, messages, msg_limit, msg_before)
                 public = draft_public(draft)
                 if messages:
                     public.update(messages=[], _messages_truncated=False, _messages_offset=0)
@@ -157,6 +162,16 @@ class SessionService:
                 public["_messages_offset"] = offset
                 public["_messages_truncated"] = offset > 0
         return public
+
+    async def _get_materialized(
+        self, session_id: str, messages: bool, msg_limit: int | None, msg_before: int | None
+    ) -> dict[str, Any]:
+        """Neither a row nor a draft: the draft may have been materialized since the first look (a
+        draft is discarded only after its row is committed), so look once more in a new transaction."""
+        async with self.store.read() as conn:
+            if await self.row(conn, session_id) is None:
+                raise NotFound(f"session not found: {session_id}")
+        return await self.get(session_id, messages=messages, msg_limit=msg_limit, msg_before=msg_before)
 
     async def _message_window(
         self, conn: AsyncConnection, row: Any, limit: int | None, before: int | None
@@ -196,6 +211,7 @@ class SessionService:
             "title": UNTITLED,
             "workspace": draft.workspace,
             "model": draft.model,
+            "runtime": draft.runtime,
             "created_at": draft.created_at,
             "updated_at": now,
             "sort_at": draft.created_at,
@@ -203,7 +219,8 @@ class SessionService:
         }
         record.update(values)
         await conn.execute(self.store.dialect.insert_ignore(t.sessions, record))
-        await self.drafts.discard(session_id)
+        # Only once the row is committed: until then a concurrent reader must still find the draft.
+        self.store.after_commit(conn, lambda: self.drafts.discard(session_id))
         return await self.row(conn, session_id)
 
     async def create_row(self, conn: AsyncConnection, **values: Any) -> Any:
@@ -252,6 +269,24 @@ class SessionService:
         meta = {"attachments": attachments} if attachments else {}
         async with self.store.write() as conn:
             return await self.append_message(conn, session_id, NewMessage(role="user", content=text, meta=meta))
+
+    async def runtime_state(self, session_id: str, runtime: str | None) -> dict[str, Any]:
+        """What the session's runtime asked to keep with it (``RunSink.save_state``)."""
+        async with self.store.read() as conn:
+            extra = (await conn.execute(select(t.sessions.c.extra).where(t.sessions.c.id == session_id))).scalar()
+        states = (extra or {}).get(RUNTIME_STATE) or {}
+        state = states.get(runtime or BUILTIN_RUNTIME)
+        return dict(state) if isinstance(state, dict) else {}
+
+    async def save_runtime_state(
+        self, conn: AsyncConnection, session_id: str, runtime: str | None, state: dict[str, Any]
+    ) -> None:
+        s = t.sessions
+        extra = dict((await conn.execute(select(s.c.extra).where(s.c.id == session_id))).scalar() or {})
+        states = dict(extra.get(RUNTIME_STATE) or {})
+        states[runtime or BUILTIN_RUNTIME] = state
+        extra[RUNTIME_STATE] = states
+        await conn.execute(update(s).where(s.c.id == session_id).values(extra=extra))
 
     async def update_message(self, conn: AsyncConnection, message_id: int, **values: Any) -> None:
         await conn.execute(update(t.messages).where(t.messages.c.id == message_id).values(**values))
@@ -316,16 +351,19 @@ class SessionService:
         return await self._set(session_id, project_id=project_id)
 
     async def update(
-        self, session_id: str, *, workspace: str | None = None, model: str | None = None
+        self, session_id: str, *, workspace: str | None = None, model: str | None = None,
+        runtime: str | None = None,
     ) -> dict[str, Any]:
-        """Change the workspace or model. On a draft this changes the draft: choosing a model for an
-        empty chat is not yet real state."""
+        """Change the workspace, model or runtime (a checked name; ``""`` means the built-in one). On a
+        draft this changes the draft: choosing a model for an empty chat is not yet real state."""
         session_id = check_session_id(session_id)
         changes: dict[str, Any] = {}
         if workspace is not None:
             changes["workspace"] = self.resolve_workspace(workspace)
         if model is not None:
             changes["model"] = model or None
+        if runtime is not None:
+            changes["runtime"] = runtime or None
         draft = await self.drafts.get(session_id)
         if draft is not None:
             async with self.store.read() as conn:

@@ -9,6 +9,7 @@ from sqlalchemy import RowMapping
 from threadline.sessions.drafts import Draft
 
 UNTITLED = "Untitled"
+BUILTIN_RUNTIME = "builtin"
 HIDDEN_KINDS = ("btw", "background")
 
 
@@ -20,6 +21,7 @@ def session_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
         "title": row["title"],
         "workspace": row["workspace"],
         "model": row["model"],
+        "runtime": row["runtime"] or BUILTIN_RUNTIME,
         "project_id": row["project_id"],
         "pinned": bool(row["pinned"]),
         "archived": bool(row["archived"]),
@@ -47,6 +49,7 @@ def draft_public(draft: Draft) -> dict[str, Any]:
         "title": UNTITLED,
         "workspace": draft.workspace,
         "model": draft.model,
+        "runtime": draft.runtime or BUILTIN_RUNTIME,
         "project_id": None,
         "pinned": False,
         "archived": False,

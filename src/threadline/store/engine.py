@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -14,9 +16,15 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from threadline.store import tables as t
 from threadline.store.dialect import Dialect
+from threadline.store.health import WriteHealth
+
+log = logging.getLogger("threadline.store")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+AfterCommit = Callable[[], Awaitable[None]]
+T = TypeVar("T")
 NUL_REPLACEMENT = "\ufffd"
 
 
@@ -101,6 +109,8 @@ class Store:
             _configure_sqlite(self.engine)
         _configure_text(self.engine)
         self._write_lock = asyncio.Lock()
+        self._after_commit: dict[int, list[AfterCommit]] = {}
+        self.health = WriteHealth()
 
     @classmethod
     def for_sqlite_path(cls, path: Path) -> Store:
@@ -129,18 +139,81 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        if not self.is_sqlite:
-            lock = self.dialect.write_lock()
-            async with self._write_lock, self.engine.begin() as conn:
-                if lock is not None:
-                    await conn.execute(lock)
-                yield conn
-            return
+        """A write transaction. A task cancelled anywhere inside it never leaves a connection in a
+        transaction (holding SQLite's write lock for good): BEGIN, COMMIT, ROLLBACK and the return
+        to the pool run to their end, then the cancel goes on."""
+        callbacks: list[AfterCommit] = []
         async with self._write_lock:
-            async with self.engine.connect() as conn:
-                conn = await conn.execution_options(sqlite_immediate=True)
-                async with conn.begin():
+            self.health.writer_started()
+            conn = self.engine.connect()
+            try:
+                await _complete(conn.start())
+                self._after_commit[id(conn)] = callbacks
+                await self._begin_write(conn)
+                try:
                     yield conn
+                except BaseException:
+                    await _rollback(conn)
+                    raise
+                await _complete(conn.commit())
+            except BaseException as exc:
+                self.health.write_failed(exc)
+                raise
+            finally:
+                self._after_commit.pop(id(conn), None)
+                if conn.sync_connection is not None:
+                    await _complete(conn.close())
+                self.health.writer_done()
+        self.health.write_ok()
+        for callback in callbacks:
+            await callback()
+
+    async def _begin_write(self, conn: AsyncConnection) -> None:
+        if self.is_sqlite:
+            await _complete(conn.execution_options(sqlite_immediate=True))
+        await _complete(conn.begin())
+        lock = self.dialect.write_lock()
+        if lock is not None:
+            await _complete(conn.execute(lock))
+
+    def after_commit(self, conn: AsyncConnection, callback: AfterCommit) -> None:
+        """Run ``callback`` once the write transaction of ``conn`` has committed (never if it rolls back)."""
+        self._after_commit[id(conn)].append(callback)
+
+    async def probe_write(self, instance_id: str) -> None:
+        """A real, tiny write (this instance's heartbeat row): readiness means writes go through."""
+        async with self.write() as conn:
+            await conn.execute(self.dialect.upsert(t.instances, {"id": instance_id, "heartbeat_at": time.time()}, "id"))
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+async def _complete(work: Awaitable[T]) -> T:
+    """Await ``work`` to its end even if the awaiting task is cancelled meanwhile; the cancel is
+    passed on afterwards. Used for the steps that open and close a transaction."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(task)
+            break
+        except asyncio.CancelledError:
+            if task.done():
+                raise
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return result
+
+
+async def _rollback(conn: AsyncConnection) -> None:
+    """Roll back; a connection that cannot is thrown away rather than returned to the pool."""
+    try:
+        await _complete(conn.rollback())
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - the original error is what the caller must see
+        log.warning("rollback failed; discarding the connection", exc_info=True)
+        with contextlib.suppress(Exception):
+            await _complete(conn.invalidate())

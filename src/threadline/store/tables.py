@@ -65,6 +65,7 @@ sessions = Table(
     Column("output_tokens", BigInteger, nullable=False, server_default=text("0")),
     Column("estimated_cost", Float, nullable=False, server_default=text("0")),
     Column("active_run_id", String(64), nullable=True),
+    Column("runtime", String(64), nullable=True),  # None: the built-in runtime (migration 0003)
     Column("extra", JSON, nullable=False, server_default=text("'{}'")),
     # One index per list view, each in the list's order (migration 0002).
     Index("ix_sessions_list", "kind", "archived", "pinned", "sort_at", "id"),
@@ -106,6 +107,9 @@ runs = Table(
     Column("usage", JSON, nullable=True),
     Column("owner", String(64), nullable=True),
     Column("lease_until", Float, nullable=True),
+    # Sequence numbers below this may have reached subscribers; an ending written by another process
+    # (recovery, a sweep) numbers its event above it (migration 0003).
+    Column("seq_reserved", BigInteger, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("started_at", Float, nullable=True),
     Column("finished_at", Float, nullable=True),
@@ -154,4 +158,12 @@ settings = Table(
     metadata,
     Column("key", String(128), primary_key=True),
     Column("value", JSON, nullable=True),
+)
+
+# One row per instance that shares the database: its last sign of life (migration 0003).
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("heartbeat_at", Float, nullable=False),
 )

@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, *, env: dict[str, str] | None =
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await Services.open(settings, env=env)
+        services = await Services.open(settings, env=env, listeners=[registry])
         await services.start()
         app.state.services = services
         registry.watch_runs(services.runs)

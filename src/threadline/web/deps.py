@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from threadline.agent.providers.registry import ProviderRegistry
+from threadline.agent.runtime import RuntimeRegistry
 from threadline.preferences import PreferenceService
 from threadline.runs.manager import RunManager
 from threadline.runs.side import SideRuns
@@ -52,7 +53,12 @@ def _side(services: ServicesDep) -> SideRuns:
     return services.side
 
 
+def _runtimes(services: ServicesDep) -> RuntimeRegistry:
+    return services.runtimes
+
+
 SideDep = Annotated[SideRuns, Depends(_side)]
+RuntimesDep = Annotated[RuntimeRegistry, Depends(_runtimes)]
 RunsDep = Annotated[RunManager, Depends(_runs)]
 ProvidersDep = Annotated[ProviderRegistry, Depends(_providers)]
 SessionsDep = Annotated[SessionService, Depends(_sessions)]

@@ -17,6 +17,7 @@ class SessionCreate(Body):
     workspace: str | None = Field(default=None, max_length=4096)
     model: str | None = Field(default=None, max_length=300)
     profile: str | None = Field(default=None, max_length=100)
+    runtime: str | None = Field(default=None, max_length=64)
 
 
 class SessionRef(Body):
@@ -30,6 +31,7 @@ class SessionRename(SessionRef):
 class SessionUpdate(SessionRef):
     workspace: str | None = Field(default=None, max_length=4096)
     model: str | None = Field(default=None, max_length=300)
+    runtime: str | None = Field(default=None, max_length=64)
 
 
 class SessionPin(SessionRef):

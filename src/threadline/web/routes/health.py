@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from threadline import __version__
 from threadline.web.deps import JSON, ServicesDep
 
 router = APIRouter(tags=["health"])
+READY_WRITE_SECONDS = 5.0
 
 
 @router.get("/health")
@@ -28,12 +29,18 @@ async def health(services: ServicesDep) -> JSON:
 
 @router.get("/health/ready", response_model=None)
 async def ready(services: ServicesDep) -> JSON | JSONResponse:
-    """Readiness: the database answers, and Redis when the instance is part of a cluster."""
+    """Readiness: the database takes a write (a heartbeat row) within a few seconds and writes are not
+    failing or stuck, and Redis answers when the instance is part of a cluster."""
     try:
-        async with services.store.read() as conn:
-            await conn.execute(text("SELECT 1"))
+        await asyncio.wait_for(services.store.probe_write(services.instance_id), READY_WRITE_SECONDS)
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure
-        return JSONResponse({"status": "unavailable", "error": type(exc).__name__}, status_code=503)
+        detail = f"no write within {READY_WRITE_SECONDS:g} s" if isinstance(exc, TimeoutError) \
+            else f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        reason = f"writes cannot proceed: {detail}"
+        return JSONResponse({"status": "unavailable", "error": reason}, status_code=503)
+    problem = services.store.health.problem()
+    if problem is not None:
+        return JSONResponse({"status": "unavailable", "error": problem}, status_code=503)
     if services.cluster is not None:
         try:
             await services.cluster.ping()

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from threadline.redact import redact_obj
 from threadline.sessions import history, transfer
 from threadline.sessions.search import search_sessions
-from threadline.web.deps import JSON, RunsDep, SessionsDep, SideDep
+from threadline.web.deps import JSON, RunsDep, RuntimesDep, SessionsDep, SideDep
 from threadline.web.schemas import (
     SessionArchive,
     SessionCreate,
@@ -30,11 +30,12 @@ SessionIdQuery = Annotated[str, Query(min_length=1, max_length=64)]
 
 
 @router.post("/session/new")
-async def new_session(sessions: SessionsDep, body: SessionCreate | None = None) -> JSON:
+async def new_session(sessions: SessionsDep, runtimes: RuntimesDep, body: SessionCreate | None = None) -> JSON:
     """Create a draft: findable by id, but no row is written until it has real state. The body is
-    optional."""
+    optional; ``runtime`` names the runtime the session runs on (default: the built-in one)."""
     body = body or SessionCreate()
-    session = await sessions.create_draft(workspace=body.workspace, model=body.model)
+    runtime = runtimes.check_name(body.runtime)
+    session = await sessions.create_draft(workspace=body.workspace, model=body.model, runtime=runtime)
     session["messages"] = []
     return {"session": session}
 
@@ -86,8 +87,11 @@ async def rename(body: SessionRename, sessions: SessionsDep) -> JSON:
 
 
 @router.post("/session/update")
-async def update_session(body: SessionUpdate, sessions: SessionsDep) -> JSON:
-    return {"ok": True, "session": await sessions.update(body.session_id, workspace=body.workspace, model=body.model)}
+async def update_session(body: SessionUpdate, sessions: SessionsDep, runtimes: RuntimesDep) -> JSON:
+    """Change the workspace, model or runtime; a new runtime takes over at the next turn."""
+    runtime = None if body.runtime is None else (runtimes.check_name(body.runtime) or "")
+    session = await sessions.update(body.session_id, workspace=body.workspace, model=body.model, runtime=runtime)
+    return {"ok": True, "session": session}
 
 
 @router.post("/session/delete")

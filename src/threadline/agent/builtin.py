@@ -1,0 +1,67 @@
+"""The built-in runtime: the provider loop of ``agent/loop.py`` with the workspace tools."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from threadline.agent.events import ProviderError
+from threadline.agent.loop import run_agent
+from threadline.agent.providers.registry import ProviderRegistry
+from threadline.agent.runtime import BUILTIN, RunContext, RunSink, RuntimeResult
+from threadline.agent.tools.base import ToolContext
+from threadline.agent.tools.registry import default_tools
+from threadline.errors import BadRequest
+from threadline.workspaces import Jail
+
+DefaultModel = Callable[[], Awaitable[str | None]]
+MaxSteps = Callable[[], Awaitable[int]]
+
+
+class BuiltinRuntime:
+    name = BUILTIN
+    kind = "builtin"
+
+    def __init__(
+        self,
+        providers: ProviderRegistry,
+        *,
+        default_model: DefaultModel,
+        max_steps: MaxSteps,
+        output_cap: int,
+        shell_timeout: float,
+    ) -> None:
+        self.providers = providers
+        self._default_model = default_model
+        self._max_steps = max_steps
+        self.output_cap = output_cap
+        self.shell_timeout = shell_timeout
+
+    async def check(self, model: str | None) -> str | None:
+        """The model reference a run will use: the one asked for, else the configured default, else
+        the first model of the first provider that lists one."""
+        ref = model or await self._default_model()
+        if not ref and not self.providers.default_model_ref():
+            catalog = await self.providers.model_catalog()
+            ref = next((f"{g.provider_id}/{g.models[0]}" for g in catalog if g.models), None)
+        try:
+            _provider, name = self.providers.resolve(ref)
+        except ProviderError as exc:
+            raise BadRequest(exc.message, type=exc.kind, hint=exc.hint) from None
+        return ref or name
+
+    async def run(self, ctx: RunContext, sink: RunSink) -> RuntimeResult:
+        provider, model = self.providers.resolve(ctx.model)
+        result = await run_agent(
+            provider=provider,
+            model=model,
+            history=ctx.history,
+            tools=ctx.tools if ctx.tools is not None else default_tools(),
+            ctx=ToolContext(jail=Jail(ctx.workspace), output_cap=self.output_cap, shell_timeout=self.shell_timeout),
+            sink=sink,
+            max_steps=await self._max_steps(),
+            system=ctx.system,
+        )
+        return RuntimeResult(result.stopped_reason, result.note, result.final_text)
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,241 @@
+"""Executing runs: the task behind each live run, from its context to its ending.
+
+A claimed run (``runs/starts.py``) is launched here: its runtime produces the turn through a
+``Recorder`` (the sink), a ticker checkpoints it, and exactly one ending (success, failure, cancel,
+interruption) frees the session and sends the terminal event. Whatever happens, every run's stream
+ends with exactly one terminal event (``_ensure_terminal``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+
+from threadline.agent.events import ProviderError, Usage
+from threadline.agent.runtime import RunContext, RuntimeRegistry
+from threadline.runs.approvals import ApprovalBroker
+from threadline.runs.context import model_history, system_prompt
+from threadline.runs.endings import RunEndings, uncancellable
+from threadline.runs.live import LiveRun, flush_events
+from threadline.runs.recorder import NotOwner, Recorder
+from threadline.runs.relay import EndedRun, RunListener
+from threadline.runs.starts import Claim
+from threadline.sessions.service import SessionService
+from threadline.settings import Settings
+from threadline.store import tables as t
+
+log = logging.getLogger("threadline.runs")
+
+CANCEL_WAIT_SECONDS = 15.0
+CLOSE_WAIT_SECONDS = 10.0
+
+
+class RunExecutor:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: SessionService,
+        runtimes: RuntimeRegistry,
+        approvals: ApprovalBroker,
+        endings: RunEndings,
+        listeners: Sequence[RunListener] = (),
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.store = sessions.store
+        self.runtimes = runtimes
+        self.approvals = approvals
+        self.endings = endings
+        self.listeners = list(listeners)
+        self.live: dict[str, LiveRun] = {}
+        self.closing = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def active_count(self) -> int:
+        return sum(1 for run in self.live.values() if not run.ended)
+
+    def is_live(self, run_id: str) -> bool:
+        return run_id in self.live
+
+    def launch(self, claim: Claim) -> LiveRun:
+        live = LiveRun(id=claim.run_id, session_id=claim.session_id, kind=claim.spec.kind)
+        self.live[claim.run_id] = live
+        for listener in self.listeners:
+            listener.run_started(live)
+        live.task = asyncio.create_task(self._execute(live, claim), name=f"run-{claim.run_id}")
+        return live
+
+    async def _context(self, live: LiveRun, claim: Claim) -> RunContext:
+        spec = claim.spec
+        if spec.history is not None:
+            history = spec.history
+        else:
+            history = model_history(await self.sessions.context_messages(live.session_id))
+        state = await self.sessions.runtime_state(live.session_id, claim.runtime)
+        return RunContext(
+            run_id=live.id, session_id=live.session_id, kind=spec.kind, model=claim.model,
+            workspace=Path(claim.workspace), history=history, system=system_prompt(claim.workspace),
+            tools=spec.tools, state=state,
+        )
+
+    async def _execute(self, live: LiveRun, claim: Claim) -> None:
+        recorder = Recorder(live, self.sessions, self.approvals, runtime=claim.runtime)
+        ticker = asyncio.create_task(self._checkpoints(live, recorder))
+        status = "failed"
+        answer: str | None = None
+        try:
+            runtime = self.runtimes.get(claim.runtime)
+            result = await runtime.run(await self._context(live, claim), recorder)
+            ticker.cancel()
+            if live.cancel_requested:
+                raise asyncio.CancelledError  # the cancel arrived but something below swallowed it
+            answer = "\n\n".join(recorder.answer_parts) or result.final_text
+            if claim.spec.on_success is not None:
+                await claim.spec.on_success(live, answer)
+            await self.endings.succeed(live, recorder, result.stopped_reason, result.note, answer)
+        except asyncio.CancelledError:
+            ticker.cancel()
+            if recorder.settled:
+                pass  # cancelled while announcing a stored success: the success stands
+            elif self.closing and not live.cancel_requested:
+                await uncancellable(self.endings.interrupted(live, recorder))
+                status = "interrupted"
+            else:
+                await uncancellable(self.endings.cancelled(live, recorder))
+                status = "cancelled"
+        except NotOwner:
+            log.warning("run %s lost its session; stopping without writing", live.id)
+            recorder.lost = True
+            status = "interrupted"
+        except ProviderError as exc:
+            ticker.cancel()
+            await uncancellable(self.endings.fail(live, recorder, exc.kind, exc.message, exc.hint))
+        except Exception as exc:  # a bug must still end the run and free the session
+            ticker.cancel()
+            log.exception("run %s failed", live.id)
+            await uncancellable(self.endings.fail(
+                live, recorder, "error", f"{type(exc).__name__}: {exc}", "This is a bug; see the log."
+            ))
+        finally:
+            ticker.cancel()
+            await uncancellable(self._ensure_terminal(live, recorder))
+            self.live.pop(live.id, None)
+        if recorder.settled:
+            status = "succeeded"
+        await self._ended(live, claim, status, answer, recorder.usage)
+
+    async def _ensure_terminal(self, live: LiveRun, recorder: Recorder) -> None:
+        """The last guard of the one-terminal-event rule. A run that lost its session says so; an
+        ending whose writes failed (a full disk, a lost database) still ends the stream, and the
+        session is freed as soon as the database takes writes again."""
+        if not live.ended:
+            if recorder.lost:
+                live.emit("apperror", {"message": "This answer was stopped: another run took over its session.",
+                                       "type": "interrupted", "hint": "Reload the session.",
+                                       "session_id": live.session_id})
+            else:
+                log.error("run %s ended without its closing writes; freeing its session later", live.id)
+                live.emit("apperror", {"message": "The answer could not be saved: the database refused the write.",
+                                       "type": "storage", "hint": "Check the server's disk and log, then send again.",
+                                       "session_id": live.session_id})
+                self._background(self._release_later(live, recorder), f"release-{live.id}")
+        live.finish()
+        with contextlib.suppress(Exception):
+            await flush_events(self.store, live)
+
+    def _background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _release_later(self, live: LiveRun, recorder: Recorder, *, attempts: int = 120) -> None:
+        delay = 0.5
+        for _ in range(attempts):
+            try:
+                async with self.store.write() as conn:
+                    await recorder.release(conn)
+                    await conn.execute(
+                        update(t.runs).where(t.runs.c.id == live.id, t.runs.c.status == "running")
+                        .values(status="failed", finished_at=time.time(), lease_until=None,
+                                error={"type": "storage", "message": "the run's closing writes failed"})
+                    )
+                with contextlib.suppress(Exception):
+                    await flush_events(self.store, live)
+                return
+            except Exception as exc:  # noqa: BLE001 - retried until the database takes writes again
+                log.warning("freeing the session of run %s failed (%s); retrying", live.id, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+    async def _ended(self, live: LiveRun, claim: Claim, status: str, answer: str | None, usage: Usage) -> None:
+        if claim.spec.on_end is not None:
+            try:
+                await claim.spec.on_end(live, status)
+            except Exception:
+                log.exception("end hook of run %s failed", live.id)
+        if self.closing:
+            return
+        await notify_ended(self.listeners, EndedRun(
+            live.id, live.session_id, live.kind, status, answer, usage.input_tokens, usage.output_tokens,
+        ))
+
+    async def _checkpoints(self, live: LiveRun, recorder: Recorder) -> None:
+        interval = self.settings.checkpoint_interval_seconds
+        lease_every = max(interval, self.settings.run_lease_seconds / 3)
+        last_lease = time.monotonic()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await recorder.checkpoint()
+                if time.monotonic() - last_lease >= lease_every:
+                    last_lease = time.monotonic()
+                    await self._renew_lease(live.id)
+            except NotOwner:
+                return
+            except Exception:
+                log.exception("checkpoint of run %s failed", live.id)
+
+    async def _renew_lease(self, run_id: str) -> None:
+        async with self.store.write() as conn:
+            await conn.execute(
+                update(t.runs).where(t.runs.c.id == run_id)
+                .values(lease_until=time.time() + self.settings.run_lease_seconds)
+            )
+
+    async def cancel(self, run_id: str) -> bool:
+        live = self.live.get(run_id)
+        if live is None or live.ended or live.task is None or live.task.done():
+            return False
+        if not live.cancel_requested:  # a second cancel (two tabs, GET and POST) only waits for the first
+            live.cancel_requested = True
+            self.approvals.cancel_run(run_id)
+            live.task.cancel()
+        await asyncio.wait([live.task], timeout=CANCEL_WAIT_SECONDS)
+        return True
+
+    async def close(self) -> None:
+        self.closing = True
+        tasks = [run.task for run in self.live.values() if run.task and not run.task.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=CLOSE_WAIT_SECONDS)
+        for task in set(self._tasks):
+            task.cancel()
+
+
+async def notify_ended(listeners: Sequence[RunListener], ended: EndedRun) -> None:
+    """Tell every listener that a run ended; one failing listener does not stop the others."""
+    for listener in listeners:
+        try:
+            await listener.run_ended(ended)
+        except Exception:
+            log.exception("a listener failed at the end of run %s", ended.run_id)

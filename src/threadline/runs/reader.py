@@ -1,0 +1,58 @@
+"""Reading runs: a run's events, live from this process, relayed from the instance that owns it, or
+replayed from the database; and its status."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from threadline.errors import NotFound
+from threadline.runs.live import LiveRun, RunEvent, replay_events
+from threadline.runs.relay import RunRelay
+from threadline.store import tables as t
+from threadline.store.engine import Store
+
+
+class RunReader:
+    def __init__(self, store: Store, live: Callable[[str], LiveRun | None], relay: RunRelay | None = None) -> None:
+        self.store = store
+        self.live = live
+        self.relay = relay
+
+    async def run_row(self, run_id: str) -> Any:
+        async with self.store.read() as conn:
+            return (await conn.execute(select(t.runs).where(t.runs.c.id == run_id))).mappings().first()
+
+    async def events(self, run_id: str, after_seq: int, heartbeat: float) -> AsyncIterator[RunEvent | None]:
+        """Every event after ``after_seq``, live or replayed from the store; ``None`` is a heartbeat.
+        Raises ``NotFound`` for an unknown run before yielding anything."""
+        live = self.live(run_id)
+        if live is not None:
+            async for event in live.follow(after_seq, heartbeat):
+                yield event
+            return
+        if self.relay is not None:
+            async for item in self.relay.events(run_id, after_seq, heartbeat):
+                yield item
+            return
+        if await self.run_row(run_id) is None:
+            raise NotFound(f"stream not found: {run_id}")
+        for event in await replay_events(self.store, run_id, after_seq):
+            yield event
+
+    async def status(self, run_id: str) -> dict[str, Any]:
+        live = self.live(run_id)
+        row = await self.run_row(run_id)
+        active = live is not None and not live.ended
+        if live is None and self.relay is not None:  # it may be live on another instance
+            active = bool(row and row["status"] == "running")
+        return {
+            "stream_id": run_id,
+            "active": active,
+            "status": row["status"] if row else None,
+            "session_id": row["session_id"] if row else None,
+            "replay_available": row is not None,
+            "last_seq": len(live.events) if live else None,
+        }
