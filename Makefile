@@ -1,4 +1,6 @@
-PYTHON ?= python
+# The development environment of the README's test command when it exists, else the python3 on PATH.
+DEV_VENV := .venv-dev
+PYTHON ?= $(if $(wildcard $(DEV_VENV)/bin/python),$(DEV_VENV)/bin/python,python3)
 
 .PHONY: test lint e2e bench bench-sessions bench-relay bench-startup
 

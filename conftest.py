@@ -1,10 +1,13 @@
-"""Run the browser tests last.
+"""Suite-wide hooks.
 
-The browser fixture (``tests/e2e/conftest.py``) drives Chromium through Playwright's sync API for the
-whole session, which keeps an event loop running in the main thread until the session ends; any
-async test that pytest-asyncio starts after it fails with "Runner.run() cannot be called from a
-running event loop". Ordering the browser tests after everything else keeps ``python -m pytest``
-green whatever the collection order.
+The checkout stays clean: ``tests/checkout.py`` keeps Hypothesis's files out of it and fails the run
+when a test added, removed or changed a file in it.
+
+The browser tests run last. The browser fixture (``tests/e2e/conftest.py``) drives Chromium through
+Playwright's sync API for the whole session, which keeps an event loop running in the main thread
+until the session ends; any async test that pytest-asyncio starts after it fails with "Runner.run()
+cannot be called from a running event loop". Ordering the browser tests after everything else keeps
+``python -m pytest`` green whatever the collection order.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import os
 
 import pytest
+
+pytest_plugins = ["tests.checkout"]
 
 
 def _is_browser_test(item: pytest.Item) -> bool:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.checkout import ARTIFACTS_ENV
 from tests.llm_server import ScriptedLLM
 from tests.pg import PgDatabases, is_postgres, unreachable
 from threadline.settings import Settings
@@ -30,6 +31,16 @@ def make_settings(home: Path, **overrides: object) -> Settings:
         values["database_url"] = os.environ["THREADLINE_TEST_DATABASE_URL"]
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where tests leave files worth a look after the run (screenshots, summaries):
+    ``THREADLINE_TEST_ARTIFACTS`` when set (CI keeps it), else this run's pytest temp directory."""
+    chosen = os.environ.get(ARTIFACTS_ENV)
+    path = Path(chosen) if chosen else tmp_path_factory.mktemp("artifacts", numbered=False)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from pathlib import Path
 from threadline.settings import Settings
 from threadline.web.app import create_app
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 
 
 def test_every_setting_is_documented() -> None:
@@ -36,9 +37,34 @@ def test_every_endpoint_is_documented(tmp_path: Path) -> None:
     assert not missing, f"add these endpoints to docs/api.md: {missing}"
 
 
+def setup_commands() -> list[str]:
+    """The code blocks of the README's "Set up" section: the install-and-serve and the test command."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    return [block.strip() for block in re.findall(r"```sh\n(.*?)```", section, re.S)]
+
+
 def test_readme_has_the_two_setup_commands() -> None:
-    readme = (DOCS.parent / "README.md").read_text()
-    assert "pip install . && threadline serve" in readme
-    assert "pip install -e '.[dev]' && python -m pytest" in readme
-    ci = (DOCS.parent / ".ci" / "run").read_text()
-    assert "pip install -e '.[dev]' && python -m pytest" in ci
+    serve, test = setup_commands()
+    # Each makes a virtual environment of its own (PEP 668: no pip into Debian's or Ubuntu's Python),
+    # so the second cannot reinstall what the first runs.
+    assert re.fullmatch(r"python3 -m venv (\S+) && \1/bin/pip install \. && \1/bin/threadline serve", serve), serve
+    assert re.fullmatch(r"python3 -m venv (\S+) && \1/bin/pip install -e '\.\[dev\]' && \1/bin/python -m pytest",
+                        test), test
+    assert serve.split()[3] != test.split()[3]
+
+
+def test_ci_and_the_docs_use_the_readme_commands() -> None:
+    serve, test = setup_commands()
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test in [line.strip() for line in ci], "the README's test command is not a line of .ci/run"
+    assert any(f'bash -c "{serve}"' in line for line in ci), "the README's first command is not run by .ci/run"
+    dev_venv = test.split()[3]
+    assert f"DEV_VENV := {dev_venv}" in (ROOT / "Makefile").read_text()
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert {f"{serve.split()[3]}/", f"{dev_venv}/"} <= set(ignored)
+    # Any other page that tells how to install or test says it the same way.
+    for page in [ROOT / "README.md", *DOCS.glob("*.md")]:
+        for line in page.read_text().splitlines():
+            if "pip install" in line or "-m pytest" in line:
+                assert line.strip() in (serve, test), f"{page.name}: {line.strip()}"

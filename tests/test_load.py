@@ -5,7 +5,8 @@ some runs cancelled, some messages queued), renaming, deleting, searching and li
 
 The invariants: no 5xx at all, and every user message the server acknowledged (``chat/start`` 200)
 is in the store at the end unless its session was deleted. Counts and latencies are printed and
-written to ``test-artifacts/load-summary.json``.
+written to ``load-summary.json`` in the artifacts directory (``THREADLINE_TEST_ARTIFACTS``, else pytest's
+temporary directory).
 """
 
 from __future__ import annotations
@@ -186,7 +187,7 @@ def start_server(home: Path, llm: ScriptedLLM) -> tuple[subprocess.Popen[bytes],
         time.sleep(0.05)
 
 
-async def test_load_with_faults(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_load_with_faults(tmp_path: Path, artifacts: Path, capsys: pytest.CaptureFixture[str]) -> None:
     home = tmp_path / "home"
     with ScriptedLLM() as llm:
         process, url = await asyncio.to_thread(start_server, home, llm)
@@ -220,8 +221,7 @@ async def test_load_with_faults(tmp_path: Path, capsys: pytest.CaptureFixture[st
     }
     with capsys.disabled():  # shown in CI output without -s
         print("\nload:", json.dumps(summary))
-    Path("test-artifacts").mkdir(exist_ok=True)
-    Path("test-artifacts/load-summary.json").write_text(json.dumps(summary, indent=2))
+    (artifacts / "load-summary.json").write_text(json.dumps(summary, indent=2))
     assert not tally.server_errors, tally.server_errors[:10]
     assert not missing, missing[:10]
     assert summary["checked_messages"] > CLIENTS

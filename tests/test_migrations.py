@@ -7,9 +7,14 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
+from threadline.sessions.drafts import MemoryDrafts
+from threadline.sessions.service import SessionService
+from threadline.settings import Settings
 from threadline.store import tables
 from threadline.store.engine import Store
 
@@ -72,24 +77,47 @@ async def test_full_text_triggers_follow_the_messages(tmp_path: Path) -> None:
 
 
 async def test_every_list_view_has_an_index_in_its_order(tmp_path: Path) -> None:
-    """The sidebar's queries never sort or walk rows they do not return (migration 0002)."""
+    """The sidebar's queries never sort or walk rows they do not return (migration 0002): the SQL that
+    ``SessionService.list`` sends to SQLite, with its parameters, for every view and its next page."""
     path = tmp_path / "plans.db"
     store = Store.for_sqlite_path(path)
     await store.migrate()
-    await store.close()
-    base = ("SELECT * FROM sessions WHERE kind = 'chat' AND NOT (message_count = 0 AND title = 'Untitled') {} "
-            "ORDER BY pinned DESC, sort_at DESC, id DESC LIMIT 51")
-    views = {
-        "AND archived = 0": "ix_sessions_list",
-        "AND archived = 1 AND (pinned, sort_at, id) < (0, 5.0, 'x')": "ix_sessions_list",
-        "": "ix_sessions_all",
-        "AND project_id = 'p' AND archived = 0": "ix_sessions_project",
-        "AND project_id = 'p'": "ix_sessions_project",
-    }
     with sqlite3.connect(path) as db:
-        for where, index in views.items():
-            plan = " ".join(row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + base.format(where)))
-            assert f"USING INDEX {index}" in plan and "TEMP B-TREE" not in plan, (where, plan)
+        db.execute("INSERT INTO projects (id, name, created_at) VALUES ('p', 'P', 0)")
+        for i in range(3):
+            for archived, project in ((0, None), (1, None), (0, "p"), (1, "p")):
+                db.execute("INSERT INTO sessions (id, title, workspace, created_at, updated_at, sort_at, archived, "
+                           "project_id) VALUES (?, 'a chat', '/w', 0, 0, ?, ?, ?)",
+                           (f"{i}{archived}{project or 'x'}", float(i), archived, project))
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM sessions" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", record)
+    service = SessionService(store, MemoryDrafts(ttl_seconds=60, cap=10), Settings(home=tmp_path))
+    views = {
+        "archived=0": ({"archived": "0"}, "ix_sessions_list"),
+        "archived=1": ({"archived": "1"}, "ix_sessions_list"),
+        "archived=all": ({"archived": "all"}, "ix_sessions_all"),
+        "project, archived=0": ({"archived": "0", "project_id": "p"}, "ix_sessions_project"),
+        "project, archived=all": ({"archived": "all", "project_id": "p"}, "ix_sessions_project"),
+    }
+    try:
+        for name, (params, index) in views.items():
+            first = await service.list(limit=1, **params)
+            assert first["next_cursor"], name
+            await service.list(limit=1, cursor=first["next_cursor"], **params)
+            pages, sent[:] = sent[:], []
+            assert len(pages) == 2, (name, pages)
+            with sqlite3.connect(path) as db:
+                for statement, parameters in pages:
+                    plan = " ".join(row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + statement, parameters))
+                    assert f"USING INDEX {index}" in plan and "TEMP B-TREE" not in plan, (name, statement, plan)
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", record)
+        await store.close()
 
 
 @pytest.mark.slow

@@ -1,9 +1,10 @@
 """Browser tests: a real Threadline server (subprocess) on a temporary home, the scripted LLM server,
 and Debian's Chromium driven by Playwright. Skipped when /usr/bin/chromium is missing.
 
-Every page collects console errors and uncaught exceptions and fails its test if there are any.
-Pages are served with the production CSP (added here when the server does not send one), so a
-CSP violation fails a test too.
+Every page collects console errors and uncaught exceptions and fails its test if there are any,
+404s from the API included. Every page must arrive with the server's Content-Security-Policy (the
+browser enforces it, so a CSP violation is a console error); a page without one fails its test.
+Screenshots go to the artifacts directory (``THREADLINE_TEST_ARTIFACTS``, else pytest's temp dir).
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -29,12 +29,6 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",
 ]
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; frame-ancestors 'none'"
-)
-REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 
 pytestmark = pytest.mark.e2e
 
@@ -57,13 +51,9 @@ class Server:
     home: Path
     workspace: Path
     proc: subprocess.Popen[bytes]
-    routes: set[str] = field(default_factory=set)
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.base, timeout=10)
-
-    def has(self, path: str) -> bool:
-        return path in self.routes
 
 
 @pytest.fixture(scope="session")
@@ -113,8 +103,7 @@ def start_server(home: Path, env: dict[str, str]) -> Server:
             proc.kill()
             raise AssertionError("server did not start:\n" + log_path.read_text()[-4000:])
         time.sleep(0.1)
-    routes = set(httpx.get(f"{base}/openapi.json", timeout=5).json().get("paths", {}))
-    return Server(base, home, workspace, proc, routes)
+    return Server(base, home, workspace, proc)
 
 
 def stop_server(server: Server) -> None:
@@ -146,34 +135,21 @@ def browser(chromium_path: str) -> Iterator[Any]:
 
 
 class PageErrors:
-    """Console errors and uncaught exceptions. A 404 from an API path the server does not have yet
-    (a back-end route still to land) is recorded apart, in ``missing``, not as a UI error."""
+    """Console errors, uncaught exceptions, and pages the server sent without a CSP."""
 
-    def __init__(self, routes: set[str]) -> None:
-        self.routes = routes
+    def __init__(self) -> None:
         self.items: list[str] = []
-        self.missing: list[str] = []
 
     def console(self, message: Any) -> None:
-        if message.type != "error":
-            return
-        url = message.location.get("url", "")
-        path = urlsplit(url).path
-        if "404" in message.text and path.startswith("/api/") and path not in self.routes:
-            self.missing.append(path)
-            return
-        self.items.append(f"console.error: {message.text} @ {url}")
+        if message.type == "error":
+            self.items.append(f"console.error: {message.text} @ {message.location.get('url', '')}")
 
     def page_error(self, error: Any) -> None:
         self.items.append(f"pageerror: {error}")
 
-
-def _with_csp(route: Any) -> None:
-    response = route.fetch()
-    headers = dict(response.headers)
-    if "content-security-policy" not in {k.lower() for k in headers}:
-        headers["content-security-policy"] = CSP
-    route.fulfill(response=response, headers=headers)
+    def response(self, response: Any) -> None:
+        if response.request.resource_type == "document" and not response.headers.get("content-security-policy"):
+            self.items.append(f"no Content-Security-Policy on {response.url} ({response.status})")
 
 
 def open_page(browser: Any, server: Server, request: pytest.FixtureRequest, **context_args: Any) -> Iterator[Any]:
@@ -183,11 +159,12 @@ def open_page(browser: Any, server: Server, request: pytest.FixtureRequest, **co
     context = browser.new_context(base_url=server.base, **options)
     context.set_default_timeout(10_000)
     page = context.new_page()
-    errors = PageErrors(server.routes)
+    errors = PageErrors()
     page.on("console", errors.console)
     page.on("pageerror", errors.page_error)
-    page.route(lambda url: "/static/" not in url and "/api/" not in url, _with_csp)
+    page.on("response", errors.response)
     page.errors = errors
+    page.artifacts = request.getfixturevalue("artifacts")
     try:
         yield page
     finally:
@@ -229,8 +206,7 @@ def api(server: Server) -> Iterator[httpx.Client]:
 
 
 def screenshot(page: Any, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    path: Path = page.artifacts / "screenshots" / f"{name}.png"
     page.wait_for_timeout(150)
     page.screenshot(path=str(path), animations="disabled", caret="hide")
     return path

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, screenshot
+from tests.e2e.conftest import screenshot
 from tests.e2e.helpers import chat, get_session, listed_ids, ready, send, session_id, wait_idle
 
 pytestmark = pytest.mark.e2e
@@ -130,9 +130,7 @@ def test_search_finds_a_message(page: Any, api: httpx.Client) -> None:
     assert word in page.locator(".msg-user .user-text").first.inner_text()
 
 
-def test_btw_side_question(page: Any, api: httpx.Client, server: Server) -> None:
-    if not server.has("/api/btw"):
-        pytest.skip("the server has no /api/btw yet")
+def test_btw_side_question(page: Any, api: httpx.Client) -> None:
     ready(page)
     send(page, "Main question [[tokens=3]]")
     wait_idle(page)
@@ -153,9 +151,7 @@ def test_btw_side_question(page: Any, api: httpx.Client, server: Server) -> None
     assert all(row["session_id"] == sid or not row.get("parent_id") for row in rows)
 
 
-def test_background_task_result_lands_once(page: Any, api: httpx.Client, server: Server) -> None:
-    if not server.has("/api/background"):
-        pytest.skip("the server has no /api/background yet")
+def test_background_task_result_lands_once(page: Any, api: httpx.Client) -> None:
     ready(page)
     send(page, "Start here [[tokens=2]]")
     wait_idle(page)

@@ -18,7 +18,6 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("THREADLINE_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "browser password 1"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
 @pytest.fixture
@@ -49,7 +48,7 @@ def protected_server(tmp_path: Path) -> Iterator[str]:
         process.wait(timeout=15)
 
 
-def test_sign_in_after_a_redirect(protected_server: str) -> None:
+def test_sign_in_after_a_redirect(protected_server: str, artifacts: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     problems: list[str] = []
@@ -66,8 +65,7 @@ def test_sign_in_after_a_redirect(protected_server: str) -> None:
         page.click("#login-submit")
         expect(page.locator("#login-error")).to_contain_text("not right")  # no eval: the CSP forbids it
         problems[:] = [m for m in problems if "401" not in m]  # the browser logs the refused request
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "login.png"))
+        page.screenshot(path=str(artifacts / "screenshots" / "login.png"))
         page.fill("#login-password", PASSWORD)
         page.click("#login-submit")
         page.wait_for_url(f"{protected_server}/")
