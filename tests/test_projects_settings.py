@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.support import chat_session
@@ -107,21 +110,23 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert ready.status_code == 200 and ready.json() == {"status": "ready"}
 
 
-async def test_readiness_reports_a_dead_database(client: httpx.AsyncClient, app: FastAPI) -> None:
-    await app.state.services.store.close()
+async def test_readiness_reports_a_dead_database(client: httpx.AsyncClient, app: FastAPI, tmp_path: Path) -> None:
+    """The database's file is gone and its directory unusable: readiness says so (a real failure)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     store = app.state.services.store
-    original = store.read
-
-    def broken():  # type: ignore[no-untyped-def]
-        raise OSError("disk gone")
-
-    store.read = broken
+    if not store.is_sqlite:
+        pytest.skip("points the SQLite engine at a path that cannot exist")
+    original = store.engine
+    store.engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/db.sqlite")
     try:
         response = await client.get("/health/ready")
     finally:
-        store.read = original
+        await store.engine.dispose()
+        store.engine = original
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "error": "OSError"}
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["error"].startswith("writes cannot proceed: OperationalError")
 
 
 async def test_openapi_and_docs(client: httpx.AsyncClient) -> None:

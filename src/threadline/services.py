@@ -101,7 +101,9 @@ class Services:
         )
 
     async def start(self) -> None:
-        """Start-up work after migrations: Ollama detection, crash recovery."""
+        """Start-up work after migrations: Ollama detection, crash recovery, and the provider SDKs
+        imported in the background so the first message does not wait for them."""
+        self.extras["sdks"] = asyncio.create_task(self.providers.load_sdks())
         if self.settings.detect_ollama and not self.providers.configs():
             # In the background: a slow network must not delay the server's start.
             self.extras["ollama_probe"] = asyncio.create_task(self.providers.detect_ollama())
@@ -111,9 +113,10 @@ class Services:
             await self.cluster.start()
 
     async def close(self) -> None:
-        probe = self.extras.pop("ollama_probe", None)
-        if probe is not None:
-            probe.cancel()
+        for name in ("ollama_probe", "sdks"):
+            task = self.extras.pop(name, None)
+            if task is not None:
+                task.cancel()
         await self.runs.close()
         await self.runtimes.close()
         if self.cluster is not None:

@@ -170,6 +170,7 @@ async def test_history_rewrites_409_while_live(chat, llm, op):
 
 async def test_stale_worker_cannot_write_after_cancel(chat_app, chat, llm):
     """The ownership token: once cancelled, the old run's recorder refuses to write."""
+    from threadline.runs.checkpoints import Checkpointer
     from threadline.runs.live import LiveRun
     from threadline.runs.recorder import NotOwner, Recorder
 
@@ -183,10 +184,17 @@ async def test_stale_worker_cannot_write_after_cancel(chat_app, chat, llm):
     # A worker that never heard of the cancel (its flag unset) still cannot write.
     stale = Recorder(LiveRun(id=live.id, session_id=live.session_id), runs.sessions, runs.approvals)
     stale.text = "late text"
+    checkpoints = Checkpointer(runs.sessions, interval=1)
+    checkpoints.add(stale)
+    assert await checkpoints.tick() == 0 and stale.lost  # the batch skips it, and it stops at its next event
     with pytest.raises(NotOwner):
-        await stale.checkpoint()
+        await stale.on_text("more")
+    stale.lost = False
     with pytest.raises(NotOwner):
         await stale.on_assistant_message({"content": "late"})
+    session = (await chat.get("/api/session", params={"session_id": sid})).json()["session"]
+    texts = [m["content"] for m in session["messages"]]
+    assert "late text" not in texts and "late" not in texts
 
 
 async def test_anthropic_provider_runs_a_turn(home, llm):

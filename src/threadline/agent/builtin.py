@@ -39,6 +39,7 @@ class BuiltinRuntime:
     async def check(self, model: str | None) -> str | None:
         """The model reference a run will use: the one asked for, else the configured default, else
         the first model of the first provider that lists one."""
+        await self.providers.load_sdks()
         ref = model or await self._default_model()
         if not ref and not self.providers.default_model_ref():
             catalog = await self.providers.model_catalog()
@@ -50,6 +51,7 @@ class BuiltinRuntime:
         return ref or name
 
     async def run(self, ctx: RunContext, sink: RunSink) -> RuntimeResult:
+        await self.providers.load_sdks()
         provider, model = self.providers.resolve(ctx.model)
         result = await run_agent(
             provider=provider,

@@ -24,7 +24,7 @@ from threadline.cluster.control import Control
 from threadline.cluster.drafts import RedisDrafts
 from threadline.cluster.streams import ENDED_STATUSES, EventStreams
 from threadline.errors import NotFound
-from threadline.runs.live import LiveRun, RunEvent, replay_events
+from threadline.runs.live import LiveRun, RunEvent, replay_to_end
 from threadline.runs.manager import RunManager
 from threadline.runs.relay import EndedRun
 from threadline.settings import Settings
@@ -117,7 +117,7 @@ class Cluster:
             raise NotFound(f"stream not found: {run_id}")
         store = self.runs.store
         if row["status"] in ENDED_STATUSES and not await self.streams.exists(run_id):
-            for event in await replay_events(store, run_id, after_seq):
+            async for event in replay_to_end(store, run_id, after_seq):
                 yield event
             return
         async for item in self.streams.tail(store, run_id, after_seq, heartbeat):

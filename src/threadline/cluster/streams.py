@@ -1,26 +1,31 @@
 """Run events through Redis Streams, so any instance can serve and replay any run.
 
-The owner of a run follows its ``LiveRun`` like any subscriber and appends each event to the stream
-``<prefix>:run:<run_id>`` with the event's sequence number as the entry id (``<seq>-0``), so a reader
-resumes after any ``seq`` with one ``XREAD``. The stream is capped (``MAXLEN ~``) and expires a while
-after the run ends; the database's ``run_events`` stays the record for old runs and fills any gap left
-by the cap.
+Only runs someone reads on another instance go through Redis (issue 18 item 3). A reader there marks
+the run wanted (``<prefix>:want:<run_id>``, a key with a TTL it refreshes while it reads); the owner
+looks for such marks a few times a second and, from then on, appends the run's events to the stream
+``<prefix>:run:<run_id>`` with each event's sequence number as the entry id (``<seq>-0``), so a reader
+resumes after any ``seq`` with one ``XREAD``. The owner sends every mirrored run's new events in one
+pipeline per tick, not one round trip per event. The stream is capped (``MAXLEN ~``) and expires a
+while after the run ends; the database's ``run_events`` stays the record for old runs and fills any
+gap left by the cap.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from threadline.runs.live import TERMINAL_EVENTS, LiveRun, RunEvent, replay_events, stored_events
+from threadline.runs.live import TERMINAL_EVENTS, LiveRun, RunEvent, replay_to_end, stored_events
 from threadline.store import tables as t
 from threadline.store.engine import Store
 
@@ -29,6 +34,18 @@ log = logging.getLogger("threadline.cluster")
 ENDED_STATUSES = frozenset({"succeeded", "failed", "cancelled", "interrupted"})
 # While a run goes on its stream outlives any pause (an approval waits at most its timeout).
 RUNNING_TTL_SECONDS = 24 * 3600
+MIRROR_INTERVAL = 0.05  # how often the owner sends mirrored runs' new events (one pipeline for all)
+WANT_CHECK_INTERVAL = 0.25  # how often it looks for runs newly wanted elsewhere (one MGET for all)
+WANT_TTL_SECONDS = 30  # a reader refreshes its mark well within this
+ENDED_GRACE_SECONDS = 2 * WANT_CHECK_INTERVAL + MIRROR_INTERVAL
+
+
+@dataclass
+class _Mirror:
+    live: LiveRun
+    wanted: bool = False
+    sent: int = 0  # events of the run already in Redis
+    ended_at: float | None = None
 
 
 def encode(event: RunEvent) -> dict[str, str]:
@@ -45,42 +62,75 @@ class EventStreams:
         self.prefix = prefix
         self.maxlen = maxlen
         self.ttl = ttl_seconds
-        self._publishers: set[asyncio.Task[None]] = set()
+        self._runs: dict[str, _Mirror] = {}
+        self._ticker: asyncio.Task[None] | None = None
+        self._checked_wants = 0.0
 
     def key(self, run_id: str) -> str:
         return f"{self.prefix}:run:{run_id}"
 
     # -- the owner's side -----------------------------------------------------------------------
 
-    def publish(self, live: LiveRun) -> None:
-        """Mirror a run started here into its stream (a RunManager launch hook)."""
-        task = asyncio.create_task(self._mirror(live), name=f"stream-{live.id}")
-        self._publishers.add(task)
-        task.add_done_callback(self._publishers.discard)
+    def want_key(self, run_id: str) -> str:
+        return f"{self.prefix}:want:{run_id}"
 
-    async def _mirror(self, live: LiveRun) -> None:
-        batch: list[RunEvent] = []
-        async for event in live.follow(0, heartbeat=60):
-            if event is None:
+    def publish(self, live: LiveRun) -> None:
+        """Track a run started here; its events go to Redis once a reader elsewhere wants them."""
+        self._runs[live.id] = _Mirror(live)
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.create_task(self._tick_forever(), name="stream-mirror")
+
+    async def _tick_forever(self) -> None:
+        while self._runs:
+            await asyncio.sleep(MIRROR_INTERVAL)
+            try:
+                await self.tick()
+            except RedisError as exc:  # readers fall back to the database meanwhile
+                log.warning("could not mirror run events to Redis: %s", exc)
+
+    async def tick(self) -> None:
+        """Look for newly wanted runs (every ``WANT_CHECK_INTERVAL``), then send the new events of
+        every mirrored run in one pipeline; forget runs that ended and were sent (or never wanted)."""
+        now = time.monotonic()
+        mirrors = list(self._runs.values())
+        unwanted = [m for m in mirrors if not m.wanted]
+        if unwanted and now - self._checked_wants >= WANT_CHECK_INTERVAL:
+            self._checked_wants = now
+            marks = await self.redis.mget([self.want_key(m.live.id) for m in unwanted])
+            for mirror, mark in zip(unwanted, marks, strict=True):
+                mirror.wanted = mark is not None
+        due = [(m, len(m.live.events)) for m in mirrors if m.wanted and (m.sent < len(m.live.events) or m.live.ended)]
+        if due:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for mirror, upto in due:
+                    ended = mirror.live.ended and upto == len(mirror.live.events)
+                    self._queue(pipe, mirror.live.id, mirror.live.events[mirror.sent:upto], ended=ended)
+                await pipe.execute()
+            for mirror, upto in due:
+                mirror.sent = upto
+        for mirror in mirrors:
+            if not mirror.live.ended:
                 continue
-            batch.append(event)
-            if event.seq < len(live.events):
-                continue  # more are already waiting: send them together
-            await self.append(live.id, batch, ended=live.ended)
-            batch = []
-        if batch or live.ended:
-            await self.append(live.id, batch, ended=True)
+            mirror.ended_at = mirror.ended_at or now
+            sent_all = mirror.wanted and mirror.sent == len(mirror.live.events)
+            # A reader that marked the run just before it ended is still served (the grace period);
+            # a later one finds the run ended in the database and replays it from there.
+            if sent_all or now - mirror.ended_at > ENDED_GRACE_SECONDS:
+                self._runs.pop(mirror.live.id, None)
+
+    def _queue(self, pipe: Any, run_id: str, events: list[RunEvent], *, ended: bool) -> None:
+        key = self.key(run_id)
+        for event in events:
+            fields: dict[Any, Any] = encode(event)
+            pipe.xadd(key, fields, id=f"{event.seq}-0", maxlen=self.maxlen, approximate=True)
+        pipe.expire(key, int(self.ttl if ended else RUNNING_TTL_SECONDS))
 
     async def append(self, run_id: str, events: list[RunEvent], *, ended: bool) -> None:
-        """XADD ``events`` (ids = seq) and set the stream's expiry; failures are logged, never raised:
-        the run goes on and readers fall back to the database."""
-        key = self.key(run_id)
+        """XADD ``events`` (ids = seq) and set the stream's expiry (the sweeper's terminal event);
+        failures are logged, never raised: readers fall back to the database."""
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for event in events:
-                    fields: dict[Any, Any] = encode(event)
-                    pipe.xadd(key, fields, id=f"{event.seq}-0", maxlen=self.maxlen, approximate=True)
-                pipe.expire(key, int(self.ttl if ended else RUNNING_TTL_SECONDS))
+                self._queue(pipe, run_id, events, ended=ended)
                 await pipe.execute()
         except RedisError as exc:
             log.warning("could not publish %d events of run %s to Redis: %s", len(events), run_id, exc)
@@ -93,11 +143,13 @@ class EventStreams:
         return [decode(entry_id, fields) for entry_id, fields in entries]
 
     async def drain(self, timeout: float = 5.0) -> None:
-        """Let the mirrors of ended runs finish sending (shutdown)."""
-        if self._publishers:
-            await asyncio.wait(set(self._publishers), timeout=timeout)
-        for task in set(self._publishers):
-            task.cancel()
+        """Send what wanted runs still hold (shutdown)."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RedisError):
+                await self._ticker
+        with contextlib.suppress(RedisError, TimeoutError):
+            await asyncio.wait_for(self.tick(), timeout)
 
     # -- any instance's side --------------------------------------------------------------------
 
@@ -113,18 +165,22 @@ class EventStreams:
         key = self.key(run_id)
         position = after_seq
         idle_since = time.monotonic()
+        marked = 0.0
         block_ms = max(10, int(min(poll, heartbeat) * 1000))
         while True:
+            if time.monotonic() - marked > WANT_TTL_SECONDS / 3:
+                await self.redis.set(self.want_key(run_id), "1", ex=WANT_TTL_SECONDS)
+                marked = time.monotonic()
             reply: Any = await self.redis.xread({key: f"{position}-0"}, count=500, block=block_ms)
             entries = reply[0][1] if reply else []
             if not entries:
                 if await _ended(store, run_id):
-                    for event in await replay_events(store, run_id, position):
-                        position = event.seq
+                    async for event in replay_to_end(store, run_id, position):
+                        position = max(position, event.seq)
                         yield event
                         if event.type in TERMINAL_EVENTS:
                             return
-                    if not await self.exists(run_id) or not await self._has_more(key, position):
+                    if not await self._has_more(key, position):
                         return
                 if time.monotonic() - idle_since >= heartbeat:
                     idle_since = time.monotonic()

@@ -53,7 +53,7 @@ class BackgroundDelivery:
             task = (await conn.execute(select(b).where(b.c.id == task_id))).mappings().first()
             if task is None or task["delivered"] or task["status"] == "running":
                 return False
-            parent = await self.sessions.row(conn, task["parent_id"])
+            parent = await self.sessions.row(conn, task["parent_id"], lock=True)
             if parent is None or parent["active_run_id"] is not None:
                 return False  # delivered when the parent's run ends (run_ended)
             claimed = await conn.execute(

@@ -114,6 +114,7 @@ class RunEndings:
         async with self.store.read() as conn:
             first = await self._first_user_text(conn, live.session_id)
             run = (await conn.execute(select(t.runs.c.model).where(t.runs.c.id == live.id))).scalar()
+        await self.providers.load_sdks()
         try:
             provider, model = self.providers.resolve(run)
         except ProviderError:
@@ -168,12 +169,14 @@ class RunEndings:
         live.emit("apperror", {"message": "The server stopped during this answer.", "type": "interrupted",
                                "hint": "Send the message again to continue.", "session_id": live.session_id})
 
-    async def mark_interrupted(self, conn: AsyncConnection, run_id: str, session_id: str) -> None:
+    async def mark_interrupted(
+        self, conn: AsyncConnection, run_id: str, session_id: str, reason: str = "the server stopped"
+    ) -> None:
         m, s = t.messages, t.sessions
         await conn.execute(
             update(m).where(m.c.run_id == run_id, m.c.status == "partial").values(status="interrupted")
         )
-        row = await self.sessions.row(conn, session_id)
+        row = await self.sessions.row(conn, session_id, lock=True)
         if row is not None and row["active_run_id"] == run_id:
             await self.sessions.append_message(
                 conn, session_id,
@@ -182,4 +185,4 @@ class RunEndings:
                 run_id=run_id,
             )
             await conn.execute(update(s).where(s.c.id == session_id).values(active_run_id=None))
-        await self.set_run(conn, run_id, "interrupted")
+        await self.set_run(conn, run_id, "interrupted", error={"type": "interrupted", "reason": reason})

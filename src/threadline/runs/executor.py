@@ -1,9 +1,10 @@
 """Executing runs: the task behind each live run, from its context to its ending.
 
 A claimed run (``runs/starts.py``) is launched here: its runtime produces the turn through a
-``Recorder`` (the sink), a ticker checkpoints it, and exactly one ending (success, failure, cancel,
-interruption) frees the session and sends the terminal event. Whatever happens, every run's stream
-ends with exactly one terminal event (``_ensure_terminal``).
+``Recorder`` (the sink), the process's checkpointer (``runs/checkpoints.py``) stores its progress,
+and exactly one ending (success, failure, cancel, interruption) frees the session and sends the
+terminal event. Whatever happens, every run's stream ends with exactly one terminal event
+(``_ensure_terminal``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import update
 from threadline.agent.events import ProviderError, Usage
 from threadline.agent.runtime import RunContext, RuntimeRegistry
 from threadline.runs.approvals import ApprovalBroker
+from threadline.runs.checkpoints import Checkpointer
 from threadline.runs.context import model_history, system_prompt
 from threadline.runs.endings import RunEndings, uncancellable
 from threadline.runs.live import LiveRun, flush_events
@@ -56,6 +58,8 @@ class RunExecutor:
         self.endings = endings
         self.listeners = list(listeners)
         self.live: dict[str, LiveRun] = {}
+        self.live_ids: tuple[str, ...] = ()  # a snapshot the lease keeper's thread reads
+        self.checkpoints = Checkpointer(sessions, settings.checkpoint_interval_seconds)
         self.closing = False
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -68,6 +72,8 @@ class RunExecutor:
     def launch(self, claim: Claim) -> LiveRun:
         live = LiveRun(id=claim.run_id, session_id=claim.session_id, kind=claim.spec.kind)
         self.live[claim.run_id] = live
+        self.live_ids = tuple(self.live)
+        self.checkpoints.start()
         for listener in self.listeners:
             listener.run_started(live)
         live.task = asyncio.create_task(self._execute(live, claim), name=f"run-{claim.run_id}")
@@ -88,13 +94,12 @@ class RunExecutor:
 
     async def _execute(self, live: LiveRun, claim: Claim) -> None:
         recorder = Recorder(live, self.sessions, self.approvals, runtime=claim.runtime)
-        ticker = asyncio.create_task(self._checkpoints(live, recorder))
+        self.checkpoints.add(recorder)
         status = "failed"
         answer: str | None = None
         try:
             runtime = self.runtimes.get(claim.runtime)
             result = await runtime.run(await self._context(live, claim), recorder)
-            ticker.cancel()
             if live.cancel_requested:
                 raise asyncio.CancelledError  # the cancel arrived but something below swallowed it
             answer = "\n\n".join(recorder.answer_parts) or result.final_text
@@ -102,7 +107,6 @@ class RunExecutor:
                 await claim.spec.on_success(live, answer)
             await self.endings.succeed(live, recorder, result.stopped_reason, result.note, answer)
         except asyncio.CancelledError:
-            ticker.cancel()
             if recorder.settled:
                 pass  # cancelled while announcing a stored success: the success stands
             elif self.closing and not live.cancel_requested:
@@ -116,18 +120,16 @@ class RunExecutor:
             recorder.lost = True
             status = "interrupted"
         except ProviderError as exc:
-            ticker.cancel()
             await uncancellable(self.endings.fail(live, recorder, exc.kind, exc.message, exc.hint))
         except Exception as exc:  # a bug must still end the run and free the session
-            ticker.cancel()
             log.exception("run %s failed", live.id)
             await uncancellable(self.endings.fail(
                 live, recorder, "error", f"{type(exc).__name__}: {exc}", "This is a bug; see the log."
             ))
         finally:
-            ticker.cancel()
             await uncancellable(self._ensure_terminal(live, recorder))
-            self.live.pop(live.id, None)
+            self.checkpoints.remove(recorder)
+            self._forget(live.id)
         if recorder.settled:
             status = "succeeded"
         await self._ended(live, claim, status, answer, recorder.usage)
@@ -187,28 +189,9 @@ class RunExecutor:
             live.id, live.session_id, live.kind, status, answer, usage.input_tokens, usage.output_tokens,
         ))
 
-    async def _checkpoints(self, live: LiveRun, recorder: Recorder) -> None:
-        interval = self.settings.checkpoint_interval_seconds
-        lease_every = max(interval, self.settings.run_lease_seconds / 3)
-        last_lease = time.monotonic()
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await recorder.checkpoint()
-                if time.monotonic() - last_lease >= lease_every:
-                    last_lease = time.monotonic()
-                    await self._renew_lease(live.id)
-            except NotOwner:
-                return
-            except Exception:
-                log.exception("checkpoint of run %s failed", live.id)
-
-    async def _renew_lease(self, run_id: str) -> None:
-        async with self.store.write() as conn:
-            await conn.execute(
-                update(t.runs).where(t.runs.c.id == run_id)
-                .values(lease_until=time.time() + self.settings.run_lease_seconds)
-            )
+    def _forget(self, run_id: str) -> None:
+        self.live.pop(run_id, None)
+        self.live_ids = tuple(self.live)
 
     async def cancel(self, run_id: str) -> bool:
         live = self.live.get(run_id)
@@ -230,6 +213,7 @@ class RunExecutor:
             await asyncio.wait(tasks, timeout=CLOSE_WAIT_SECONDS)
         for task in set(self._tasks):
             task.cancel()
+        await self.checkpoints.close()
 
 
 async def notify_ended(listeners: Sequence[RunListener], ended: EndedRun) -> None:

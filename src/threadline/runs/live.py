@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,7 @@ class LiveRun:
     ended: bool = False
     task: asyncio.Task[None] | None = None
     cancel_requested: bool = False
-    flush_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one write of this run at a time
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def emit(self, type_: str, data: dict[str, Any]) -> RunEvent:
@@ -99,27 +99,35 @@ class Flush:
         run.flushed += self.count
         run.reserved = max(run.reserved, self.reserved)
 
+    def applier(self, run: LiveRun) -> Callable[[], None]:
+        return lambda: self.apply(run)
+
+
+def unflushed_rows(run: LiveRun) -> tuple[list[dict[str, Any]], int | None]:
+    """The ``run_events`` rows not yet stored, and the new reservation of sequence numbers when the
+    run gets close to its current one."""
+    rows = [
+        {"run_id": run.id, "seq": e.seq, "type": e.type, "data": e.data, "created_at": e.created_at}
+        for e in run.unflushed()
+    ]
+    reserve = len(run.events) + SEQ_RESERVE if len(run.events) + SEQ_RESERVE // 2 > run.reserved else None
+    return rows, reserve
+
 
 async def insert_unflushed(conn: AsyncConnection, run: LiveRun) -> Flush:
     """Insert the events not yet in ``run_events`` in ``conn``'s transaction, and move the run's
-    reservation of sequence numbers ahead when it gets close. The caller holds ``run.flush_lock``
+    reservation of sequence numbers ahead when it gets close. The caller holds ``run.write_lock``
     and applies the result once the transaction has committed."""
-    pending = run.unflushed()
-    if pending:
-        rows = [
-            {"run_id": run.id, "seq": e.seq, "type": e.type, "data": e.data, "created_at": e.created_at}
-            for e in pending
-        ]
+    rows, reserve = unflushed_rows(run)
+    if rows:
         await conn.execute(insert(t.run_events), rows)
-    reserved = run.reserved
-    if len(run.events) + SEQ_RESERVE // 2 > reserved:
-        reserved = len(run.events) + SEQ_RESERVE
-        await conn.execute(update(t.runs).where(t.runs.c.id == run.id).values(seq_reserved=reserved))
-    return Flush(len(pending), reserved)
+    if reserve is not None:
+        await conn.execute(update(t.runs).where(t.runs.c.id == run.id).values(seq_reserved=reserve))
+    return Flush(len(rows), reserve or run.reserved)
 
 
 async def flush_events(store: Store, run: LiveRun) -> None:
-    async with run.flush_lock:
+    async with run.write_lock:
         if not run.unflushed():
             return
         async with store.write() as conn:
@@ -153,3 +161,20 @@ async def replay_events(store: Store, run_id: str, after_seq: int) -> list[RunEv
     if last is not None and last.type in TERMINAL_EVENTS and last.seq < after_seq:
         return [RunEvent(last.seq, last.type, last.data, last.created_at)]
     return []
+
+
+async def replay_to_end(store: Store, run_id: str, after_seq: int, *, wait: float = 5.0) -> AsyncIterator[RunEvent]:
+    """Replay an ended run from the database up to its terminal event. The run's last events may
+    still be on their way to the database (its ending commits first, its events right after), so
+    this waits up to ``wait`` seconds for the terminal event to be stored."""
+    deadline = time.monotonic() + wait
+    position = after_seq
+    while True:
+        for event in await replay_events(store, run_id, position):
+            position = max(position, event.seq)
+            yield event
+            if event.type in TERMINAL_EVENTS:
+                return
+        if time.monotonic() >= deadline:
+            return
+        await asyncio.sleep(0.05)

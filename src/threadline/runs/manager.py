@@ -12,6 +12,7 @@ mirror, background-task delivery, metrics) are passed in; nothing is patched in 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -22,6 +23,7 @@ from threadline.preferences import PreferenceService
 from threadline.runs.approvals import ApprovalBroker
 from threadline.runs.endings import RunEndings
 from threadline.runs.executor import RunExecutor
+from threadline.runs.leases import LeaseKeeper
 from threadline.runs.live import LiveRun, RunEvent
 from threadline.runs.reader import RunReader
 from threadline.runs.recovery import RunRecovery
@@ -29,6 +31,8 @@ from threadline.runs.relay import ApprovalRelay, EndedRun, RunListener, RunRelay
 from threadline.runs.starts import Claim, RunStarter, StartTx
 from threadline.sessions.service import SessionService
 from threadline.settings import Settings
+
+LOOP_STALL_SECONDS = 60.0  # a loop that has not ticked for this long no longer has its leases renewed
 
 
 class RunManager:
@@ -58,8 +62,13 @@ class RunManager:
         self.starter = RunStarter(settings=settings, sessions=sessions, runtimes=runtimes, endings=self.endings,
                                   instance_id=instance_id, is_live=self.executor.is_live)
         self.recovery = RunRecovery(store=self.store, endings=self.endings, instance_id=instance_id,
-                                    live=lambda: list(self.executor.live), start_next=self.start_next,
-                                    listeners=listeners)
+                                    lease_seconds=settings.run_lease_seconds, live=lambda: list(self.executor.live),
+                                    start_next=self.start_next, listeners=listeners)
+        self.leases = LeaseKeeper(
+            url=self.store.url, instance_id=instance_id, lease_seconds=settings.run_lease_seconds,
+            live_ids=lambda: self.executor.live_ids, loop_ticked=lambda: self.executor.checkpoints.last_tick,
+            stall_seconds=max(LOOP_STALL_SECONDS, settings.run_lease_seconds * 4),
+        )
         self.reader = RunReader(self.store, self.executor.live.get, relay)
         self.relay = relay
 
@@ -123,13 +132,18 @@ class RunManager:
         return await self.executor.cancel(run_id)
 
     async def recover(self, *, only_expired: bool = False) -> int:
-        return await self.recovery.recover(only_expired=only_expired)
+        """Take over what a previous process left, then keep this instance's leases alive."""
+        recovered = await self.recovery.recover(only_expired=only_expired)
+        self.executor.checkpoints.start()
+        self.leases.start()
+        return recovered
 
     async def sweep(self) -> dict[str, RunEvent]:
         return await self.recovery.sweep()
 
     async def close(self) -> None:
         await self.executor.close()
+        await asyncio.to_thread(self.leases.close)
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from threadline.errors import NotFound
-from threadline.runs.live import LiveRun, RunEvent, replay_events
+from threadline.runs.live import LiveRun, RunEvent, replay_events, replay_to_end
 from threadline.runs.relay import RunRelay
 from threadline.store import tables as t
 from threadline.store.engine import Store
@@ -37,9 +37,14 @@ class RunReader:
             async for item in self.relay.events(run_id, after_seq, heartbeat):
                 yield item
             return
-        if await self.run_row(run_id) is None:
+        row = await self.run_row(run_id)
+        if row is None:
             raise NotFound(f"stream not found: {run_id}")
-        for event in await replay_events(self.store, run_id, after_seq):
+        if row["status"] in ("queued", "running"):  # not live here and not ended: a run of a process that died
+            for event in await replay_events(self.store, run_id, after_seq):
+                yield event
+            return
+        async for event in replay_to_end(self.store, run_id, after_seq):
             yield event
 
     async def status(self, run_id: str) -> dict[str, Any]:

@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.agent.events import ToolCallRequest, Usage
 from threadline.agent.tools.base import ToolResult
 from threadline.runs.approvals import ApprovalBroker
-from threadline.runs.live import TERMINAL_EVENTS, LiveRun, flush_events, insert_unflushed
+from threadline.runs.live import TERMINAL_EVENTS, LiveRun, flush_events
 from threadline.sessions.service import NewMessage, SessionService
 from threadline.store import tables as t
 
@@ -61,10 +61,11 @@ class Recorder:
 
     @contextlib.asynccontextmanager
     async def owned(self) -> AsyncIterator[AsyncConnection]:
-        async with self.store.write() as conn:
-            s = t.sessions
-            owner = (await conn.execute(select(s.c.active_run_id).where(s.c.id == self.run.session_id))).scalar()
-            if owner != self.run.id:
+        """A write transaction of this run, which still owns its session (the session row locked)."""
+        async with self.run.write_lock, self.store.write() as conn:
+            owners = await self.sessions.owners(conn, [self.run.session_id])
+            if owners.get(self.run.session_id) != self.run.id:
+                self.lost = True
                 raise NotOwner(self.run.id)
             yield conn
 
@@ -73,9 +74,12 @@ class Recorder:
         return await self.sessions.append_message(conn, self.run.session_id, message, run_id=self.run.id)
 
     def _check_cancelled(self) -> None:
-        """A cancel is final even if a library below swallowed the task's CancelledError."""
+        """A cancel is final even if a library below swallowed the task's CancelledError; a run that
+        lost its session stops at its next event."""
         if self.run.cancel_requested:
             raise asyncio.CancelledError
+        if self.lost:
+            raise NotOwner(self.run.id)
 
     # -- AgentSink -----------------------------------------------------------------------------
 
@@ -163,27 +167,34 @@ class Recorder:
 
     # -- checkpoints and endings ---------------------------------------------------------------
 
-    async def checkpoint(self) -> None:
-        """Store the text streamed so far as a ``partial`` assistant row and flush the event log, in
-        one write transaction (the single SQLite writer is the scarce resource under load)."""
-        if (self.text, self.reasoning) == self.checkpointed or not (self.text or self.reasoning):
-            await flush_events(self.store, self.run)
-            return
+    def needs_checkpoint(self) -> bool:
+        return bool(self.run.unflushed()) or (
+            (self.text, self.reasoning) != self.checkpointed and bool(self.text or self.reasoning)
+        )
+
+    async def write_checkpoint(self, conn: AsyncConnection) -> Callable[[], None]:
+        """Store the text streamed so far as a ``partial`` assistant row, in ``conn``'s transaction
+        (``runs/checkpoints.py`` writes every live run's in one). The caller holds ``run.write_lock``,
+        has checked ownership, stores the events, and calls the result once the transaction has
+        committed."""
         text, reasoning = self.text, self.reasoning
-        async with self.run.flush_lock:
-            async with self.owned() as conn:
-                if self.row_id is None:
-                    row = await self._append(
-                        conn, NewMessage(role="assistant", content=text, reasoning=reasoning or None, status="partial")
-                    )
-                    self.row_id = row["id"]
-                else:
-                    await self.sessions.update_message(
-                        conn, self.row_id, content=text, reasoning=reasoning or None, status="partial"
-                    )
-                flush = await insert_unflushed(conn, self.run)
-            flush.apply(self.run)
-        self.checkpointed = (text, reasoning)
+        row_id = self.row_id
+        if (text, reasoning) != self.checkpointed and (text or reasoning):
+            if row_id is None:
+                row = await self._append(
+                    conn, NewMessage(role="assistant", content=text, reasoning=reasoning or None, status="partial")
+                )
+                row_id = row["id"]
+            else:
+                await self.sessions.update_message(
+                    conn, row_id, content=text, reasoning=reasoning or None, status="partial"
+                )
+
+        def committed() -> None:
+            self.row_id = row_id
+            self.checkpointed = (text, reasoning)
+
+        return committed
 
     async def save_partial(self, conn: AsyncConnection, status: str) -> None:
         """Keep whatever text was streamed but not completed, marked ``partial`` (cancel) or

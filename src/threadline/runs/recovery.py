@@ -4,6 +4,7 @@ stored above anything its process may have sent, and the session's queue moves o
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
@@ -17,6 +18,8 @@ from threadline.runs.relay import EndedRun, RunListener
 from threadline.store import tables as t
 from threadline.store.engine import Store
 
+log = logging.getLogger("threadline.runs")
+
 INTERRUPTED = {"message": "The server stopped during this answer.", "type": "interrupted",
                "hint": "Send the message again to continue."}
 
@@ -28,6 +31,7 @@ class RunRecovery:
         store: Store,
         endings: RunEndings,
         instance_id: str,
+        lease_seconds: float,
         live: Callable[[], Collection[str]],
         start_next: Callable[[str], Awaitable[str | None]],
         listeners: Sequence[RunListener] = (),
@@ -35,6 +39,7 @@ class RunRecovery:
         self.store = store
         self.endings = endings
         self.instance_id = instance_id
+        self.lease_seconds = lease_seconds
         self.live = live
         self.start_next = start_next
         self.listeners = list(listeners)
@@ -45,10 +50,12 @@ class RunRecovery:
         share a database (``only_expired``) take over only runs whose lease ran out."""
         r = t.runs
         stale_clause = r.c.status == "running"
+        reason = "the server restarted during the run"
         if only_expired:
             stale_clause = stale_clause & ((r.c.lease_until < time.time()) | r.c.lease_until.is_(None)
                                            | (r.c.owner == self.instance_id))  # ours, from before a restart
-        interrupted = await self._interrupt(stale_clause)
+            reason = "its instance stopped (found at the start-up of another)"
+        interrupted = await self._interrupt(stale_clause, reason)
         async with self.store.read() as conn:
             waiting = (await conn.execute(select(r.c.session_id).where(r.c.status == "queued").distinct())).all()
         for (session_id,) in waiting:
@@ -58,21 +65,38 @@ class RunRecovery:
     async def sweep(self) -> dict[str, RunEvent]:
         """Interrupt the runs of instances that died (``running`` with an expired lease, none live
         here), as ``recover`` does at start-up; returns each one's final event. Instances sharing a
-        database call it periodically (threadline.cluster)."""
-        r = t.runs
-        clause = (r.c.status == "running") & (r.c.lease_until < time.time()) & r.c.id.not_in(list(self.live()))
-        return await self._interrupt(clause)
+        database call it periodically (threadline.cluster). A run whose owner still beats is left
+        alone, whatever its lease says: taking it over would be the bug."""
+        r, i = t.runs, t.instances
+        now = time.time()
+        alive = select(i.c.id).where(i.c.heartbeat_at > now - self.lease_seconds).scalar_subquery()
+        clause = ((r.c.status == "running") & (r.c.lease_until < now) & r.c.id.not_in(list(self.live()))
+                  & (r.c.owner.is_(None) | r.c.owner.not_in(alive)))
+        async with self.store.read() as conn:
+            spared = (await conn.execute(select(r.c.id, r.c.owner).where(
+                (r.c.status == "running") & (r.c.lease_until < now) & r.c.owner.in_(alive)
+                & (r.c.owner != self.instance_id)
+            ))).all()
+        for run_id, owner in spared:
+            log.error("run %s has an expired lease but its owner %s is alive; not taking it over", run_id, owner)
+        return await self._interrupt(clause, "its instance stopped: the lease ran out and the instance "
+                                             "sent no heartbeat")
 
-    async def _interrupt(self, clause: ColumnElement[bool]) -> dict[str, RunEvent]:
+    async def _interrupt(self, clause: ColumnElement[bool], reason: str) -> dict[str, RunEvent]:
         r = t.runs
         now = time.time()
         swept: dict[str, RunEvent] = {}
         async with self.store.write() as conn:
-            stale = (await conn.execute(select(r.c.id, r.c.session_id, r.c.kind).where(clause))).all()
-            for run_id, session_id, _kind in stale:
-                await self.endings.mark_interrupted(conn, run_id, session_id)
+            stale = (await conn.execute(
+                select(r.c.id, r.c.session_id, r.c.kind, r.c.owner, r.c.lease_until).where(clause).with_for_update()
+            )).all()
+            for run_id, session_id, _kind, owner, lease_until in stale:
+                late = f"; lease expired {now - lease_until:.1f} s ago" if lease_until else ""
+                detail = f"{reason} (owner {owner or 'none'}{late}; taken over by {self.instance_id})"
+                log.warning("run %s interrupted: %s", run_id, detail)
+                await self.endings.mark_interrupted(conn, run_id, session_id, detail)
                 swept[run_id] = await self._interrupted_event(conn, run_id, session_id, now)
-        for run_id, session_id, kind in stale:
+        for run_id, session_id, kind, _owner, _lease in stale:
             await self.start_next(session_id)
             await notify_ended(self.listeners, EndedRun(run_id, session_id, kind, "interrupted"))
         return swept

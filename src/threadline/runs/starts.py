@@ -208,7 +208,7 @@ class RunStarter:
         """Claim the oldest queued message of a free session (the caller launches it)."""
         r = t.runs
         async with self.store.write() as conn:
-            row = await self.sessions.row(conn, session_id)
+            row = await self.sessions.row(conn, session_id, lock=True)
             if row is None or row["active_run_id"] is not None:
                 return None
             queued = (await conn.execute(

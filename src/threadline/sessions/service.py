@@ -133,8 +133,20 @@ class SessionService:
         await self.drafts.put(draft)
         return draft_public(draft)
 
-    async def row(self, conn: AsyncConnection, session_id: str) -> Any:
-        return (await conn.execute(select(t.sessions).where(t.sessions.c.id == session_id))).mappings().first()
+    async def row(self, conn: AsyncConnection, session_id: str, *, lock: bool = False) -> Any:
+        """The session row; ``lock`` (in a write transaction) locks it until the transaction ends, so
+        a read-check-write on it is safe on PostgreSQL (SQLite has one writer anyway)."""
+        query = select(t.sessions).where(t.sessions.c.id == session_id)
+        if lock:
+            query = query.with_for_update()
+        return (await conn.execute(query)).mappings().first()
+
+    async def owners(self, conn: AsyncConnection, session_ids: list[str]) -> dict[str, str | None]:
+        """Each session's ``active_run_id``, the rows locked (in id order, so batches never deadlock)."""
+        s = t.sessions
+        query = select(s.c.id, s.c.active_run_id).where(s.c.id.in_(sorted(set(session_ids))))
+        rows = await conn.execute(query.order_by(s.c.id).with_for_update())
+        return {row.id: row.active_run_id for row in rows}
 
     async def get(
         self,
@@ -199,7 +211,7 @@ class SessionService:
     async def materialize(self, conn: AsyncConnection, session_id: str, **values: Any) -> Any:
         """Return the session row, writing it from its draft first if it has none yet."""
         session_id = check_session_id(session_id)
-        row = await self.row(conn, session_id)
+        row = await self.row(conn, session_id, lock=True)
         if row is not None:
             return row
         draft = await self.drafts.get(session_id)
@@ -221,7 +233,7 @@ class SessionService:
         await conn.execute(self.store.dialect.insert_ignore(t.sessions, record))
         # Only once the row is committed: until then a concurrent reader must still find the draft.
         self.store.after_commit(conn, lambda: self.drafts.discard(session_id))
-        return await self.row(conn, session_id)
+        return await self.row(conn, session_id, lock=True)
 
     async def create_row(self, conn: AsyncConnection, **values: Any) -> Any:
         """Write a session that never was a draft (btw, background, import, duplicate)."""
@@ -381,7 +393,7 @@ class SessionService:
         session_id = check_session_id(session_id)
         await self.drafts.discard(session_id)
         async with self.store.write() as conn:
-            row = await self.row(conn, session_id)
+            row = await self.row(conn, session_id, lock=True)
             if row is None:
                 return False
             self.require_idle(row)

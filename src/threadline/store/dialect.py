@@ -1,5 +1,5 @@
 """Every piece of SQL that differs between SQLite and PostgreSQL: full-text search, upserts, the
-cluster-wide write lock."""
+migration lock."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from sqlalchemy.sql.dml import Insert
 SNIPPET_OPEN = "«"
 SNIPPET_CLOSE = "»"
 
-# pg_advisory_xact_lock key of the write lock: any 64-bit number no other application on the database uses.
-WRITE_LOCK_KEY = 0x7468726561646C6E  # "threadln"
+# pg_advisory_xact_lock key of the migration lock: any 64-bit number no other application on the database uses.
+MIGRATION_LOCK_KEY = 0x7468726561646C6F
 
 
 class Dialect:
@@ -22,20 +22,11 @@ class Dialect:
             raise ValueError(f"unsupported database dialect: {name}")
         self.name = name
 
-    def write_lock(self) -> TextClause | None:
-        """The statement that opens every write transaction. SQLite's ``BEGIN IMMEDIATE`` already takes
-        the database's write lock; PostgreSQL takes a transaction-scoped advisory lock, so write
-        transactions are serialized across every instance just as they are on SQLite and the
-        read-check-write code (claiming a session, the next message's ``seq``) stays correct."""
-        if self.name == "sqlite":
-            return None
-        return text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
-
     def migration_lock(self) -> TextClause | None:
         """Taken before migrating, so instances starting together migrate one after the other."""
         if self.name == "sqlite":
             return None  # BEGIN IMMEDIATE
-        return text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY + 1})")
+        return text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
 
     def reset_sequence(self, table: Table) -> list[TextClause]:
         """After rows were inserted with their ids: make the next generated id follow the largest.
@@ -50,14 +41,17 @@ class Dialect:
 
     def insert_ignore(self, table: Table, values: dict[str, Any]) -> Insert:
         """INSERT that does nothing when the primary key exists."""
-        module = sqlite if self.name == "sqlite" else postgresql
-        return module.insert(table).values(**values).on_conflict_do_nothing()
+        if self.name == "sqlite":
+            return sqlite.insert(table).values(**values).on_conflict_do_nothing()
+        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
 
     def upsert(self, table: Table, values: dict[str, Any], key: str) -> Insert:
-        module = sqlite if self.name == "sqlite" else postgresql
-        stmt = module.insert(table).values(**values)
-        updates = {k: stmt.excluded[k] for k in values if k != key}
-        return stmt.on_conflict_do_update(index_elements=[key], set_=updates)
+        if self.name == "sqlite":
+            lite = sqlite.insert(table).values(**values)
+            return lite.on_conflict_do_update(index_elements=[key], set_={k: lite.excluded[k] for k in values
+                                                                          if k != key})
+        pg = postgresql.insert(table).values(**values)
+        return pg.on_conflict_do_update(index_elements=[key], set_={k: pg.excluded[k] for k in values if k != key})
 
     def fts_query(self, raw: str) -> str | None:
         """Turn user text into a safe full-text query: every word must match, the last as a prefix."""

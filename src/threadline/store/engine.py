@@ -95,13 +95,13 @@ class Store:
     waiting writer holds no connection) and one per database (``BEGIN IMMEDIATE`` on SQLite, an
     advisory lock on PostgreSQL, see ``Dialect.write_lock``)."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int | None = None) -> None:
         self.url = url
         kwargs: dict[str, Any] = {"echo": echo}
         if url.startswith("sqlite"):
-            kwargs.update(pool_size=8, max_overflow=8)
+            kwargs.update(pool_size=pool_size or 8, max_overflow=0 if pool_size else 8)
         else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            kwargs.update(pool_size=pool_size or 10, max_overflow=0 if pool_size else 20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self.dialect = Dialect(self.engine.dialect.name)
         self.is_sqlite = self.dialect.name == "sqlite"
@@ -139,17 +139,23 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction. A task cancelled anywhere inside it never leaves a connection in a
-        transaction (holding SQLite's write lock for good): BEGIN, COMMIT, ROLLBACK and the return
-        to the pool run to their end, then the cancel goes on."""
-        callbacks: list[AfterCommit] = []
-        async with self._write_lock:
-            self.health.writer_started()
+        """A write transaction. On SQLite one at a time per process (an asyncio lock, so a waiting
+        writer holds no connection) and per database (``BEGIN IMMEDIATE``); on PostgreSQL as many as
+        the pool allows, each locking only the rows it needs (``SessionService.row(lock=True)``).
+
+        A task cancelled anywhere inside never leaves a connection in a transaction (holding SQLite's
+        write lock for good): BEGIN, COMMIT, ROLLBACK and the return to the pool run to their end,
+        then the cancel goes on."""
+        async with self._writer():
+            callbacks: list[AfterCommit] = []
+            token = self.health.writer_started()
             conn = self.engine.connect()
             try:
                 await _complete(conn.start())
                 self._after_commit[id(conn)] = callbacks
-                await self._begin_write(conn)
+                if self.is_sqlite:
+                    await _complete(conn.execution_options(sqlite_immediate=True))
+                await _complete(conn.begin())
                 try:
                     yield conn
                 except BaseException:
@@ -163,18 +169,13 @@ class Store:
                 self._after_commit.pop(id(conn), None)
                 if conn.sync_connection is not None:
                     await _complete(conn.close())
-                self.health.writer_done()
+                self.health.writer_done(token)
         self.health.write_ok()
         for callback in callbacks:
             await callback()
 
-    async def _begin_write(self, conn: AsyncConnection) -> None:
-        if self.is_sqlite:
-            await _complete(conn.execution_options(sqlite_immediate=True))
-        await _complete(conn.begin())
-        lock = self.dialect.write_lock()
-        if lock is not None:
-            await _complete(conn.execute(lock))
+    def _writer(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return self._write_lock if self.is_sqlite else contextlib.nullcontext()
 
     def after_commit(self, conn: AsyncConnection, callback: AfterCommit) -> None:
         """Run ``callback`` once the write transaction of ``conn`` has committed (never if it rolls back)."""

@@ -16,15 +16,18 @@ STUCK_SECONDS = 30.0
 
 class WriteHealth:
     def __init__(self) -> None:
-        self._holder_since: float | None = None
+        self._open: dict[int, float] = {}  # start times of the open write transactions
+        self._next = 0
         self.last_error: str | None = None
         self.failed_at: float | None = None
 
-    def writer_started(self) -> None:
-        self._holder_since = time.monotonic()
+    def writer_started(self) -> int:
+        self._next += 1
+        self._open[self._next] = time.monotonic()
+        return self._next
 
-    def writer_done(self) -> None:
-        self._holder_since = None
+    def writer_done(self, token: int) -> None:
+        self._open.pop(token, None)
 
     def write_ok(self) -> None:
         self.last_error = None
@@ -37,8 +40,8 @@ class WriteHealth:
 
     def problem(self) -> str | None:
         """Why writes are not going through, or None."""
-        if self._holder_since is not None:
-            held = time.monotonic() - self._holder_since
+        if self._open:
+            held = time.monotonic() - min(self._open.values())
             if held > STUCK_SECONDS:
                 return f"a write transaction has been open for {held:.0f} s"
         if self.last_error is not None:

@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -26,6 +27,13 @@ Source = Literal["env", "file", "auto"]
 OLLAMA_URL = "http://127.0.0.1:11434/v1"
 OPENAI_URL = "https://api.openai.com/v1"
 LIST_MODELS_TIMEOUT = 10.0
+CATALOG_TTL_SECONDS = 120.0  # the model catalog is asked again after this, or when providers change
+
+
+def _import_adapters() -> None:
+    """Import the SDK adapters (the openai and anthropic packages take a second or more)."""
+    import threadline.agent.providers.anthropic  # noqa: F401
+    import threadline.agent.providers.openai_compat  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,8 @@ class ProviderRegistry:
         self._configs: dict[str, ProviderConfig] = {}
         self._providers: dict[str, Provider] = {}
         self._retired: list[Provider] = []
+        self._sdks: asyncio.Future[None] | None = None
+        self._catalog: tuple[float, list[ModelGroup]] | None = None
         for config in configs or []:
             self._configs[config.id] = config
 
@@ -126,6 +136,14 @@ class ProviderRegistry:
         for config in registry._read_file():
             registry._configs[config.id] = config
         return registry
+
+    async def load_sdks(self) -> None:
+        """Import the SDK adapters in a worker thread, once: the event loop never waits on an import
+        (issue 11 item 4). Every server path awaits this before ``get``/``resolve``; the server also
+        starts it in the background right after start-up."""
+        if self._sdks is None:
+            self._sdks = asyncio.ensure_future(asyncio.to_thread(_import_adapters))
+        await asyncio.shield(self._sdks)
 
     # -- lookup ---------------------------------------------------------------------------------
 
@@ -181,8 +199,14 @@ class ProviderRegistry:
         assert default is not None
         return self.get(default), ref
 
-    async def model_catalog(self) -> list[ModelGroup]:
-        """Every provider's models, asked concurrently; a failing provider gets ``error``, not an exception."""
+    async def model_catalog(self, *, fresh: bool = False) -> list[ModelGroup]:
+        """Every provider's models, asked concurrently; a failing provider gets ``error``, not an
+        exception. Kept for ``CATALOG_TTL_SECONDS`` (``fresh`` asks again); a change of providers
+        forgets it."""
+        if not fresh and self._catalog is not None and time.monotonic() - self._catalog[0] < CATALOG_TTL_SECONDS:
+            return self._catalog[1]
+        await self.load_sdks()
+        configs = list(self._configs.values())
 
         async def one(config: ProviderConfig) -> ModelGroup:
             if config.models is not None:
@@ -195,7 +219,10 @@ class ProviderRegistry:
                 return ModelGroup(config.id, config.kind, [], config.default_model, "listing models timed out")
             return ModelGroup(config.id, config.kind, models, config.default_model)
 
-        return list(await asyncio.gather(*(one(c) for c in self._configs.values())))
+        catalog = list(await asyncio.gather(*(one(c) for c in configs)))
+        if [c.id for c in configs] == list(self._configs):  # no change of providers meanwhile
+            self._catalog = (time.monotonic(), catalog)
+        return catalog
 
     async def list_models(self) -> dict[str, list[str]]:
         return {group.provider_id: group.models for group in await self.model_catalog()}
@@ -250,6 +277,7 @@ class ProviderRegistry:
         if not found or "ollama" in self._configs:
             return False
         self._configs["ollama"] = ProviderConfig("ollama", "openai", url, None, source="auto")
+        self._catalog = None
         return True
 
     async def aclose(self) -> None:
@@ -260,6 +288,7 @@ class ProviderRegistry:
 
     def _forget(self, provider_id: str) -> None:
         # A run may still use the old adapter: close it with the registry, not now.
+        self._catalog = None
         provider = self._providers.pop(provider_id, None)
         if provider is not None:
             self._retired.append(provider)

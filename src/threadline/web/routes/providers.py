@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import Field
 
 from threadline.agent.events import ProviderError
@@ -50,9 +50,12 @@ def _config(body: ProviderIn) -> ProviderConfig:
 
 
 @router.get("/models")
-async def models(providers: ProvidersDep, preferences: PreferencesDep) -> JSON:
-    """Each provider's models, from its own model list; ``default_model`` from Settings or the first."""
-    catalog = await providers.model_catalog()
+async def models(
+    providers: ProvidersDep, preferences: PreferencesDep, refresh: Annotated[bool, Query()] = False
+) -> JSON:
+    """Each provider's models, from its own model list (kept a couple of minutes; ``refresh=1`` asks
+    again); ``default_model`` from Settings or the first."""
+    catalog = await providers.model_catalog(fresh=refresh)
     groups: list[dict[str, Any]] = [
         {"id": g.provider_id, "provider": g.provider_id, "kind": g.kind, "models": g.models,
          "default_model": g.default_model, "error": g.error}
@@ -93,6 +96,7 @@ async def test_provider(body: ProviderIn, providers: ProvidersDep) -> JSON:
     config = _config(body)
     if config.api_key is None and config.id in {c.id for c in providers.configs()}:
         config = ProviderConfig(config.id, config.kind, config.base_url, providers.config(config.id).api_key)
+    await providers.load_sdks()
     provider = build_provider(config, timeout=TEST_TIMEOUT)
     try:
         found = await asyncio.wait_for(provider.list_models(), TEST_TIMEOUT)

@@ -1,0 +1,101 @@
+"""Checkpoints of every live run of this process, written together: one write transaction per tick
+whatever the number of runs (issue 11 item 6), so 200 streams cost one write every interval and an
+interactive write (a rename, a new message) waits for at most one batch.
+
+Each tick takes the runs that have something to store and whose own write lock is free (a run busy
+writing is caught at the next tick), checks in one query that each still owns its session (the rows
+locked), stores each one's partial text and all their new events (one bulk insert), then commits.
+A run found to have lost its session is marked, and stops at its next event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from sqlalchemy import insert, update
+
+from threadline.runs.live import Flush, unflushed_rows
+from threadline.runs.recorder import Recorder
+from threadline.sessions.service import SessionService
+from threadline.store import tables as t
+
+log = logging.getLogger("threadline.runs")
+
+
+class Checkpointer:
+    def __init__(self, sessions: SessionService, interval: float) -> None:
+        self.sessions = sessions
+        self.store = sessions.store
+        self.interval = interval
+        self.recorders: dict[str, Recorder] = {}
+        self.last_tick = time.monotonic()  # the lease keeper's sign that the event loop runs
+        self.batches = 0  # checkpoint transactions written (metrics, bench)
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, recorder: Recorder) -> None:
+        self.recorders[recorder.run.id] = recorder
+
+    def remove(self, recorder: Recorder) -> None:
+        self.recorders.pop(recorder.run.id, None)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._forever(), name="checkpoints")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            self.last_tick = time.monotonic()
+            try:
+                await self.tick()
+            except Exception:  # a failed batch is retried at the next tick; the runs go on
+                log.exception("checkpoint batch of %d run(s) failed", len(self.recorders))
+
+    async def tick(self) -> int:
+        """Write one batch; returns the number of runs checkpointed."""
+        due = [r for r in self.recorders.values() if r.needs_checkpoint() and not r.run.write_lock.locked()]
+        if not due:
+            return 0
+        for recorder in due:
+            await recorder.run.write_lock.acquire()  # free (checked above): no wait, no reordering
+        try:
+            return await self._write(due)
+        finally:
+            for recorder in due:
+                recorder.run.write_lock.release()
+
+    async def _write(self, due: list[Recorder]) -> int:
+        after: list[Callable[[], None]] = []
+        written = 0
+        async with self.store.write() as conn:
+            owners = await self.sessions.owners(conn, [r.run.session_id for r in due])
+            events: list[dict[str, object]] = []
+            for recorder in due:
+                run = recorder.run
+                if owners.get(run.session_id) != run.id:
+                    recorder.lost = True
+                    continue
+                after.append(await recorder.write_checkpoint(conn))
+                rows, reserve = unflushed_rows(run)
+                events += rows
+                if reserve is not None:
+                    await conn.execute(update(t.runs).where(t.runs.c.id == run.id).values(seq_reserved=reserve))
+                after.append(Flush(len(rows), reserve or run.reserved).applier(run))
+                written += 1
+            if events:
+                await conn.execute(insert(t.run_events), events)
+        for committed in after:
+            committed()
+        self.batches += 1
+        return written
