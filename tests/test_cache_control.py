@@ -5,6 +5,7 @@ covered without editing this test; streams are read only as far as their headers
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -17,9 +18,9 @@ from threadline.web.app import create_app
 SAFE = ("GET", "HEAD")
 
 
-async def answer(client: httpx.AsyncClient, method: str, path: str, **kwargs: object) -> httpx.Response:
+async def answer(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
     """Status and headers (and the body when it is JSON); an event stream is left after its headers."""
-    async with client.stream(method, path, **kwargs) as response:  # type: ignore[arg-type]
+    async with client.stream(method, path, **kwargs) as response:
         if response.headers.get("content-type", "").startswith("application/json"):
             await response.aread()
         return response

@@ -8,15 +8,18 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
-from redis.asyncio import ConnectionPool
 
 from threadline.errors import TooManyRequests, UpstreamError
 from threadline.settings import Settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import ConnectionPool
 
 log = logging.getLogger("threadline.web")
 
@@ -39,8 +42,11 @@ class LoginLimiter:
         self.item = RateLimitItemPerMinute(settings.login_rate_limit)
         self.namespace = "login"
         self.pool: ConnectionPool | None = None
-        storage: MemoryStorage | RedisStorage
-        if settings.redis_url:
+        storage: Storage
+        if settings.redis_url:  # imported only then: a single process never loads the Redis client
+            from limits.aio.storage import RedisStorage
+            from redis.asyncio import ConnectionPool
+
             self.pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
             scheme = settings.redis_url if settings.redis_url.startswith("redis") else "redis+" + settings.redis_url
             storage = RedisStorage("async+" + scheme, wrap_exceptions=True, implementation="redispy",
