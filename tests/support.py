@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -60,3 +61,26 @@ async def listed_ids(client: httpx.AsyncClient, **params: Any) -> list[str]:
     response = await client.get("/api/sessions", params={"limit": 500, **params})
     assert response.status_code == 200, response.text
     return [s["session_id"] for s in response.json()["sessions"]]
+
+
+def concrete_path(path: str) -> str:
+    """A route template with every parameter filled in."""
+    return re.sub(r"\{[^}]+\}", "x1", path)
+
+
+def route_table(app: FastAPI) -> list[tuple[str, set[str]]]:
+    """(path, methods) of every route, with included routers flattened (FastAPI >= 0.16x keeps them
+    nested); anything that is not a plain HTTP route fails the test, so it gets looked at."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: app.routes is already flat
+        routes: list[object] = list(app.routes)
+    else:
+        routes = list(iter_route_contexts(app.routes))
+    table = []
+    for route in routes:
+        path, methods = getattr(route, "path", None), getattr(route, "methods", None)
+        if not isinstance(path, str) or not methods:
+            raise AssertionError(f"unexpected route {route!r}: check that the auth middleware covers it")
+        table.append((path, set(methods)))
+    return table

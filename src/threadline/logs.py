@@ -3,42 +3,37 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from typing import Any
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 from threadline.settings import Settings
 
-# LogRecord attributes that are not "extra" fields.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "taskName", "color_message",  # uvicorn's copy with terminal colours
-}
+ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")  # uvicorn.access's arguments
 
 
-class JsonFormatter(logging.Formatter):
+class JsonFormatter(_JsonFormatter):
+    """python-json-logger's formatter with Threadline's keys: ``ts``, ``level``, ``logger``, ``message``,
+    ``instance``, the record's extra fields, ``exception``; uvicorn's access lines get their fields."""
+
     def __init__(self, instance_id: str | None = None) -> None:
-        super().__init__()
-        self.instance_id = instance_id
+        super().__init__(
+            ["levelname", "name", "message"],
+            rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+            static_fields={"instance": instance_id} if instance_id else None,
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's copy with terminal colours
+            timestamp="ts",
+            json_ensure_ascii=False,
+        )
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if self.instance_id:
-            entry["instance"] = self.instance_id
-        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
-            client, method, path, version, status = record.args
-            entry.update(client=client, method=method, path=path, http_version=version, status=status)
-        for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        super().add_fields(log_data, record, message_dict)
+        log_data["level"] = record.levelname.lower()
+        args = record.args
+        if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == len(ACCESS_FIELDS):
+            log_data.update(zip(ACCESS_FIELDS, args, strict=True))
 
 
 def logging_config(settings: Settings) -> dict[str, Any]:

@@ -88,6 +88,27 @@ async def read_events(
     return frames
 
 
+async def read_until_stall(client: httpx.AsyncClient, stream_id: str, expected: str) -> httpx.Headers:
+    """Read a stream whose model sends ``expected`` and then stalls (``fail=hang``) until it has all of
+    ``expected``; only a stream that passes tokens on as they come can deliver it. Returns the stream's
+    headers, once checking that the run is still going. The caller cancels the run."""
+    received = ""
+    parser = FrameParser()
+    async with asyncio.timeout(30):  # a buffered stream never delivers: fail rather than hang
+        async with client.stream("GET", "/api/chat/stream", params={"stream_id": stream_id}) as response:
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                frame = parser.feed(line)
+                assert frame is None or frame[1] not in TERMINAL, frame
+                if frame is not None and frame[1] == "token":
+                    received += frame[2]["text"]
+                if received == expected:
+                    break
+    status = (await client.get("/api/chat/stream/status", params={"stream_id": stream_id})).json()
+    assert status["active"] is True  # the model is still stalled: nothing held the tokens back
+    return response.headers
+
+
 async def wait_idle(client: httpx.AsyncClient, session_id: str, timeout: float = 10) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

@@ -3,7 +3,6 @@ every route of the app refused without the cookie."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import httpx
@@ -12,9 +11,12 @@ from fastapi import FastAPI
 
 from tests.conftest import make_settings
 from tests.security.conftest import BASE, PASSWORD, client_for, login, page_csrf
+from tests.support import concrete_path, route_table
 from threadline.web.app import create_app
-from threadline.web.auth import COOKIE, PASSWORD_HASH, LoginLimiter, hash_password, verify_password
-from threadline.web.security import PUBLIC_PATHS
+from threadline.web.auth import COOKIE, PASSWORD_HASH
+from threadline.web.login_limit import client_key
+from threadline.web.middleware.authentication import PUBLIC_PATHS
+from threadline.web.passwords import hash_password, verify_password
 
 EXPECTED_PUBLIC = {"/api/auth/login", "/api/auth/status", "/health", "/health/ready", "/login", "/favicon.ico",
                    "/static/{digest}/{path:path}"}
@@ -129,19 +131,12 @@ async def test_failed_logins_are_rate_limited_per_client(auth_app: FastAPI) -> N
         assert spoofed.status_code == 429  # X-Forwarded-For is not trusted
 
 
-def test_login_limiter_memory_is_bounded_and_windows_expire() -> None:
-    now = [1000.0]
-    limiter = LoginLimiter(limit=3, window=60, max_clients=100, clock=lambda: now[0])
-    for i in range(5000):
-        limiter.fail(f"10.0.{i // 256}.{i % 256}")
-    assert len(limiter.failures) == 100
-    for _ in range(3):
-        limiter.fail("1.1.1.1")
-    assert limiter.retry_after("1.1.1.1") == 60
-    assert all(len(stamps) <= 3 for stamps in limiter.failures.values())
-    now[0] += 61
-    assert limiter.retry_after("1.1.1.1") is None
-    assert "1.1.1.1" not in limiter.failures
+def test_clients_are_counted_by_address_and_ipv6_by_its_64_block() -> None:
+    assert client_key("203.0.113.7") == "203.0.113.7"
+    assert client_key("::ffff:203.0.113.7") == "203.0.113.7"
+    assert client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("unknown") == "unknown"
 
 
 def test_scrypt_hashes_are_salted_and_verified() -> None:
@@ -198,33 +193,11 @@ async def test_the_environment_password_cannot_be_changed_from_settings(user: ht
     assert (await user.get("/api/settings")).json()["password_source"] == "env"
 
 
-def _concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "x1", path)
-
-
-def route_table(app: FastAPI) -> list[tuple[str, set[str]]]:
-    """(path, methods) of every route, with included routers flattened (FastAPI >= 0.16x keeps them
-    nested); anything that is not a plain HTTP route fails the test, so it gets looked at."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # older FastAPI: app.routes is already flat
-        routes: list[object] = list(app.routes)
-    else:
-        routes = list(iter_route_contexts(app.routes))
-    table = []
-    for route in routes:
-        path, methods = getattr(route, "path", None), getattr(route, "methods", None)
-        if not isinstance(path, str) or not methods:
-            raise AssertionError(f"unexpected route {route!r}: check that the auth middleware covers it")
-        table.append((path, set(methods)))
-    return table
-
-
 async def test_every_route_requires_the_cookie(auth_app: FastAPI, anon: httpx.AsyncClient) -> None:
     """Walks the route table, so a route added later is covered without editing this test."""
     checked, public = 0, set()
     for route_path, methods in route_table(auth_app):
-        path = _concrete(route_path)
+        path = concrete_path(route_path)
         for method in sorted(methods):
             checked += 1
             response = await anon.request(method, path, json={} if method in ("POST", "PUT", "PATCH") else None)

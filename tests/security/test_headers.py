@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 
+from tests.conftest import make_settings
 from tests.security.conftest import client_for
+from threadline.web.app import create_app
+from threadline.web.middleware.headers import CSP
 from threadline.web.pages import IMMUTABLE, STATIC_DIR
-from threadline.web.security import CSP
 
 EXPECTED = {
     "x-content-type-options": "nosniff",
@@ -124,3 +127,20 @@ async def test_the_login_page_links_only_hashed_assets(anon: httpx.AsyncClient, 
 async def test_https_clients_get_the_same_headers(app: FastAPI) -> None:
     async with client_for(app, base_url="https://127.0.0.1:8787") as c:
         assert_secure_headers(await c.get("/api/sessions"))
+
+
+async def test_a_bug_answers_500_with_the_headers(home: Path) -> None:
+    """Starlette answers unhandled errors outside every middleware; the answer still has the headers."""
+    app = create_app(make_settings(home))
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/api/broken-for-test", broken)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as client:
+            response = await client.get("/api/broken-for-test")
+    assert response.status_code == 500 and response.json() == {"error": "internal server error"}
+    assert response.headers["cache-control"] == "no-store"
+    assert_secure_headers(response)

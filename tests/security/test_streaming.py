@@ -3,16 +3,14 @@ token (nothing buffers it), and it needs the cookie like everything else."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
 
 from tests.conftest import make_settings
 from tests.llm_server import ScriptedLLM
-from tests.runs.conftest import llm_env, serve
+from tests.runs.conftest import llm_env, read_until_stall, serve
 from tests.security.conftest import PASSWORD
-from tests.sse import TERMINAL, FrameParser
 from threadline.web.app import create_app
 
 
@@ -32,21 +30,8 @@ async def test_the_stream_is_not_buffered_behind_auth(home: Path) -> None:
             async with httpx.AsyncClient(base_url=url, timeout=30) as stranger:
                 refused = await stranger.get("/api/chat/stream", params={"stream_id": stream_id})
                 assert refused.status_code == 401
-            received = ""
-            parser = FrameParser()
-            async with asyncio.timeout(30):  # a buffered stream never delivers: fail rather than hang
-                async with client.stream("GET", "/api/chat/stream", params={"stream_id": stream_id}) as response:
-                    assert response.status_code == 200
-                    assert "text/event-stream" in response.headers["content-type"]
-                    assert response.headers["x-content-type-options"] == "nosniff"
-                    async for line in response.aiter_lines():
-                        frame = parser.feed(line)
-                        assert frame is None or frame[1] not in TERMINAL, frame
-                        if frame is not None and frame[1] == "token":
-                            received += frame[2]["text"]
-                        if received == sent_before_the_stall:
-                            break
-            status = (await client.get("/api/chat/stream/status", params={"stream_id": stream_id})).json()
-            assert status["active"] is True  # the model is still stalled: nothing held the tokens back
+            headers = await read_until_stall(client, stream_id, sent_before_the_stall)
+            assert "text/event-stream" in headers["content-type"]
+            assert headers["x-content-type-options"] == "nosniff"
             cancelled = await client.post("/api/chat/cancel", json={"stream_id": stream_id})
             assert cancelled.json()["cancelled"] is True

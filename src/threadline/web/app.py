@@ -6,18 +6,33 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from threadline import __version__
-from threadline.metrics import Metrics, MetricsMiddleware
 from threadline.services import Services
 from threadline.settings import Settings
 from threadline.web import docs, pages
 from threadline.web.auth import Auth
 from threadline.web.errors import BodyLimitMiddleware, install_error_handlers
+from threadline.web.metrics import Metrics, MetricsMiddleware
+from threadline.web.middleware.authentication import AuthenticationMiddleware
+from threadline.web.middleware.csrf import CSRFMiddleware
+from threadline.web.middleware.headers import SecurityHeadersMiddleware
+from threadline.web.middleware.hosts import HostCheckMiddleware
 from threadline.web.responses import RedactedJSONResponse
 from threadline.web.routes import auth, chat, files, health, metrics, projects, providers, sessions, side
 from threadline.web.routes import settings as settings_routes
-from threadline.web.security import SecurityMiddleware
+
+COMPRESS_MIN_BYTES = 1024
+# Measured on a 930 KB transcript: level 5 takes 26 ms for 159 KB; 6: 36 ms, 147 KB; 9: 177 ms, 140 KB.
+# Bodies over 128 KB are compressed in a worker thread (Starlette), never on the event loop.
+COMPRESS_LEVEL = 5
+# Never compressed again: Starlette's list (event streams, images, zip, gzip...) and the other archives
+# a workspace download may be (.tar.gz is served as application/x-tar, .gz as application/octet-stream).
+ALREADY_COMPRESSED = (
+    "application/octet-stream", "application/x-tar", "application/x-bzip2", "application/x-xz",
+    "application/zstd", "application/x-7z-compressed", "application/vnd.rar", "application/pdf",
+)
 
 
 def create_app(settings: Settings | None = None, *, env: dict[str, str] | None = None) -> FastAPI:
@@ -37,6 +52,7 @@ def create_app(settings: Settings | None = None, *, env: dict[str, str] | None =
         try:
             yield
         finally:
+            await app.state.auth.close()
             await services.close()
 
     app = FastAPI(
@@ -56,8 +72,14 @@ def create_app(settings: Settings | None = None, *, env: dict[str, str] | None =
         settings_routes.router, auth.router, files.router, docs.router, pages.router,
     ):
         app.include_router(router)
+    # Innermost first; the order is explained in web/middleware/__init__.py.
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
-    app.add_middleware(SecurityMiddleware, settings=settings)  # outermost: headers on every answer
-    # Outside security: it counts refused requests too, and answers a scraper holding the metrics token.
+    app.add_middleware(CSRFMiddleware, settings=settings)
+    app.add_middleware(AuthenticationMiddleware)
+    app.add_middleware(HostCheckMiddleware, settings=settings)
+    app.add_middleware(GZipMiddleware, minimum_size=COMPRESS_MIN_BYTES, compresslevel=COMPRESS_LEVEL,
+                       exclude_content_types=DEFAULT_EXCLUDED_CONTENT_TYPES + ALREADY_COMPRESSED)
+    app.add_middleware(SecurityHeadersMiddleware)
+    # Outside the rest: it counts refused requests too, and answers a scraper holding the metrics token.
     app.add_middleware(MetricsMiddleware, metrics=registry, token=settings.metrics_token)
     return app

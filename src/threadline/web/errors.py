@@ -9,16 +9,19 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY, RequestBodyLimitMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from threadline.errors import PayloadTooLarge, ThreadlineError
+from threadline.errors import ThreadlineError
+from threadline.web.middleware.headers import JSON_HEADERS, SECURITY_HEADERS
 
 log = logging.getLogger("threadline.web")
 
 
 def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"error": message, **extra}, status_code=status)
 
 
 def _describe(errors: list[Any]) -> str:
@@ -44,19 +47,24 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, _describe(errors), details=_jsonable(errors))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         cause = exc.__cause__
         if isinstance(cause, ThreadlineError):  # raised while FastAPI read the body
             return error_response(cause.status, cause.message)
         if isinstance(cause, UnicodeDecodeError):  # a JSON body that is not UTF-8
             return error_response(400, "request body is not valid JSON")
         message = "not found" if exc.status_code == 404 else str(exc.detail)
+        if exc.status_code == 413 and MAX_BODY_SIZE_SCOPE_KEY in request.scope:  # RequestBodyLimitMiddleware
+            message = body_too_large(request.scope[MAX_BODY_SIZE_SCOPE_KEY])
         return error_response(exc.status_code, message)
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+        """Starlette answers this one outside every middleware: it brings the default headers itself."""
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal server error")
+        response = error_response(500, "internal server error")
+        response.headers.update(SECURITY_HEADERS | JSON_HEADERS)
+        return response
 
 
 def _unparsable(body: Any) -> bool:
@@ -76,34 +84,25 @@ def _jsonable(errors: list[Any]) -> list[dict[str, Any]]:
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over ``limit`` bytes with 413, by Content-Length or while streaming."""
+    """413 for a request body over ``limit`` bytes: a declared ``Content-Length`` is refused before the
+    app runs; a streamed body is counted by Starlette's ``RequestBodyLimitMiddleware``, whose 413 the
+    handlers above answer in the one JSON shape."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
+        self.app = RequestBodyLimitMiddleware(app, max_body_size=limit)
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] == "http" and _declared_length(scope) > self.limit:
+            await error_response(413, body_too_large(self.limit))(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    too_big = int(value) > self.limit
-                except ValueError:
-                    too_big = False
-                if too_big:
-                    await error_response(413, f"request body exceeds {self.limit} bytes")(scope, receive, send)
-                    return
-        received = 0
+        await self.app(scope, receive, send)
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise PayloadTooLarge(f"request body exceeds {self.limit} bytes")
-            return message
 
-        await self.app(scope, limited_receive, send)
+def body_too_large(limit: int) -> str:
+    return f"request body exceeds {limit} bytes"
+
+
+def _declared_length(scope: Scope) -> int:
+    value = Headers(scope=scope).get("content-length", "")
+    return int(value) if value.isdigit() else 0

@@ -6,18 +6,18 @@ request without it ends here with 401. Without a token the page is as private as
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 
 from threadline.errors import Unauthorized
-from threadline.metrics import CONTENT_TYPE, Metrics
 from threadline.web.deps import SettingsDep
+from threadline.web.metrics import Metrics
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-async def metrics(request: Request, settings: SettingsDep) -> PlainTextResponse:
+@router.get("/metrics", response_class=Response)
+async def metrics(request: Request, settings: SettingsDep) -> Response:
     if settings.metrics_token:
         raise Unauthorized("metrics need Authorization: Bearer <THREADLINE_METRICS_TOKEN>")
     registry: Metrics = request.app.state.metrics
-    return PlainTextResponse(registry.render(), media_type=CONTENT_TYPE)
+    return registry.response()

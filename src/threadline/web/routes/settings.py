@@ -13,7 +13,7 @@ from threadline.errors import BadRequest
 from threadline.preferences import PREFERENCES
 from threadline.web.auth import Auth
 from threadline.web.deps import JSON, PreferencesDep
-from threadline.web.routes.auth import AuthDep, set_auth_cookie, token_id
+from threadline.web.login import AuthDep, set_auth_cookie, token_id
 
 router = APIRouter(prefix="/api", tags=["settings"])
 
