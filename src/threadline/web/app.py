@@ -15,7 +15,7 @@ from threadline.web import docs, pages
 from threadline.web.auth import Auth
 from threadline.web.errors import BodyLimitMiddleware, install_error_handlers
 from threadline.web.responses import RedactedJSONResponse
-from threadline.web.routes import auth, chat, files, health, metrics, projects, providers, sessions, side
+from threadline.web.routes import approvals, auth, chat, files, health, metrics, projects, providers, sessions, side
 from threadline.web.routes import settings as settings_routes
 from threadline.web.security import SecurityMiddleware
 
@@ -52,8 +52,8 @@ def create_app(settings: Settings | None = None, *, env: dict[str, str] | None =
     app.state.metrics = registry
     install_error_handlers(app)
     for router in (
-        health.router, metrics.router, sessions.router, chat.router, side.router, providers.router, projects.router,
-        settings_routes.router, auth.router, files.router, docs.router, pages.router,
+        health.router, metrics.router, sessions.router, chat.router, approvals.router, side.router, providers.router,
+        projects.router, settings_routes.router, auth.router, files.router, docs.router, pages.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
