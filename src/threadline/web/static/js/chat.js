@@ -225,6 +225,7 @@ function newLiveTurn() {
 async function respondApproval(approval, choice) {
   try {
     await post('/api/approval/respond', { session_id: currentId(), approval_id: approval.approval_id, choice });
+    patchSession({ pending_approval: false });
   } catch (err) {
     showError(err, 'Could not send the answer');
     throw err;
@@ -258,8 +259,12 @@ function onRunEvent(run, name, data) {
     case 'token': t.token(data.text); break;
     case 'reasoning': t.reasoning(data.text); break;
     case 'tool': t.tool(data); break;
-    case 'tool_complete': t.toolComplete(data); emit('workspace:changed', data); break;
-    case 'approval': t.approval(data); notifyApproval(); break;
+    case 'tool_complete':
+      t.toolComplete(data);
+      if (state.session?.pending_approval) patchSession({ pending_approval: false });
+      emit('workspace:changed', data);
+      break;
+    case 'approval': t.approval(data); patchSession({ pending_approval: true }); notifyApproval(); break;
     case 'apperror': t.error(data); break;
     case 'cancel': t.cancelled(data); break;
     case 'done':
@@ -285,7 +290,7 @@ async function onRunEnd(run, reason) {
   run.turn.finalize();
   const keepError = run.turn.hadError;
   live = null;
-  patchSession({ is_streaming: false, active_stream_id: null });
+  patchSession({ is_streaming: false, active_stream_id: null, pending_approval: false });
   emit('run:ended', { sessionId: run.sessionId, reason });
   if (currentId() !== run.sessionId) { setBusy(false); return; }
   // Busy until the stored transcript has replaced the live one, so nothing reads a half state.
