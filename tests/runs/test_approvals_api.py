@@ -67,10 +67,15 @@ async def test_revoke_refuses_bad_input_and_unknown_approvals(chat: httpx.AsyncC
     sid = await new_session(chat)
     await shell_turn(chat, llm, sid, "ls", "always")
     for body in ({}, {"tool": "run_shell"}, {"pattern": "ls"}, {"tool": "", "pattern": "ls"},
-                 {"tool": "run_shell", "pattern": " "}, {"tool": 3, "pattern": "ls"}, {"tool": "run_shell", "pattern": []},
-                 {"tool": "x" * 65, "pattern": "ls"}, {"tool": "run_shell", "pattern": "ls", "session_id": 5}):
+                 {"tool": "run_shell", "pattern": " "}, {"tool": 3, "pattern": "ls"},
+                 {"tool": "run_shell", "pattern": []}, {"tool": "x" * 65, "pattern": "ls"},
+                 {"tool": "run_shell", "pattern": "ls", "session_id": 5}):
         r = await chat.post("/api/approvals/revoke", json=body)
         assert r.status_code == 400 and r.json()["error"], body
+    for raw in (b'{"tool": "run_shell", "pattern": "\\ud800"}',  # lone surrogates
+                b'{"tool": "run_shell", "pattern": "ls", "session_id": "\\udfff"}'):
+        r = await chat.post("/api/approvals/revoke", content=raw, headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and r.json()["error"], raw
     for body in ({"tool": "run_shell", "pattern": "rm"}, {"tool": "write_file", "pattern": "ls"},
                  {"tool": "run_shell", "pattern": "ls", "session_id": sid},
                  {"tool": "run_shell", "pattern": "ls", "session_id": "0123456789ab"}):

@@ -173,13 +173,14 @@ async def test_after_always_ls_the_bypass_corpus_asks_in_a_real_run(
 ) -> None:
     sid = (await client.post("/api/session/new", json={})).json()["session"]["session_id"]
     first = await run_shell(client, llm, home, sid, "ls", answer="always")
-    assert [a["covers"] for a in first] == [["ls"]] and "ls" in first[0]["covers_text"]
+    assert len(first) == 1
     assert await run_shell(client, llm, home, sid, "ls -la", "ls > out.txt") == []  # covered: not asked
     assert (home / "workspace" / "out.txt").exists()
 
     asked = await run_shell(client, llm, home, sid, *RUN_CORPUS)
     assert [a["command"] for a in asked] == RUN_CORPUS  # every line asked, none ran
     assert pwned(home) == []
+    assert first[0]["covers"] == ["ls"] and "ls" in first[0]["covers_text"]
     unclassifiable = {a["command"]: a for a in asked if a["covers"] is None}
     assert set(unclassifiable) >= {"ls $(touch pwned-3)", "ls `touch pwned-4`", "ls | sh", "FOO=$(touch pwned-9) ls",
                                    "env sh -c 'touch pwned-13'", "cat <<EOF\n$(touch pwned-17)\nEOF"}

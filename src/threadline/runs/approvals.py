@@ -251,9 +251,10 @@ class ApprovalBroker:
     async def revoke(self, tool: Any, pattern: Any, session_id: Any = None) -> dict[str, Any]:
         """Remove an "always" approval, or with ``session_id`` one of that session's; 404 when absent."""
         for name, value, limit in (("tool", tool, MAX_TOOL), ("pattern", pattern, MAX_PATTERN)):
-            if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            if not isinstance(value, str) or not value.strip() or len(value) > limit or not _encodable(value):
                 raise BadRequest(f"{name} must be a non-empty string of at most {limit} characters")
-        if session_id is not None and (not isinstance(session_id, str) or not 0 < len(session_id) <= 64):
+        if session_id is not None and not (isinstance(session_id, str) and 0 < len(session_id) <= 64
+                                           and _encodable(session_id)):
             raise BadRequest("session_id must be a session id")
         if session_id is None:
             async with self.store.write() as conn:
@@ -278,3 +279,12 @@ class ApprovalBroker:
             raise NotFound(f"no approval for {tool} {pattern!r} in this session")
         return {"ok": True, "revoked": {"tool": tool, "pattern": pattern, "scope": "session",
                                         "session_id": session_id}}
+
+
+def _encodable(text: str) -> bool:
+    """False for text the database cannot store (lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
