@@ -80,3 +80,17 @@ def test_settings_lists_standing_approvals_and_revokes_them(page: Any, api: http
     row.wait_for(state="detached")
     listed = api.get("/api/approvals").json()["approvals"]
     assert program not in [a["pattern"] for a in listed]
+
+
+def test_an_answered_approval_replayed_after_a_reload_is_not_pending(page: Any) -> None:
+    ready(page)
+    card = ask_to_run(page, "sleep 3")
+    card.locator("button[data-choice=once]").click()
+    card.locator(".approval-result").wait_for()
+    page.reload()  # the run replays its approval event while the command still runs
+    page.wait_for_selector("body.ready")
+    page.locator(".approval-card .approval-result").wait_for()
+    assert page.locator(".approval-card button[data-choice]").count() == 0
+    page.wait_for_function("() => document.querySelector('#live-label').textContent === 'Working'")
+    assert page.locator(".srow-badge.needs-approval").count() == 0
+    wait_idle(page)

@@ -7,6 +7,7 @@ import { icon } from './icons.js';
 import { openStream } from './stream.js';
 import { toast, showError } from './dialogs.js';
 import { renderMessages, userBubble, LiveTurn } from './render/messages.js';
+import { resolveApproval } from './render/tools.js';
 import { flash } from './render/markdown.js';
 import { currentId, reloadSession, markMaterialized, patchSession, fetchSession, openSession, whenSessionReady } from './session.js';
 
@@ -232,6 +233,18 @@ async function respondApproval(approval, choice) {
   }
 }
 
+/** A replayed approval (after a reload) may have been answered already: ask the server, which knows. */
+async function confirmPending(run, approval) {
+  let pending;
+  try {
+    pending = (await get('/api/approval/pending', { session_id: run.sessionId })).all || [];
+  } catch { return; }  // the card stays; answering it reports any error
+  if (run !== live || pending.some((p) => p.approval_id === approval.approval_id)) return;
+  const card = run.turn.approvals.find((c) => c.dataset.approvalId === approval.approval_id);
+  if (card) resolveApproval(card, 'answered');
+  if (!pending.length) patchSession({ pending_approval: false });
+}
+
 /** Follows a run's event stream into a live turn (new, or replayed after a reload). */
 export function attach(streamId, sessionId, turn = null) {
   if (live?.streamId === streamId) return;
@@ -264,7 +277,7 @@ function onRunEvent(run, name, data) {
       if (state.session?.pending_approval) patchSession({ pending_approval: false });
       emit('workspace:changed', data);
       break;
-    case 'approval': t.approval(data); patchSession({ pending_approval: true }); notifyApproval(); break;
+    case 'approval': t.approval(data); patchSession({ pending_approval: true }); notifyApproval(); confirmPending(run, data); break;
     case 'apperror': t.error(data); break;
     case 'cancel': t.cancelled(data); break;
     case 'done':
