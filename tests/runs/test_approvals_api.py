@@ -3,7 +3,9 @@ before the command-line reader, and denied calls recorded as such (issue 10 item
 
 from __future__ import annotations
 
+import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,7 +13,9 @@ from fastapi import FastAPI
 
 from tests.llm_server import ScriptedLLM, Turn
 from tests.runs.conftest import read_events, wait_idle
+from threadline.agent.tools.base import ApprovalScope, Tool, ToolContext, ToolResult
 from threadline.store import tables as t
+from threadline.workspaces import Jail
 
 
 async def new_session(client: httpx.AsyncClient) -> str:
@@ -140,3 +144,44 @@ async def test_a_denied_call_is_recorded_as_denied(chat: httpx.AsyncClient, llm:
     assert "tool_complete" in names
     tool = next(m for m in (await wait_idle(chat, sid))["messages"] if m["role"] == "tool")
     assert tool["approval"] == "denied" and tool["content"] == "denied by user"
+
+
+async def test_any_tool_goes_through_the_same_broker(chat_app: FastAPI, chat: httpx.AsyncClient, home: Path) -> None:
+    """A tool without patterns of its own (an MCP tool, say) is covered as a whole (``*``); a call
+    with no patterns at all can only be allowed once."""
+    broker = chat_app.state.services.runs.approvals
+    sid = await new_session(chat)
+    async with chat_app.state.services.sessions.store.write() as conn:
+        await chat_app.state.services.sessions.materialize(conn, sid)
+    answers: list[dict[str, Any]] = []
+
+    async def ask(scope: ApprovalScope, choice: str) -> str:
+        async def announce(pending: dict[str, Any]) -> None:
+            answers.append(pending)
+            asyncio.get_running_loop().call_soon(
+                lambda: asyncio.ensure_future(broker.respond(sid, choice, pending["approval_id"])))
+
+        return str(await broker.request(session_id=sid, run_id="r1", tool="mcp_files_write", arguments={"path": "a"},
+                                        description="write a", scope=scope, announce=announce))
+
+    assert await ask(FakeTool().approval_scope({}, ToolContext(jail=Jail(home))), "always") == "approved"
+    assert answers[-1]["covers"] == ["*"] and "every call of mcp_files_write" in answers[-1]["covers_text"]
+    assert await ask(ApprovalScope(("*",)), "deny") == "approved"  # not asked: stored
+    assert len(answers) == 1
+    assert await ask(ApprovalScope(()), "always") == "approved"
+    assert answers[-1]["covers"] is None
+    assert await ask(ApprovalScope(()), "deny") == "denied"  # asked again: nothing was stored
+    broker.timeout = 0.2
+    assert await broker.request(session_id=sid, run_id="r1", tool="mcp_files_write", arguments={}, description="",
+                                scope=ApprovalScope(()), announce=lambda pending: asyncio.sleep(0)) == "timed_out"
+    assert [a["pattern"] for a in await approvals(chat)] == ["*"]
+
+
+class FakeTool(Tool):
+    name = "mcp_files_write"
+    description = "write a file elsewhere"
+    parameters: dict[str, Any] = {"type": "object"}
+    dangerous = True
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        raise AssertionError("not called")

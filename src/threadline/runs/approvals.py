@@ -69,7 +69,7 @@ class PendingApproval:
     def public(self) -> dict[str, Any]:
         """Hermes WebUI's pending shape, plus what "always" would cover (``covers``: the patterns, or
         null when it cannot be covered, and ``covers_text``: a sentence for people)."""
-        patterns = self.scope.patterns
+        patterns = self.scope.patterns or None  # none at all: nothing to store either
         keys = [f"{self.tool}:{p}" for p in patterns or ()]
         return {
             "approval_id": self.approval_id,
@@ -80,7 +80,7 @@ class PendingApproval:
             "description": self.description,
             "pattern_key": keys[0] if keys else None,
             "pattern_keys": keys,
-            "covers": list(patterns) if patterns is not None else None,
+            "covers": list(patterns) if patterns else None,
             "covers_text": covers_text(self.tool, patterns, self.scope.reason),
             "reason": self.scope.reason or None,
             "requested_at": self.created_at,
@@ -207,7 +207,7 @@ class ApprovalBroker:
             relayed = await self.relay.respond(session_id, choice, approval_id) if self.relay is not None else None
             return relayed or {"ok": True, "choice": choice, "matched": False}
         patterns = target.scope.patterns
-        applied = "once" if choice in ("session", "always") and patterns is None else choice
+        applied = "once" if choice in ("session", "always") and not patterns else choice
         if applied == "session":
             await self._allow_for_session(session_id, target.tool, patterns or ())
         elif applied == "always":
