@@ -15,7 +15,7 @@ from threadline.agent.events import ToolCallRequest, Usage
 from threadline.agent.providers.anthropic import AnthropicProvider
 from threadline.agent.providers.base import Provider
 from threadline.agent.providers.openai_compat import OpenAIProvider
-from threadline.agent.tools.base import ToolContext, ToolResult
+from threadline.agent.tools.base import ApprovalScope, ToolContext, ToolResult
 from threadline.workspaces import Jail
 
 KINDS = ("openai", "anthropic")
@@ -86,6 +86,7 @@ class RecordingSink:
     approve: bool = True
     events: list[tuple[str, Any]] = field(default_factory=list)
     approvals: list[tuple[ToolCallRequest, str]] = field(default_factory=list)
+    scopes: list[ApprovalScope] = field(default_factory=list)
 
     async def on_text(self, text: str) -> None:
         self.events.append(("text", text))
@@ -105,9 +106,10 @@ class RecordingSink:
     async def on_tool_message(self, message: dict[str, Any]) -> None:
         self.events.append(("tool_message", message))
 
-    async def request_approval(self, call: ToolCallRequest, description: str) -> bool:
+    async def request_approval(self, call: ToolCallRequest, description: str, scope: ApprovalScope) -> str:
         self.approvals.append((call, description))
-        return self.approve
+        self.scopes.append(scope)
+        return "approved" if self.approve else "denied"
 
     async def on_usage(self, usage: Usage) -> None:
         self.events.append(("usage", usage))

@@ -15,6 +15,7 @@ from threadline.agent import ProviderError, Usage, run_agent
 from threadline.agent.loop import DENIED, AgentResult
 from threadline.agent.providers.base import Provider
 from threadline.agent.tools import ToolContext, default_tools
+from threadline.agent.tools.base import ApprovalScope
 
 HISTORY = [{"role": "user", "content": "please work"}]
 
@@ -113,6 +114,7 @@ async def test_dangerous_tool_approved(
     llm_server.script(Turn(tool_calls=[("run_shell", {"command": "echo hi from shell"})]), Turn(text="done"))
     await run(provider, ctx, sink)
     assert [(call.name, description) for call, description in sink.approvals] == [("run_shell", "echo hi from shell")]
+    assert sink.scopes == [ApprovalScope(("echo",))]  # what a standing approval of it would cover
     assert tool_results_sent(llm_server) == ["hi from shell\n[exit code 0]"]
 
 
@@ -125,7 +127,7 @@ async def test_dangerous_tool_denied(
     assert not (workspace / "pwned").exists()
     assert tool_results_sent(llm_server) == [DENIED]
     _, tool_result, _ = sink.of("tool_end")[0]
-    assert tool_result.is_error and result.final_text == "ok, I won't"
+    assert tool_result.is_error and tool_result.approval == "denied" and result.final_text == "ok, I won't"
 
 
 async def test_safe_tools_need_no_approval(

@@ -261,12 +261,18 @@ def test_approval_answered_on_the_other_instance(pair: tuple[Instance, Instance]
 
         wait_for(asked, 15, "the approval to show on A")
         assert pending["pending"]["stream_id"] == stream_id
+        assert pending["pending"]["covers"] == ["echo"]
+        # A waits for nothing itself, yet says the session needs approval, in the list and the session.
+        assert on_a.get("/api/session", params={"session_id": sid}).json()["session"]["pending_approval"] is True
+        assert next(s for s in on_a.get("/api/sessions").json()["sessions"] if s["session_id"] == sid)[
+            "pending_approval"] is True
         answer = on_a.post("/api/approval/respond", json={"session_id": sid, "choice": "once",
                                                           "approval_id": pending["pending"]["approval_id"]})
         assert answer.status_code == 200 and answer.json()["matched"] is True, answer.text
         frames = read_stream(on_a, stream_id)
         assert frames[-1][1] == "stream_end"
         assert "cluster-ok" in text_of(frames)
+        assert on_b.get("/api/session", params={"session_id": sid}).json()["session"]["pending_approval"] is False
 
 
 def test_sigkill_mid_run_is_interrupted_by_a_survivor(pair: tuple[Instance, Instance],

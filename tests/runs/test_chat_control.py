@@ -69,7 +69,7 @@ async def test_approval_choices(chat, llm, choice):
     rest = await read_events(chat, stream_id, after=frames[-1][0])
     result = next(f[2] for f in rest if f[1] == "tool_complete")
     if choice == "deny":
-        assert result["is_error"] and "denied" in result["result"]
+        assert result["is_error"] and "denied" in result["result"] and result["approval"] == "denied"
     else:
         assert "approved-output" in result["result"]
     await wait_idle(chat, sid)
@@ -81,13 +81,17 @@ async def test_approval_choices(chat, llm, choice):
         assert "approval" not in names and "tool_complete" in names
 
 
-async def test_approval_timeout_denies(chat_app, chat, llm):
+async def test_approval_timeout_is_recorded_as_timed_out(chat_app, chat, llm):
     chat_app.state.services.runs.approvals.timeout = 0.3
     llm.script(Turn(tool_calls=[("run_shell", {"command": "echo hi"})]), Turn(text="done"))
     sid = await new_session(chat)
     frames = await read_events(chat, (await start(chat, sid, "x"))["stream_id"])
     result = next(f[2] for f in frames if f[1] == "tool_complete")
-    assert result["is_error"] and "denied" in result["result"]
+    assert result["is_error"] and result["approval"] == "timed_out"
+    assert "timed out" in result["result"] and "denied" not in result["result"]
+    tool_row = next(m for m in (await wait_idle(chat, sid))["messages"] if m["role"] == "tool")
+    assert tool_row["approval"] == "timed_out" and "timed out" in tool_row["content"]
+    assert "timed out" in llm.requests[-1]["messages"][-1]["content"]  # the model is told, too
 
 
 @pytest.mark.parametrize("fail,kind", [("auth", "auth"), ("rate_limit", "rate_limit"), ("cut", "stream_cut"),

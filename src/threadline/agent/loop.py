@@ -7,9 +7,11 @@ Tool failures never end a run: they go back to the model as error results.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from threadline.agent.events import (
@@ -22,11 +24,14 @@ from threadline.agent.events import (
 )
 from threadline.agent.providers.base import Provider, ToolSpec
 from threadline.agent.runtime import RunSink, StoppedReason
-from threadline.agent.tools.base import ToolContext, ToolResult, error, truncate, validate_args
+from threadline.agent.tools.base import ApprovalScope, Tool, ToolContext, ToolResult, error, truncate, validate_args
 from threadline.agent.tools.registry import ToolRegistry
 from threadline.workspaces import PathEscape, PathMissing
 
+log = logging.getLogger("threadline.agent")
+
 DENIED = "denied by user"
+TIMED_OUT = "the approval timed out: nobody answered in time, so this did not run"
 
 
 AgentSink = RunSink  # the loop reports through the run's sink (agent/runtime.py)
@@ -141,7 +146,7 @@ async def _run_tool(call: ToolCallRequest, tools: ToolRegistry, ctx: ToolContext
     await sink.on_tool_start(call)
     started = time.monotonic()
     result = await _execute(call, tools, ctx, sink)
-    result = ToolResult(truncate(result.text, ctx.output_cap), result.is_error)
+    result = replace(result, text=truncate(result.text, ctx.output_cap))
     await sink.on_tool_end(call, result, time.monotonic() - started)
     message = {
         "role": "tool",
@@ -150,6 +155,8 @@ async def _run_tool(call: ToolCallRequest, tools: ToolRegistry, ctx: ToolContext
         "content": result.text,
         "is_error": result.is_error,
     }
+    if result.approval:
+        message["approval"] = result.approval
     await sink.on_tool_message(message)
     return message
 
@@ -168,11 +175,23 @@ async def _execute(call: ToolCallRequest, tools: ToolRegistry, ctx: ToolContext,
     problem = validate_args(tool.parameters, args)
     if problem:
         return error(f"{call.name}: {problem}")
-    if tool.dangerous and not await sink.request_approval(call, tool.describe(args)):
-        return error(DENIED)
+    if tool.dangerous:
+        outcome = await sink.request_approval(call, tool.describe(args), await _approval_scope(tool, args, ctx))
+        if outcome != "approved":
+            return ToolResult(TIMED_OUT if outcome == "timed_out" else DENIED, is_error=True, approval=outcome)
     try:
         return await tool.run(args, ctx)
     except (PathEscape, PathMissing) as exc:
         return error(f"{call.name}: {exc.message}")
     except Exception as exc:  # a tool's failure is the model's information, not the run's end
         return error(f"{call.name} failed: {type(exc).__name__}: {exc}")
+
+
+async def _approval_scope(tool: Tool, args: dict[str, Any], ctx: ToolContext) -> ApprovalScope:
+    """``tool.approval_scope`` off the event loop (reading a long command line takes a while); a tool
+    that fails to say is asked every time."""
+    try:
+        return await asyncio.to_thread(tool.approval_scope, args, ctx)
+    except Exception:
+        log.exception("%s: approval_scope failed", tool.name)
+        return ApprovalScope(None, "what it would do could not be worked out")

@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from threadline.agent.events import ToolCallRequest, Usage
-from threadline.agent.tools.base import ToolResult
+from threadline.agent.tools.base import ApprovalScope, ToolResult
 from threadline.agent.tools.registry import ToolRegistry
 from threadline.errors import BadRequest
 
 StoppedReason = Literal["stop", "length", "max_steps"]
+ApprovalOutcome = Literal["approved", "denied", "timed_out"]  # "timed_out": nobody answered in time
 BUILTIN = "builtin"
 
 
@@ -51,9 +52,9 @@ class RunSink(Protocol):
         """The tool result as the model will see it next turn (``role: tool``)."""
         ...
 
-    async def request_approval(self, call: ToolCallRequest, description: str) -> bool:
-        """Whether a tool that writes, runs or reaches the network may run. The run owns the policy
-        and the timeout (no answer means no)."""
+    async def request_approval(self, call: ToolCallRequest, description: str, scope: ApprovalScope) -> ApprovalOutcome:
+        """Whether a tool that writes, runs or reaches the network may run; ``scope`` is what a standing
+        approval of it covers (``Tool.approval_scope``). The run owns the policy and the timeout."""
         ...
 
     async def on_usage(self, usage: Usage) -> None: ...

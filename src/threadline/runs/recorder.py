@@ -17,7 +17,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.agent.events import ToolCallRequest, Usage
-from threadline.agent.tools.base import ToolResult
+from threadline.agent.runtime import ApprovalOutcome
+from threadline.agent.tools.base import ApprovalScope, ToolResult
 from threadline.runs.approvals import ApprovalBroker
 from threadline.runs.live import TERMINAL_EVENTS, LiveRun, flush_events
 from threadline.sessions.service import NewMessage, SessionService
@@ -129,12 +130,15 @@ class Recorder:
             "tool_complete",
             {"event_type": "tool.completed", "name": call.name, "tool_call_id": call.id,
              "args": _preview(call.arguments), "preview": result.text[:PREVIEW], "result": result.text[:4000],
-             "duration": round(duration, 3), "is_error": result.is_error},
+             "duration": round(duration, 3), "is_error": result.is_error,
+             **({"approval": result.approval} if result.approval else {})},
         )
 
     async def on_tool_message(self, message: dict[str, Any]) -> None:
         self._check_cancelled()
-        meta = {"is_error": True} if message.get("is_error") else {}
+        meta: dict[str, Any] = {"is_error": True} if message.get("is_error") else {}
+        if message.get("approval"):
+            meta["approval"] = message["approval"]  # "denied" or "timed_out"
         async with self.owned() as conn:
             await self._append(
                 conn,
@@ -142,14 +146,14 @@ class Recorder:
                            tool_call_id=message.get("tool_call_id"), meta=meta),
             )
 
-    async def request_approval(self, call: ToolCallRequest, description: str) -> bool:
+    async def request_approval(self, call: ToolCallRequest, description: str, scope: ApprovalScope) -> ApprovalOutcome:
         async def announce(pending: dict[str, Any]) -> None:
             self.run.emit("approval", pending)
             await flush_events(self.store, self.run)
 
         return await self.approvals.request(
             session_id=self.run.session_id, run_id=self.run.id, tool=call.name, arguments=call.arguments,
-            description=description, announce=announce,
+            description=description, scope=scope, announce=announce,
         )
 
     async def on_usage(self, usage: Usage) -> None:

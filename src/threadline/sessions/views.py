@@ -11,11 +11,13 @@ from threadline.sessions.drafts import Draft
 UNTITLED = "Untitled"
 BUILTIN_RUNTIME = "builtin"
 HIDDEN_KINDS = ("btw", "background")
+PENDING_APPROVAL = "pending_approval"  # in ``extra`` while a run waits for consent: {run_id, approval_id, ...}
 
 
 def session_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
-    extra = row["extra"] or {}
+    extra = dict(row["extra"] or {})
     active = row["active_run_id"]
+    waiting = extra.pop(PENDING_APPROVAL, None)
     public = {
         "session_id": row["id"],
         "title": row["title"],
@@ -36,6 +38,7 @@ def session_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
         "estimated_cost": row["estimated_cost"],
         "active_stream_id": active,
         "is_streaming": active is not None,
+        "pending_approval": active is not None and isinstance(waiting, dict) and waiting.get("run_id") == active,
         "is_draft": False,
     }
     if extra:
@@ -64,6 +67,7 @@ def draft_public(draft: Draft) -> dict[str, Any]:
         "estimated_cost": 0.0,
         "active_stream_id": None,
         "is_streaming": False,
+        "pending_approval": False,
         "is_draft": True,
     }
 

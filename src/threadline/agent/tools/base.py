@@ -30,6 +30,17 @@ class ToolContext:
 class ToolResult:
     text: str
     is_error: bool = False
+    approval: str | None = None  # "denied" or "timed_out" when the call did not run for want of consent
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalScope:
+    """What a standing approval ("session" or "always") of one call covers: the call runs unasked only
+    when every one of ``patterns`` is approved. ``None``: no standing approval can cover it (it is asked
+    every time), and ``reason`` says why."""
+
+    patterns: tuple[str, ...] | None
+    reason: str = ""
 
 
 def error(text: str) -> ToolResult:
@@ -48,6 +59,11 @@ class Tool(ABC):
     def describe(self, args: dict[str, Any]) -> str:
         """A one-line summary for an approval prompt."""
         return f"{self.name} {json.dumps(args, ensure_ascii=False)[:500]}"
+
+    def approval_scope(self, args: dict[str, Any], ctx: ToolContext) -> ApprovalScope:
+        """What approving this call for the session or always would cover; by default the whole tool
+        (the pattern ``*``). Called off the event loop, only for ``dangerous`` tools."""
+        return ApprovalScope(("*",))
 
     def spec(self) -> ToolSpec:
         return ToolSpec(self.name, self.description, self.parameters)

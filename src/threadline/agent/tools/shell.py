@@ -2,6 +2,9 @@
 
 A timeout or a cancellation (asyncio task cancel) kills the whole process group. The environment is
 the server's minus anything that looks like a secret, unless ``ToolContext.env`` says otherwise.
+A standing approval covers a command line by its programs (``commands.analyse``): one pattern per
+program, none when the line cannot be covered, e.g. when it redirects through a symlink out of the
+workspace.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import signal
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
-from threadline.agent.tools.base import Tool, ToolContext, ToolResult, error
+from threadline.agent.tools.base import ApprovalScope, Tool, ToolContext, ToolResult, error
+from threadline.agent.tools.commands import analyse
+from threadline.agent.tools.shellsyntax import shown
 
 OUTPUT_GRACE = 0.5  # seconds to wait for output after the shell exits (background children may hold it)
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|^THREADLINE_", re.IGNORECASE)
@@ -77,6 +82,18 @@ class RunShell(Tool):
 
     def describe(self, args: dict[str, Any]) -> str:
         return str(args.get("command", ""))
+
+    def approval_scope(self, args: dict[str, Any], ctx: ToolContext) -> ApprovalScope:
+        command = args.get("command")
+        if not isinstance(command, str):
+            return ApprovalScope(None, "the command is not text")
+        analysis = analyse(command)
+        problems = list(analysis.problems)
+        problems += [f"it redirects to {shown(path)}, which leads out of the workspace"
+                     for path in analysis.paths if not ctx.jail.contains(path)]
+        if problems:
+            return ApprovalScope(None, "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else ""))
+        return ApprovalScope(analysis.programs)
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         command = args["command"]

@@ -1,9 +1,9 @@
-"""Chat runs, the resumable event stream, cancel and approvals (reference §2.2, §2.3, §3)."""
+"""Chat runs, the resumable event stream and cancel (reference §2.2, §3); approvals are in approvals.py."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
@@ -35,12 +35,6 @@ class StreamRef(Body):
 class Dequeue(Body):
     session_id: str = SessionId
     queue_id: str = Field(min_length=1, max_length=64)
-
-
-class ApprovalAnswer(Body):
-    session_id: str = SessionId
-    choice: Literal["once", "session", "always", "deny"]
-    approval_id: str | None = Field(default=None, max_length=64)
 
 
 @router.post("/chat/start")
@@ -107,14 +101,3 @@ async def cancel_compat(runs: RunsDep, stream_id: StreamIdQuery) -> JSON:
 async def dequeue(body: Dequeue, runs: RunsDep) -> JSON:
     """Remove a queued message before it runs."""
     return {"ok": True, "removed": await runs.dequeue(body.session_id, body.queue_id)}
-
-
-@router.get("/approval/pending")
-async def approval_pending(runs: RunsDep, session_id: Annotated[str, Query(min_length=1, max_length=64)]) -> JSON:
-    pending = await runs.approvals.pending_anywhere(session_id)
-    return {"pending": pending[0] if pending else None, "pending_count": len(pending), "all": pending}
-
-
-@router.post("/approval/respond")
-async def approval_respond(body: ApprovalAnswer, runs: RunsDep) -> JSON:
-    return await runs.approvals.respond(body.session_id, body.choice, body.approval_id)

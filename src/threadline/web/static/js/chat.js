@@ -7,6 +7,7 @@ import { icon } from './icons.js';
 import { openStream } from './stream.js';
 import { toast, showError } from './dialogs.js';
 import { renderMessages, userBubble, LiveTurn } from './render/messages.js';
+import { resolveApproval } from './render/tools.js';
 import { flash } from './render/markdown.js';
 import { currentId, reloadSession, markMaterialized, patchSession, fetchSession, openSession, whenSessionReady } from './session.js';
 
@@ -225,10 +226,23 @@ function newLiveTurn() {
 async function respondApproval(approval, choice) {
   try {
     await post('/api/approval/respond', { session_id: currentId(), approval_id: approval.approval_id, choice });
+    patchSession({ pending_approval: false });
   } catch (err) {
     showError(err, 'Could not send the answer');
     throw err;
   }
+}
+
+/** A replayed approval (after a reload) may have been answered already: ask the server, which knows. */
+async function confirmPending(run, approval) {
+  let pending;
+  try {
+    pending = (await get('/api/approval/pending', { session_id: run.sessionId })).all || [];
+  } catch { return; }  // the card stays; answering it reports any error
+  if (run !== live || pending.some((p) => p.approval_id === approval.approval_id)) return;
+  const card = run.turn.approvals.find((c) => c.dataset.approvalId === approval.approval_id);
+  if (card) resolveApproval(card, 'answered');
+  if (!pending.length) patchSession({ pending_approval: false });
 }
 
 /** Follows a run's event stream into a live turn (new, or replayed after a reload). */
@@ -258,8 +272,12 @@ function onRunEvent(run, name, data) {
     case 'token': t.token(data.text); break;
     case 'reasoning': t.reasoning(data.text); break;
     case 'tool': t.tool(data); break;
-    case 'tool_complete': t.toolComplete(data); emit('workspace:changed', data); break;
-    case 'approval': t.approval(data); notifyApproval(); break;
+    case 'tool_complete':
+      t.toolComplete(data);
+      if (state.session?.pending_approval) patchSession({ pending_approval: false });
+      emit('workspace:changed', data);
+      break;
+    case 'approval': t.approval(data); patchSession({ pending_approval: true }); notifyApproval(); confirmPending(run, data); break;
     case 'apperror': t.error(data); break;
     case 'cancel': t.cancelled(data); break;
     case 'done':
@@ -285,7 +303,7 @@ async function onRunEnd(run, reason) {
   run.turn.finalize();
   const keepError = run.turn.hadError;
   live = null;
-  patchSession({ is_streaming: false, active_stream_id: null });
+  patchSession({ is_streaming: false, active_stream_id: null, pending_approval: false });
   emit('run:ended', { sessionId: run.sessionId, reason });
   if (currentId() !== run.sessionId) { setBusy(false); return; }
   // Busy until the stored transcript has replaced the live one, so nothing reads a half state.

@@ -35,6 +35,9 @@ function render() {
   usage.textContent = `${compactNumber(total)} tokens`;
   usage.title = `${(s?.input_tokens || 0).toLocaleString()} in · ${(s?.output_tokens || 0).toLocaleString()} out`;
   $('#chat-menu').disabled = !s;
+  const waiting = !!s?.pending_approval;  // the run waits for an approval card to be answered
+  $('#live-pill').classList.toggle('needs-approval', waiting);
+  $('#live-label').textContent = waiting ? 'Needs approval' : 'Working';
 }
 
 async function rename() {

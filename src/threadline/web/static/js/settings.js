@@ -5,6 +5,7 @@ import { state, on, emit, local } from './state.js';
 import { h, $ } from './dom.js';
 import { icon } from './icons.js';
 import { modal, toast, showError } from './dialogs.js';
+import { approvalsPanel } from './approvals.js';
 
 const THEMES = [['light', 'Light', 'sun'], ['dark', 'Dark', 'moon'], ['system', 'System', 'monitor']];
 
@@ -66,7 +67,7 @@ async function saveSetting(patch) {
 
 function openSettings(section = 'general') {
   const s = state.settings;
-  const tabs = [['general', 'General'], ['providers', 'Providers'], ['security', 'Security']];
+  const tabs = [['general', 'General'], ['providers', 'Providers'], ['approvals', 'Approvals'], ['security', 'Security']];
   const panels = {};
   const nav = h('div.tabs', { role: 'tablist', 'aria-label': 'Settings sections' });
   const content = h('div.tab-panels');
@@ -100,6 +101,7 @@ function openSettings(section = 'general') {
 
   panels.providers = h('div.tab-panel', { role: 'tabpanel', id: 'panel-providers', 'aria-labelledby': 'tab-providers' }, h('p.muted', { text: 'Loading…' }));
   renderProviders(panels.providers);
+  panels.approvals = h('div.tab-panel', { role: 'tabpanel', id: 'panel-approvals', 'aria-labelledby': 'tab-approvals' }, approvalsPanel());
 
   const pw = h('input.input', { type: 'password', autocomplete: 'new-password', placeholder: 'New password', 'aria-label': 'New password' });
   const pwMsg = h('p.field-help');

@@ -291,7 +291,8 @@ function rowEl(r, active) {
       project ? h('span.srow-proj', { style: { '--proj': project.color || 'var(--accent)' }, title: project.name }) : null,
       r.pinned ? h('span.srow-pin', { title: 'Pinned' }, icon('pin', { size: 13 })) : null,
       h('span.srow-title', { text: displayTitle(r) }),
-      r.is_streaming ? h('span.live-dot', { title: 'Working', 'aria-label': 'Working' }) : null,
+      r.pending_approval ? h('span.srow-badge.needs-approval', { text: 'needs approval', title: 'Waiting for your approval' })
+        : r.is_streaming ? h('span.live-dot', { title: 'Working', 'aria-label': 'Working' }) : null,
       h('span.srow-time', { text: relativeTime(activityTime(r)) })),
     h('button.srow-menu', { type: 'button', 'aria-label': `Options for ${displayTitle(r)}`, 'aria-haspopup': 'menu', dataset: { action: 'menu' } }, icon('more', { size: 16 })));
   return wrap;

@@ -156,6 +156,7 @@ class TurnView {
         id: call.id, name: call.name || fn.name, args: call.arguments ?? fn.arguments,
         result: result ? contentText(result.content) : undefined,
         is_error: result ? !!(result._error || result.status === 'error' || result.is_error) : false,
+        approval: result?.approval,
         duration: result?.duration,
       });
       this.cards.set(call.id, card);
@@ -287,7 +288,7 @@ export class LiveTurn {
   }
 
   toolComplete(data) {
-    this.resolveApprovals();
+    this.resolveApprovals(data.approval || 'answered');
     let card = data.tool_call_id ? this.cards.get(data.tool_call_id) : null;
     if (!card) card = [...this.cards.values()].reverse().find((c) => c._call.running && c._call.name === data.name);
     if (!card) {
@@ -297,7 +298,7 @@ export class LiveTurn {
     }
     updateToolCard(card, {
       running: false, args: data.args, preview: data.preview, duration: data.duration,
-      is_error: !!data.is_error, result: data.result ?? data.preview,
+      is_error: !!data.is_error, approval: data.approval, result: data.result ?? data.preview,
     });
     this.placeIndicator();
   }

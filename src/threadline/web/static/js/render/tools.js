@@ -42,7 +42,10 @@ function formatDuration(seconds) {
   return s < 1 ? `${Math.max(1, Math.round(s * 1000))} ms` : `${s.toFixed(s < 10 ? 1 : 0)} s`;
 }
 
-/** toolCard({id, name, args, preview, result, duration, is_error, running}) */
+// A call that did not run for want of consent is not an error: it is shown in a neutral style.
+const REFUSED = { denied: 'Denied', timed_out: 'Timed out' };
+
+/** toolCard({id, name, args, preview, result, duration, is_error, approval, running}) */
 export function toolCard(call) {
   const statusEl = h('span.tool-status');
   const body = h('div.tool-body', { hidden: true });
@@ -70,10 +73,14 @@ export function updateToolCard(card, data) {
   const call = card._call;
   const status = card.querySelector('.tool-status');
   status.replaceChildren();
+  const refused = REFUSED[call.approval] || null;
   card.classList.toggle('running', !!call.running);
-  card.classList.toggle('error', !!call.is_error);
+  card.classList.toggle('error', !!call.is_error && !refused);
+  card.classList.toggle('refused', !!refused);
   if (call.running) {
     status.append(h('span.spinner', { 'aria-hidden': 'true' }), h('span.visually-hidden', { text: 'Running' }));
+  } else if (refused) {
+    status.append(h('span.tool-badge.neutral', { text: refused }));
   } else if (call.is_error) {
     status.append(h('span.tool-badge.error', { text: 'Error' }));
   } else if (call.duration !== undefined && call.duration !== null) {
@@ -100,7 +107,8 @@ function fillBody(card) {
   if (result !== null && result !== undefined && result !== '') {
     const text = typeof result === 'string' ? result : JSON.stringify(result, null, 2);
     const pre = h('pre.tool-pre', { text: text.length > RESULT_PREVIEW ? text.slice(0, RESULT_PREVIEW) : text });
-    const section = h('div.tool-section', null, h('div.tool-label', { text: call.is_error ? 'Error' : 'Result' }), pre);
+    const label = REFUSED[call.approval] ? 'Not run' : call.is_error ? 'Error' : 'Result';
+    const section = h('div.tool-section', null, h('div.tool-label', { text: label }), pre);
     if (text.length > RESULT_PREVIEW) {
       section.append(h('button.link-btn', {
         type: 'button', text: `Show all ${text.length.toLocaleString()} characters`,
@@ -120,9 +128,10 @@ const CHOICES = [
   { choice: 'always', label: 'Always allow' },
   { choice: 'deny', label: 'Deny', danger: true },
 ];
-const RESOLVED = { once: 'Allowed once', session: 'Allowed for this chat', always: 'Always allowed', deny: 'Denied', answered: 'Answered', expired: 'No longer pending' };
+const RESOLVED = { once: 'Allowed once', session: 'Allowed for this chat', always: 'Always allowed', deny: 'Denied', denied: 'Denied', timed_out: 'Timed out: not run', answered: 'Answered', expired: 'No longer pending' };
 
-/** approvalCard({approval_id, command, description, tool}, onChoice(choice) -> Promise) */
+/** approvalCard({approval_id, command, description, tool, covers, covers_text}, onChoice(choice) -> Promise).
+ * ``covers`` is what "Always" would store (null: it cannot be stored, and those buttons allow once). */
 export function approvalCard(approval, onChoice) {
   const actions = h('div.approval-actions');
   const card = h('div.approval-card', { role: 'group', 'aria-label': 'Approval required', dataset: { approvalId: approval.approval_id || '' } },
@@ -131,6 +140,7 @@ export function approvalCard(approval, onChoice) {
       approval.tool ? h('span.approval-tool', { text: approval.tool }) : null),
     approval.description && approval.description.trim() !== (approval.command || '').trim() ? h('p.approval-desc', { text: approval.description }) : null,
     approval.command ? h('pre.approval-cmd', { text: approval.command }) : null,
+    approval.covers_text ? h(`p.approval-covers${approval.covers ? '' : '.once-only'}`, { text: approval.covers_text }) : null,
     actions);
   for (const c of CHOICES) {
     actions.append(h(`button.btn.btn-sm${c.primary ? '.btn-primary' : ''}${c.danger ? '.btn-danger-ghost' : ''}`, {
@@ -139,7 +149,7 @@ export function approvalCard(approval, onChoice) {
         for (const b of actions.querySelectorAll('button')) b.disabled = true;
         try {
           await onChoice(c.choice);
-          resolveApproval(card, c.choice);
+          resolveApproval(card, approval.covers === null && c.choice !== 'deny' ? 'once' : c.choice);
         } catch {
           for (const b of actions.querySelectorAll('button')) b.disabled = false;
         }
@@ -151,7 +161,8 @@ export function approvalCard(approval, onChoice) {
 
 export function resolveApproval(card, choice = 'answered') {
   if (card.classList.contains('resolved')) return;
-  card.classList.add('resolved', choice === 'deny' ? 'denied' : 'allowed');
+  card.classList.add('resolved', ['deny', 'denied', 'timed_out'].includes(choice) ? 'denied' : 'allowed');
   const actions = card.querySelector('.approval-actions');
-  actions.replaceChildren(h('span.approval-result', null, icon(choice === 'deny' ? 'x' : 'check', { size: 14 }), h('span', { text: RESOLVED[choice] || RESOLVED.answered })));
+  const refused = card.classList.contains('denied');
+  actions.replaceChildren(h('span.approval-result', null, icon(refused ? 'x' : 'check', { size: 14 }), h('span', { text: RESOLVED[choice] || RESOLVED.answered })));
 }
