@@ -1,4 +1,5 @@
-"""What the model is sent: the stored transcript made safe for strict providers, and the system prompt."""
+"""What the model is sent: the stored transcript made safe for strict providers; the automatic title.
+The instructions are assembled in ``runs/instructions.py``."""
 
 from __future__ import annotations
 
@@ -74,15 +75,6 @@ def _arguments(value: Any) -> dict[str, Any]:
             return {}
         return parsed if isinstance(parsed, dict) else {}
     return {}
-
-
-def system_prompt(workspace: str) -> str:
-    return (
-        "You are a capable assistant working for the user in a workspace folder on their machine: "
-        f"{workspace}\n"
-        "You can list, read, search, write and edit files there and run shell commands in it; paths are "
-        "relative to the workspace. Use tools when they help, explain what you did, and answer in Markdown."
-    )
 
 
 def title_from(text: str) -> str | None:

@@ -20,16 +20,17 @@ from typing import Any
 from sqlalchemy import update
 
 from threadline.agent.events import ProviderError, Usage
-from threadline.agent.runtime import RunContext, RuntimeRegistry
+from threadline.agent.runtime import BUILTIN, RunContext, RuntimeRegistry
 from threadline.runs.approvals import ApprovalBroker
 from threadline.runs.checkpoints import Checkpointer
-from threadline.runs.context import model_history, system_prompt
+from threadline.runs.context import model_history
 from threadline.runs.endings import RunEndings, uncancellable
+from threadline.runs.instructions import Instructions, RunTarget
 from threadline.runs.live import LiveRun, flush_events
 from threadline.runs.recorder import NotOwner, Recorder
 from threadline.runs.relay import EndedRun, RunListener
 from threadline.runs.starts import Claim
-from threadline.sessions.service import SessionService
+from threadline.sessions.service import RUNTIME_STATE, SessionService
 from threadline.settings import Settings
 from threadline.store import tables as t
 
@@ -48,6 +49,7 @@ class RunExecutor:
         runtimes: RuntimeRegistry,
         approvals: ApprovalBroker,
         endings: RunEndings,
+        instructions: Instructions,
         listeners: Sequence[RunListener] = (),
     ) -> None:
         self.settings = settings
@@ -56,6 +58,7 @@ class RunExecutor:
         self.runtimes = runtimes
         self.approvals = approvals
         self.endings = endings
+        self.instructions = instructions
         self.listeners = list(listeners)
         self.live: dict[str, LiveRun] = {}
         self.live_ids: tuple[str, ...] = ()  # a snapshot the lease keeper's thread reads
@@ -85,11 +88,16 @@ class RunExecutor:
             history = spec.history
         else:
             history = model_history(await self.sessions.context_messages(live.session_id))
-        state = await self.sessions.runtime_state(live.session_id, claim.runtime)
+        async with self.store.read() as conn:
+            row = await self.sessions.row(conn, live.session_id)
+        extra = dict(row["extra"] or {}) if row is not None else {}
+        target = RunTarget(live.session_id, spec.kind, claim.workspace, row["project_id"] if row else None, extra)
+        states = extra.get(RUNTIME_STATE) or {}
+        state = states.get(claim.runtime or BUILTIN) if isinstance(states, dict) else None
         return RunContext(
             run_id=live.id, session_id=live.session_id, kind=spec.kind, model=claim.model,
-            workspace=Path(claim.workspace), history=history, system=system_prompt(claim.workspace),
-            tools=spec.tools, state=state,
+            workspace=Path(claim.workspace), history=history, system=await self.instructions.compose(target),
+            tools=spec.tools, state=dict(state) if isinstance(state, dict) else {},
         )
 
     async def _execute(self, live: LiveRun, claim: Claim) -> None:

@@ -23,6 +23,7 @@ from threadline.preferences import PreferenceService
 from threadline.runs.approvals import ApprovalBroker
 from threadline.runs.endings import RunEndings
 from threadline.runs.executor import RunExecutor
+from threadline.runs.instructions import Instructions
 from threadline.runs.leases import LeaseKeeper
 from threadline.runs.live import LiveRun, RunEvent
 from threadline.runs.reader import RunReader
@@ -48,6 +49,7 @@ class RunManager:
         relay: RunRelay | None = None,
         approval_relay: ApprovalRelay | None = None,
         listeners: Sequence[RunListener] = (),
+        instructions: Instructions | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -58,7 +60,8 @@ class RunManager:
         self.endings = RunEndings(settings=settings, sessions=sessions, providers=providers, preferences=preferences)
         everyone = [_QueueAdvance(self), *listeners]
         self.executor = RunExecutor(settings=settings, sessions=sessions, runtimes=runtimes,
-                                    approvals=self.approvals, endings=self.endings, listeners=everyone)
+                                    approvals=self.approvals, endings=self.endings,
+                                    instructions=instructions or Instructions(), listeners=everyone)
         self.starter = RunStarter(settings=settings, sessions=sessions, runtimes=runtimes, endings=self.endings,
                                   instance_id=instance_id, is_live=self.executor.is_live)
         self.recovery = RunRecovery(store=self.store, endings=self.endings, instance_id=instance_id,

@@ -282,14 +282,6 @@ class SessionService:
         async with self.store.write() as conn:
             return await self.append_message(conn, session_id, NewMessage(role="user", content=text, meta=meta))
 
-    async def runtime_state(self, session_id: str, runtime: str | None) -> dict[str, Any]:
-        """What the session's runtime asked to keep with it (``RunSink.save_state``)."""
-        async with self.store.read() as conn:
-            extra = (await conn.execute(select(t.sessions.c.extra).where(t.sessions.c.id == session_id))).scalar()
-        states = (extra or {}).get(RUNTIME_STATE) or {}
-        state = states.get(runtime or BUILTIN_RUNTIME)
-        return dict(state) if isinstance(state, dict) else {}
-
     async def save_runtime_state(
         self, conn: AsyncConnection, session_id: str, runtime: str | None, state: dict[str, Any]
     ) -> None:
