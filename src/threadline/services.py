@@ -24,6 +24,8 @@ from threadline.sessions.projects import ProjectService
 from threadline.sessions.service import SessionService
 from threadline.settings import Settings
 from threadline.store.engine import Store
+from threadline.workspace import pool
+from threadline.workspace.pool import WorkspacePool
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Services:
     side: SideRuns
     delivery: BackgroundDelivery
     instance_id: str
+    workspace_pool: WorkspacePool
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)
     cluster: Cluster | None = None  # with THREADLINE_REDIS_URL
@@ -97,6 +100,7 @@ class Services:
             side=SideRuns(runs),
             delivery=delivery,
             instance_id=instance_id,
+            workspace_pool=pool.acquire(settings.workspace_threads),
             cluster=cluster,
         )
 
@@ -123,6 +127,7 @@ class Services:
             await self.cluster.close()
         await self.providers.aclose()
         await self.store.close()
+        pool.release(self.workspace_pool)
 
 
 async def _default_model(preferences: PreferenceService, settings: Settings) -> str | None:

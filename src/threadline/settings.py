@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     approval_timeout_seconds: float = Field(default=300.0, gt=0)
     shell_timeout_seconds: float = Field(default=120.0, gt=0)
     tool_output_cap: int = Field(default=50_000, ge=1000)
+    workspace_threads: int = Field(default=8, ge=1, le=256)
     provider_timeout_seconds: float = Field(default=120.0, gt=0)
     checkpoint_interval_seconds: float = Field(default=0.5, gt=0)
     heartbeat_seconds: float = Field(default=15.0, gt=0)

@@ -16,7 +16,7 @@ from threadline.agent.providers.anthropic import AnthropicProvider
 from threadline.agent.providers.base import Provider
 from threadline.agent.providers.openai_compat import OpenAIProvider
 from threadline.agent.tools.base import ApprovalScope, ToolContext, ToolResult
-from threadline.workspaces import Jail
+from threadline.workspace.jail import Jail
 
 KINDS = ("openai", "anthropic")
 

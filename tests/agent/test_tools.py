@@ -14,7 +14,9 @@ from threadline.agent.tools import ToolContext, default_tools, truncate, validat
 from threadline.agent.tools.base import ToolResult
 from threadline.agent.tools.files import MAX_SEARCH_MATCHES, READ_CAP
 from threadline.agent.tools.shell import shell_env
-from threadline.workspaces import PathEscape, PathMissing
+from threadline.errors import BadRequest
+from threadline.workspace import Unsupported
+from threadline.workspace.jail import PathEscape, PathMissing
 
 TOOLS = default_tools()
 
@@ -80,8 +82,8 @@ async def test_write_read_list(ctx: ToolContext, workspace: Path) -> None:
 
 async def test_read_refusals_and_caps(ctx: ToolContext, workspace: Path) -> None:
     (workspace / "bin.dat").write_bytes(b"\x7fELF\x00\x01\x02")
-    result = await call(ctx, "read_file", path="bin.dat")
-    assert result.is_error and "binary" in result.text
+    with pytest.raises(Unsupported, match="binary"):
+        await call(ctx, "read_file", path="bin.dat")
     (workspace / "big.txt").write_text("0123456789abcdef\n" * 20_000)  # 340 KB
     result = await call(ctx, "read_file", path="big.txt")
     assert not result.is_error and len(result.text) < READ_CAP + 200
@@ -92,7 +94,10 @@ async def test_read_refusals_and_caps(ctx: ToolContext, workspace: Path) -> None
         await call(ctx, "read_file", path="missing.txt")
     with pytest.raises(PathEscape):
         await call(ctx, "read_file", path="../outside.txt")
-    assert (await call(ctx, "read_file", path=".")).is_error
+    with pytest.raises(BadRequest, match="is a folder"):
+        await call(ctx, "read_file", path=".")
+    with pytest.raises(BadRequest, match="start_line"):
+        await call(ctx, "read_file", path="big.txt", start_line=5, end_line=2)
 
 
 async def test_write_refuses_escape_and_folders(ctx: ToolContext, workspace: Path, tmp_path: Path) -> None:
@@ -101,7 +106,10 @@ async def test_write_refuses_escape_and_folders(ctx: ToolContext, workspace: Pat
         await call(ctx, "write_file", path="up/evil.txt", content="x")
     assert not (tmp_path / "evil.txt").exists()
     (workspace / "dir").mkdir()
-    assert (await call(ctx, "write_file", path="dir", content="x")).is_error
+    with pytest.raises(BadRequest, match="folder"):
+        await call(ctx, "write_file", path="dir", content="x")
+    with pytest.raises(BadRequest, match="needs a name"):
+        await call(ctx, "write_file", path=".", content="x")
 
 
 async def test_edit_file(ctx: ToolContext, workspace: Path) -> None:
@@ -109,15 +117,16 @@ async def test_edit_file(ctx: ToolContext, workspace: Path) -> None:
     target.write_text("a = 1\nb = 1\nc = 2\n")
     result = await call(ctx, "edit_file", path="code.py", old="c = 2", new="c = 3")
     assert result == ToolResult("Replaced 1 occurrence in code.py")
-    missing = await call(ctx, "edit_file", path="code.py", old="zzz", new="y")
-    assert missing.is_error and "not found" in missing.text
-    ambiguous = await call(ctx, "edit_file", path="code.py", old="= 1", new="= 5")
-    assert ambiguous.is_error and "2 times" in ambiguous.text
+    with pytest.raises(BadRequest, match="not found"):
+        await call(ctx, "edit_file", path="code.py", old="zzz", new="y")
+    with pytest.raises(BadRequest, match="2 times"):
+        await call(ctx, "edit_file", path="code.py", old="= 1", new="= 5")
     assert target.read_text() == "a = 1\nb = 1\nc = 3\n"
     result = await call(ctx, "edit_file", path="code.py", old="= 1", new="= 5", replace_all=True)
     assert result.text == "Replaced 2 occurrences in code.py"
     assert target.read_text() == "a = 5\nb = 5\nc = 3\n"
-    assert (await call(ctx, "edit_file", path="code.py", old="", new="x")).is_error
+    with pytest.raises(BadRequest, match="must not be empty"):
+        await call(ctx, "edit_file", path="code.py", old="", new="x")
 
 
 async def test_search_files(ctx: ToolContext, workspace: Path) -> None:
@@ -132,8 +141,8 @@ async def test_search_files(ctx: ToolContext, workspace: Path) -> None:
     assert (await call(ctx, "search_files", pattern="alpha", glob="*.py")).text == "src/a.py:1: def alpha():"
     assert (await call(ctx, "search_files", pattern="alpha", path="src/b.txt")).text == "src/b.txt:1: alpha beta"
     assert (await call(ctx, "search_files", pattern="zeta")).text == "no matches"
-    bad = await call(ctx, "search_files", pattern="(unclosed")
-    assert bad.is_error and "invalid regular expression" in bad.text
+    with pytest.raises(BadRequest, match="invalid regular expression"):
+        await call(ctx, "search_files", pattern="(unclosed")
     (workspace / "many.txt").write_text("hit\n" * 1000)
     many = (await call(ctx, "search_files", pattern="hit")).text.splitlines()
     assert len(many) == MAX_SEARCH_MATCHES + 1 and many[-1].startswith("[stopped after")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from threadline.errors import BadRequest, NotFound
-from threadline.workspaces import Jail, PathEscape, PathMissing
+from threadline.workspace.jail import Jail, PathEscape, PathMissing
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from tests.llm_server import ScriptedLLM, Turn
 from tests.runs.conftest import read_events, wait_idle
 from threadline.agent.tools.base import ApprovalScope, Tool, ToolContext, ToolResult
 from threadline.store import tables as t
-from threadline.workspaces import Jail
+from threadline.workspace.jail import Jail
 
 
 async def new_session(client: httpx.AsyncClient) -> str:

@@ -15,7 +15,9 @@ from tests.security.conftest import client_for
 from tests.support import new_draft
 from threadline.settings import Settings
 from threadline.web.app import create_app
-from threadline.workspace_files import MAX_LIST_ENTRIES, MAX_TEXT_BYTES, upload_name
+from threadline.workspace.listing import MAX_LIST_ENTRIES
+from threadline.workspace.reading import MAX_TEXT_BYTES
+from threadline.workspace.writing import upload_name
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from threadline.agent.tools.base import ToolContext
 from threadline.agent.tools.files import FILE_TOOLS
 from threadline.errors import ThreadlineError
 from threadline.web.app import create_app
-from threadline.workspaces import Jail
+from threadline.workspace.jail import Jail
 
 SECRET = "TOP-SECRET-CONTENT-4242"
 

@@ -24,7 +24,7 @@ from threadline.agent.tools.base import ToolContext
 from threadline.agent.tools.commands import analyse
 from threadline.agent.tools.shell import RunShell
 from threadline.web.app import create_app
-from threadline.workspaces import Jail
+from threadline.workspace.jail import Jail
 
 # The seven lines of the issue, then our own. Each must be asked after "always ls".
 ISSUE = [

@@ -11,7 +11,7 @@ from threadline.agent.runtime import BUILTIN, RunContext, RunSink, RuntimeResult
 from threadline.agent.tools.base import ToolContext
 from threadline.agent.tools.registry import default_tools
 from threadline.errors import BadRequest
-from threadline.workspaces import Jail
+from threadline.workspace.jail import Jail
 
 DefaultModel = Callable[[], Awaitable[str | None]]
 MaxSteps = Callable[[], Awaitable[int]]

@@ -26,7 +26,7 @@ from threadline.agent.providers.base import Provider, ToolSpec
 from threadline.agent.runtime import RunSink, StoppedReason
 from threadline.agent.tools.base import ApprovalScope, Tool, ToolContext, ToolResult, error, truncate, validate_args
 from threadline.agent.tools.registry import ToolRegistry
-from threadline.workspaces import PathEscape, PathMissing
+from threadline.errors import ThreadlineError
 
 log = logging.getLogger("threadline.agent")
 
@@ -181,7 +181,7 @@ async def _execute(call: ToolCallRequest, tools: ToolRegistry, ctx: ToolContext,
             return ToolResult(TIMED_OUT if outcome == "timed_out" else DENIED, is_error=True, approval=outcome)
     try:
         return await tool.run(args, ctx)
-    except (PathEscape, PathMissing) as exc:
+    except ThreadlineError as exc:  # the path escapes, the file is missing, binary, a FIFO...
         return error(f"{call.name}: {exc.message}")
     except Exception as exc:  # a tool's failure is the model's information, not the run's end
         return error(f"{call.name} failed: {type(exc).__name__}: {exc}")

@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import BadRequest, Conflict, NotFound
 from threadline.sessions.drafts import Draft, DraftStore
-from threadline.sessions.paths import check_workspace
 from threadline.sessions.views import BUILTIN_RUNTIME, UNTITLED, draft_public, message_public, session_public
 from threadline.settings import Settings
 from threadline.store import tables as t
 from threadline.store.engine import Store
+from threadline.workspace.roots import check_workspace
 
 TITLE_MAX = 80
 VALID_ROLES = ("user", "assistant", "tool", "system")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from threadline.agent.providers.base import ToolSpec
-from threadline.workspaces import Jail
+from threadline.workspace.jail import Jail
 
 DEFAULT_OUTPUT_CAP = 50_000
 

@@ -1,53 +1,23 @@
-"""Workspace file tools: list, read, write, edit and search, every path through the jail.
+"""Workspace file tools: list, read, write, edit and search; thin wrappers over ``threadline.workspace``.
 
-The blocking file work runs in a worker thread so a big directory never stalls the event loop.
+The file work runs on the workspace pool (``workspace.pool``), so a big tree never stalls the event
+loop, and a cancelled run's search stops within a step. Failures are raised in the shared error
+vocabulary; the agent loop hands them to the model as error results.
 """
 
 from __future__ import annotations
 
-import asyncio
-import fnmatch
-import os
-import re
-from pathlib import Path
 from typing import Any
 
-from threadline.agent.tools.base import Tool, ToolContext, ToolResult, error
-from threadline.workspaces import Jail
+from threadline.agent.tools.base import Tool, ToolContext, ToolResult
+from threadline.workspace import pool, reading, writing
+from threadline.workspace.listing import SKIPPED_DIRS, tree
+from threadline.workspace.reading import READ_CAP
+from threadline.workspace.search import MAX_SEARCH_MATCHES, compile_pattern, describe, search
 
-READ_CAP = 256 * 1024
-SEARCH_FILE_CAP = 2 * 1024 * 1024
 MAX_LIST_ENTRIES = 1000
-MAX_SEARCH_MATCHES = 200
-MAX_LINE_CHARS = 300
-SKIPPED_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "node_modules",
-        "__pycache__",
-        ".venv",
-        "venv",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".tox",
-    }
-)
 
-
-def _is_binary(sample: bytes) -> bool:
-    return b"\x00" in sample
-
-
-def _walk(top: Path) -> list[tuple[Path, list[str], list[str]]]:
-    """``os.walk`` without symlinked directories nor the usual heavy folders, sorted."""
-    found = []
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
-        found.append((Path(dirpath), dirnames, sorted(filenames)))
-    return found
+__all__ = ["FILE_TOOLS", "MAX_LIST_ENTRIES", "MAX_SEARCH_MATCHES", "READ_CAP"]
 
 
 class ListFiles(Tool):
@@ -66,35 +36,13 @@ class ListFiles(Tool):
     }
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        folder = ctx.jail.resolve(args.get("path") or ".", must_exist=True)
-        if not folder.is_dir():
-            return error(f"not a folder: {ctx.jail.relative(folder)}")
-        return await asyncio.to_thread(self._list, folder, bool(args.get("recursive")), ctx.jail)
-
-    @staticmethod
-    def _list(folder: Path, recursive: bool, jail: Jail) -> ToolResult:
-        entries: list[str] = []
-        total = 0
-        if recursive:
-            for dirpath, dirnames, filenames in _walk(folder):
-                for name in dirnames:
-                    total += 1
-                    entries.append(jail.relative(dirpath / name) + "/")
-                for name in filenames:
-                    total += 1
-                    entries.append(jail.relative(dirpath / name))
-            entries.sort()
-        else:
-            with os.scandir(folder) as it:
-                for entry in sorted(it, key=lambda e: e.name):
-                    total += 1
-                    suffix = "/" if entry.is_dir() else ""
-                    entries.append(jail.relative(folder / entry.name) + suffix)
-        if not entries:
-            return ToolResult(f"{jail.relative(folder)} is empty")
-        shown = entries[:MAX_LIST_ENTRIES]
-        if total > len(shown):
-            shown.append(f"[{total - len(shown)} more entries not shown]")
+        found = await pool.run(tree, ctx.jail, args.get("path") or ".", recursive=bool(args.get("recursive")),
+                               limit=MAX_LIST_ENTRIES)
+        if not found.entries:
+            return ToolResult(f"{found.folder} is empty")
+        shown = list(found.entries)
+        if found.total > len(shown):
+            shown.append(f"[{found.total - len(shown)} more entries not shown]")
         return ToolResult("\n".join(shown))
 
 
@@ -115,38 +63,15 @@ class ReadFile(Tool):
     }
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        path = ctx.jail.resolve(args["path"], must_exist=True)
-        if path.is_dir():
-            return error(f"{ctx.jail.relative(path)} is a folder; use list_files")
         start = int(args.get("start_line") or 1)
         end = int(args["end_line"]) if args.get("end_line") else None
-        if start < 1 or (end is not None and end < start):
-            return error("start_line must be >= 1 and end_line >= start_line")
-        return await asyncio.to_thread(self._read, path, start, end, ctx.jail.relative(path))
-
-    @staticmethod
-    def _read(path: Path, start: int, end: int | None, shown_name: str) -> ToolResult:
-        with path.open("rb") as handle:
-            if _is_binary(handle.read(8192)):
-                return error(f"{shown_name} looks like a binary file; not read")
-            handle.seek(0)
-            out = bytearray()
-            line_no, truncated = 0, False
-            for line_no, line in enumerate(handle, start=1):
-                if line_no < start:
-                    continue
-                if end is not None and line_no > end:
-                    break
-                if len(out) + len(line) > READ_CAP:
-                    truncated = True
-                    break
-                out += line
-        text = out.decode("utf-8", "replace")
-        if truncated:
-            text += f"\n[stopped at line {line_no} after {READ_CAP} bytes; use start_line to read further]"
-        elif start > 1 and not out:
-            text = f"[{shown_name} has fewer than {start} lines]"
-        return ToolResult(text)
+        lines = await pool.run(reading.read_lines, ctx.jail, args["path"], start, end)
+        if lines.truncated:
+            return ToolResult(lines.text + f"\n[stopped at line {lines.last_line} after {READ_CAP} bytes; "
+                              "use start_line to read further]")
+        if start > 1 and not lines.text:
+            return ToolResult(f"[{lines.path} has fewer than {start} lines]")
+        return ToolResult(lines.text)
 
 
 class WriteFile(Tool):
@@ -162,17 +87,8 @@ class WriteFile(Tool):
     }
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        path = ctx.jail.resolve(args["path"])
-        if path == ctx.jail.root or path.is_dir():
-            return error(f"{ctx.jail.relative(path)} is a folder")
-        data = args["content"].encode("utf-8")
-
-        def write() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-
-        await asyncio.to_thread(write)
-        return ToolResult(f"Wrote {len(data)} bytes to {ctx.jail.relative(path)}")
+        written = await pool.run(writing.write, ctx.jail, args["path"], args["content"])
+        return ToolResult(f"Wrote {written.size} bytes to {written.path}")
 
 
 class EditFile(Tool):
@@ -193,23 +109,9 @@ class EditFile(Tool):
     }
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        path = ctx.jail.resolve(args["path"], must_exist=True)
-        shown = ctx.jail.relative(path)
-        old, new = args["old"], args["new"]
-        if not old:
-            return error("'old' must not be empty; use write_file to create a file")
-        if not path.is_file():
-            return error(f"{shown} is not a file")
-        text = await asyncio.to_thread(path.read_text, "utf-8")
-        count = text.count(old)
-        if count == 0:
-            return error(f"the text to replace was not found in {shown}; read the file and copy it exactly")
-        if count > 1 and not args.get("replace_all"):
-            return error(f"the text to replace occurs {count} times in {shown}; add context or set replace_all")
-        updated = text.replace(old, new) if args.get("replace_all") else text.replace(old, new, 1)
-        await asyncio.to_thread(path.write_text, updated, "utf-8")
-        done = count if args.get("replace_all") else 1
-        return ToolResult(f"Replaced {done} occurrence{'s' if done > 1 else ''} in {shown}")
+        done = await pool.run(writing.edit, ctx.jail, args["path"], args["old"], args["new"],
+                              replace_all=bool(args.get("replace_all")))
+        return ToolResult(f"Replaced {done.size} occurrence{'s' if done.size > 1 else ''} in {done.path}")
 
 
 class SearchFiles(Tool):
@@ -229,46 +131,9 @@ class SearchFiles(Tool):
     }
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        try:
-            regex = re.compile(args["pattern"])
-        except re.error as exc:
-            return error(f"invalid regular expression: {exc}")
-        top = ctx.jail.resolve(args.get("path") or ".", must_exist=True)
-        return await asyncio.to_thread(self._search, regex, top, args.get("glob"), ctx.jail)
-
-    @staticmethod
-    def _search(regex: re.Pattern[str], top: Path, glob: str | None, jail: Jail) -> ToolResult:
-        if top.is_file():
-            files = [top]
-        else:
-            files = [d / name for d, _, names in _walk(top) for name in names]
-        matches: list[str] = []
-        more = False
-        for file in files:
-            rel = jail.relative(file)
-            if glob and not (fnmatch.fnmatch(file.name, glob) or fnmatch.fnmatch(rel, glob)):
-                continue
-            try:
-                if file.is_symlink() or file.stat().st_size > SEARCH_FILE_CAP:
-                    continue
-                data = file.read_bytes()
-            except OSError:
-                continue
-            if _is_binary(data[:8192]):
-                continue
-            for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
-                if regex.search(line):
-                    if len(matches) >= MAX_SEARCH_MATCHES:
-                        more = True
-                        break
-                    matches.append(f"{rel}:{number}: {line[:MAX_LINE_CHARS]}")
-            if more:
-                break
-        if not matches:
-            return ToolResult("no matches")
-        if more:
-            matches.append(f"[stopped after {MAX_SEARCH_MATCHES} matches; narrow the pattern or the path]")
-        return ToolResult("\n".join(matches))
+        regex = compile_pattern(args["pattern"])
+        found = await pool.run(search, ctx.jail, args.get("path") or ".", regex, args.get("glob"))
+        return ToolResult(describe(found))
 
 
 FILE_TOOLS: tuple[type[Tool], ...] = (ListFiles, ReadFile, WriteFile, EditFile, SearchFiles)

@@ -1,25 +1,27 @@
 """The workspace file API (reference §2.5), rooted at the session's workspace, inside the jail.
 
-File contents come back as they are (no secrets redaction): the editor saves what it shows.
+File contents come back as they are (no secrets redaction): the editor saves what it shows. The work
+itself is ``threadline.workspace``'s, on its thread pool.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import Field
+from starlette.types import Receive, Scope, Send
 
-from threadline import workspace_files as files
 from threadline.errors import BadRequest, Forbidden, NotFound
-from threadline.sessions.paths import check_workspace
 from threadline.web.deps import JSON, ServicesDep
 from threadline.web.schemas import Body, SessionId
-from threadline.workspaces import Jail
+from threadline.workspace import Jail, check_workspace, entries, listing, reading, writing
+from threadline.workspace.reading import RawFile
 
 router = APIRouter(prefix="/api", tags=["files"], default_response_class=JSONResponse)
 
@@ -53,14 +55,34 @@ class FileDelete(FileRef):
     recursive: bool = False
 
 
+class OpenFileResponse(FileResponse):
+    """A ``FileResponse`` (ranges, ETag) over a file the workspace already opened and checked:
+    nothing opens the path again, so a FIFO swapped in meanwhile is never read."""
+
+    def __init__(self, raw: RawFile, **options: Any) -> None:
+        super().__init__(raw.name, media_type=raw.media_type, filename=raw.name, stat_result=raw.stat, **options)
+        self.handle = raw.handle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        extensions = {k: v for k, v in scope.get("extensions", {}).items() if k != "http.response.pathsend"}
+        try:
+            await super().__call__({**scope, "extensions": extensions}, receive, send)
+        finally:
+            self.handle.close()
+
+    @asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        yield anyio.wrap_file(self.handle)  # closed in __call__
+
+
 async def session_jail(services: ServicesDep, session_id: str) -> Jail:
     """404 for an unknown session; 403 if its workspace is (no longer) under the allowed roots."""
     session = await services.sessions.get(session_id, messages=False)
     workspace = session["workspace"]
-    if not workspace or not Path(workspace).is_dir():
+    if not workspace or not await services.workspace_pool.run(Path(workspace).is_dir):
         raise NotFound("this session's workspace folder does not exist")
     try:
-        root = check_workspace(workspace, services.settings.resolved_workspace_roots)
+        root = await services.workspace_pool.run(check_workspace, workspace, services.settings.resolved_workspace_roots)
     except BadRequest as exc:
         raise Forbidden(f"this session's workspace is not allowed: {exc.message}") from None
     return Jail(root)
@@ -71,14 +93,14 @@ async def list_dir(services: ServicesDep, session_id: SessionQuery, path: PathQu
     """``{path, entries: [{name, path, type: dir|file|symlink, is_dir, size, modified, target?}], total,
     truncated}``: folders first, then by name; at most 500 entries."""
     jail = await session_jail(services, session_id)
-    return await asyncio.to_thread(files.list_dir, jail, path)
+    return await services.workspace_pool.run(listing.list_dir, jail, path)
 
 
 @router.get("/file")
 async def read_file(services: ServicesDep, session_id: SessionQuery, path: PathQuery) -> JSON:
     """``{path, content, size, lines}`` of a UTF-8 text file up to 1 MB; 413 if larger, 415 if binary."""
     jail = await session_jail(services, session_id)
-    return await asyncio.to_thread(files.read_text, jail, path)
+    return (await services.workspace_pool.run(reading.read_text, jail, path)).public()
 
 
 @router.get("/file/raw", response_class=FileResponse)
@@ -88,11 +110,10 @@ async def raw_file(
     """The bytes with their media type, under a sandboxing CSP. HTML, SVG and XML download unless
     ``inline=1`` (then still sandboxed, scripts off); scripts and styles come back as text/plain."""
     jail = await session_jail(services, session_id)
-    file_path, media, name = await asyncio.to_thread(files.raw_info, jail, path)
-    attach = bool(download) or (media in files.ACTIVE_TYPES and not inline)
-    return FileResponse(
-        file_path, media_type=media, filename=name, stat_result=await asyncio.to_thread(os.stat, file_path),
-        content_disposition_type="attachment" if attach else "inline",
+    raw = await services.workspace_pool.run(reading.open_raw, jail, path)
+    attach = bool(download) or (raw.media_type in reading.ACTIVE_TYPES and not inline)
+    return OpenFileResponse(
+        raw, content_disposition_type="attachment" if attach else "inline",
         headers={"Content-Security-Policy": RAW_CSP, "Cache-Control": "no-store"},
     )
 
@@ -101,27 +122,27 @@ async def raw_file(
 async def save_file(body: FileSave, services: ServicesDep) -> JSON:
     """Replace an existing file's content (atomically); ``{ok, path, size}``."""
     jail = await session_jail(services, body.session_id)
-    return await asyncio.to_thread(files.save, jail, body.path, body.content)
+    return await services.workspace_pool.run(writing.save, jail, body.path, body.content)
 
 
 @router.post("/file/create")
 async def create_file(body: FileCreate, services: ServicesDep) -> JSON:
     """A new file (missing folders are made); 409 if something is there."""
     jail = await session_jail(services, body.session_id)
-    return await asyncio.to_thread(files.create, jail, body.path, body.content)
+    return await services.workspace_pool.run(writing.create, jail, body.path, body.content)
 
 
 @router.post("/file/rename")
 async def rename_file(body: FileRename, services: ServicesDep) -> JSON:
     """Rename in place: ``new_name`` is a name, not a path; 409 if it exists. ``{ok, old_path, new_path}``."""
     jail = await session_jail(services, body.session_id)
-    return await asyncio.to_thread(files.rename, jail, body.path, body.new_name)
+    return await services.workspace_pool.run(entries.rename, jail, body.path, body.new_name)
 
 
 @router.post("/file/create-dir")
 async def create_dir(body: FileRef, services: ServicesDep) -> JSON:
     jail = await session_jail(services, body.session_id)
-    return await asyncio.to_thread(files.create_dir, jail, body.path)
+    return await services.workspace_pool.run(writing.create_dir, jail, body.path)
 
 
 @router.post("/file/delete")
@@ -129,7 +150,7 @@ async def delete_file(body: FileDelete, services: ServicesDep) -> JSON:
     """A file, a symlink (not its target) or an empty folder; a folder with contents needs
     ``recursive: true`` (else 409)."""
     jail = await session_jail(services, body.session_id)
-    return await asyncio.to_thread(files.delete, jail, body.path, body.recursive)
+    return await services.workspace_pool.run(entries.delete, jail, body.path, body.recursive)
 
 
 @router.post("/upload")
@@ -144,4 +165,4 @@ async def upload(
     spooled to disk while it arrives, then copied in chunks. ``{ok, filename, path, size}``."""
     jail = await session_jail(services, session_id)
     limit = services.settings.max_body_bytes
-    return await asyncio.to_thread(files.upload, jail, path, file.filename, file.file, limit)
+    return await services.workspace_pool.run(writing.upload, jail, path, file.filename, file.file, limit)

@@ -1,4 +1,4 @@
-"""Which directories may be a session's workspace."""
+"""Which directories may be a session's workspace (the trusted roots, and never a system folder)."""
 
 from __future__ import annotations
 
