@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import stat
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.workspace_files import SHOWN_FILE, SHOWN_FOLDER, big_tree, fifo_in, undecodable_tree
 from threadline.agent.tools import ToolContext, default_tools, truncate, validate_args
 from threadline.agent.tools.base import ToolResult
 from threadline.agent.tools.files import MAX_SEARCH_MATCHES, READ_CAP
 from threadline.agent.tools.shell import shell_env
 from threadline.errors import BadRequest
-from threadline.workspace import Unsupported
+from threadline.workspace import HardLinked, NotRegular, Unsupported, pool
 from threadline.workspace.jail import PathEscape, PathMissing
 
 TOOLS = default_tools()
@@ -189,3 +193,90 @@ async def test_shell_environment_has_no_secrets(ctx: ToolContext, monkeypatch: p
     assert "visible" in result.text
     assert "sk-should-not-leak" not in result.text and "hunter2" not in result.text
     assert shell_env({"GITHUB_TOKEN": "x", "PATH": "/bin"}) == {"PATH": "/bin"}
+
+
+
+@pytest.fixture
+def fifo(workspace: Path) -> Iterator[Path]:
+    with fifo_in(workspace) as path:
+        yield path
+
+
+async def test_write_is_atomic_and_keeps_the_mode(ctx: ToolContext, workspace: Path) -> None:
+    target = workspace / "script.sh"
+    target.write_text("old\n")
+    target.chmod(0o750)
+    before = target.stat().st_ino
+    reader = target.open()  # someone reading the old version keeps it whole
+    await call(ctx, "write_file", path="script.sh", content="new\n")
+    assert target.read_text() == "new\n" and reader.read() == "old\n"
+    reader.close()
+    assert target.stat().st_ino != before, "replaced by rename, not rewritten in place"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o750
+    await call(ctx, "edit_file", path="script.sh", old="new", new="newer")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o750 and target.read_text() == "newer\n"
+    assert [p.name for p in workspace.iterdir()] == ["script.sh"]  # no temporary file left
+
+
+async def test_hard_links_are_not_written_through(ctx: ToolContext, workspace: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me\n")
+    os.link(outside, workspace / "linked.txt")
+    with pytest.raises(HardLinked, match="2 hard links"):
+        await call(ctx, "write_file", path="linked.txt", content="pwned\n")
+    with pytest.raises(HardLinked):
+        await call(ctx, "edit_file", path="linked.txt", old="keep", new="pwned")
+    assert outside.read_text() == "keep me\n"
+    # Reading is allowed (a hard link is the same file), and documented as such.
+    assert (await call(ctx, "read_file", path="linked.txt")).text == "keep me\n"
+
+
+async def test_fifos_are_refused_or_skipped_promptly(ctx: ToolContext, workspace: Path, fifo: Path) -> None:
+    (workspace / "notes.txt").write_text("needle\n")
+
+    async def soon(name: str, **args: Any) -> ToolResult:
+        return await asyncio.wait_for(call(ctx, name, **args), 5)
+
+    for name, args in (("read_file", {"path": "pipe"}), ("search_files", {"pattern": "x", "path": "pipe"}),
+                       ("edit_file", {"path": "pipe", "old": "a", "new": "b"}),
+                       ("write_file", {"path": "pipe", "content": "x"})):
+        with pytest.raises(NotRegular, match="pipe is not a regular file"):
+            await soon(name, **args)
+    found = await soon("search_files", pattern="needle")
+    assert found.text == "notes.txt:1: needle\n[skipped 1 entries that are not regular files: pipe]"
+    assert (await soon("list_files")).text == "notes.txt\npipe"
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # never replaced by a regular file
+
+
+async def test_names_that_are_not_utf8(ctx: ToolContext, workspace: Path) -> None:
+    raw = undecodable_tree(workspace)
+    listed = (await call(ctx, "list_files", recursive=True)).text
+    assert listed == f"{SHOWN_FOLDER}/\n{SHOWN_FILE}"
+    listed.encode("utf-8")  # no lone surrogates: it can be stored and streamed
+    assert (await call(ctx, "search_files", pattern="needle")).text == f"{SHOWN_FILE}:1: needle"
+    # The shown path still names the file.
+    assert (await call(ctx, "read_file", path=SHOWN_FILE)).text == "needle\n"
+    await call(ctx, "edit_file", path=SHOWN_FILE, old="needle", new="pin")
+    with open(raw, "rb") as handle:
+        assert handle.read() == b"pin\n"
+
+
+async def test_a_cancelled_search_frees_its_thread(ctx: ToolContext, workspace: Path) -> None:
+    """One pool thread; a search over a tree that takes minutes is cancelled: the thread is free again
+    at once, not when the search would have ended."""
+    big_tree(workspace, links=2000)
+    single = pool.acquire(1)
+    try:
+        search = asyncio.create_task(call(ctx, "search_files", pattern="NOT-THERE"))
+        await asyncio.sleep(0.5)
+        assert not search.done()
+        search.cancel()
+        started = time.monotonic()
+        assert await asyncio.wait_for(single.run(sum, [1, 2]), 10) == 3
+        freed = time.monotonic() - started
+        with pytest.raises(asyncio.CancelledError):
+            await search
+    finally:
+        pool.release(single)
+    assert freed < 5, freed
+

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from threadline.errors import BadRequest, NotFound
-from threadline.workspace.jail import Jail, PathEscape, PathMissing
+from threadline.workspace.jail import Jail, PathEscape, PathMissing, readable
 
 
 @pytest.fixture
@@ -142,3 +142,29 @@ def test_non_string_is_refused(jail: Jail) -> None:
     with pytest.raises(PathEscape):
         jail.resolve(None)  # type: ignore[arg-type]
     assert not jail.contains("../x") and jail.contains("a/b")
+
+
+def test_readable_names(jail: Jail) -> None:
+    assert readable("plain é.txt") == "plain é.txt"
+    assert readable(os.fsdecode(b"caf\xe9.txt")) == "caf\ufffd.txt"
+    assert readable("lone \ud800 surrogate") == "lone \ufffd surrogate"  # not an escaped byte
+    raw = os.fsencode(jail.root) + b"/src/r\xe9sum\xe9"
+    os.mkdir(raw)
+    resolved = jail.resolve("src/r\ufffdsum\ufffd")
+    assert os.fsencode(resolved) == raw  # the shown name maps back to the entry
+    assert jail.relative(resolved) == "src/r\ufffdsum\ufffd"
+    assert jail.resolve("src/r\ufffdsum\ufffd/new.txt").parent == resolved
+    os.mkdir(os.fsencode(jail.root) + b"/src/r\xe8sum\xe8")  # two names that look the same: neither is guessed
+    assert jail.resolve("src/r\ufffdsum\ufffd") == jail.root / "src" / "r\ufffdsum\ufffd"
+    with pytest.raises(PathMissing):
+        jail.resolve("src/r\ufffdsum\ufffd", must_exist=True)
+    with pytest.raises(PathEscape, match="lone surrogate"):
+        jail.resolve("a\ud800b")
+
+
+def test_shown_names_never_map_outside(jail: Jail, tmp_path: Path) -> None:
+    os.mkdir(os.fsencode(tmp_path) + b"/outside/x\xff")
+    with pytest.raises(PathEscape):
+        jail.resolve("../outside/x\ufffd")
+    with pytest.raises(PathEscape):
+        jail.resolve("out_link/x\ufffd")

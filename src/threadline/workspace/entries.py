@@ -13,7 +13,7 @@ from typing import Any
 
 from threadline.errors import Conflict, NotFound
 from threadline.workspace.fileio import os_errors
-from threadline.workspace.jail import MAX_COMPONENT_BYTES, Jail, PathEscape
+from threadline.workspace.jail import MAX_COMPONENT_BYTES, Jail, PathEscape, os_bytes
 
 
 def check_name(name: object) -> str:
@@ -22,11 +22,7 @@ def check_name(name: object) -> str:
         raise PathEscape("a name must be a non-empty string other than '.' and '..'")
     if "/" in name or "\\" in name or "\x00" in name:
         raise PathEscape("a name cannot contain '/', '\\' or NUL")
-    try:
-        encoded = name.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        raise PathEscape("a name cannot contain a lone surrogate") from None
-    if len(encoded) > MAX_COMPONENT_BYTES:
+    if len(os_bytes(name)) > MAX_COMPONENT_BYTES:
         raise PathEscape(f"a name is at most {MAX_COMPONENT_BYTES} bytes")
     return name
 

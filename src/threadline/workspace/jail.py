@@ -52,6 +52,15 @@ def readable(text: str) -> str:
         return _SURROGATE.sub(REPLACEMENT, text)
 
 
+def os_bytes(text: str) -> bytes:
+    """The bytes the file system sees for ``text``; ``PathEscape`` for a lone surrogate that is not
+    an escaped byte (such as ``"\ud800"`` from JSON)."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise PathEscape("a path cannot contain a lone surrogate (not a character)") from None
+
+
 def is_readable(text: str) -> bool:
     return readable(text) == text
 
@@ -121,10 +130,7 @@ class Jail:
             raise PathEscape(f"backslashes are not allowed in paths: {readable(rel)!r}")
         if _DANGEROUS_ESCAPE.search(rel):
             raise PathEscape(f"percent-encoded '.', '/', '\\', '%' or NUL are not allowed in paths: {readable(rel)!r}")
-        try:
-            encoded = rel.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:
-            raise PathEscape("path contains a lone surrogate (not a character)") from None
+        encoded = os_bytes(rel)
         if len(encoded) > MAX_PATH_BYTES:
             raise PathEscape(f"path is longer than {MAX_PATH_BYTES} bytes")
         if any(len(part) > MAX_COMPONENT_BYTES for part in encoded.split(b"/")):
