@@ -243,7 +243,7 @@ async def test_fifos_are_refused_or_skipped_promptly(ctx: ToolContext, workspace
         with pytest.raises(NotRegular, match="pipe is not a regular file"):
             await soon(name, **args)
     found = await soon("search_files", pattern="needle")
-    assert found.text == "notes.txt:1: needle\n[skipped 1 entries that are not regular files: pipe]"
+    assert found.text == "notes.txt:1: needle\n[not searched, not regular files (FIFOs, sockets, devices): pipe]"
     assert (await soon("list_files")).text == "notes.txt\npipe"
     assert stat.S_ISFIFO(fifo.stat().st_mode)  # never replaced by a regular file
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
 import pytest
 
+import threadline.workspace
 from threadline.errors import BadRequest, NotFound
 from threadline.workspace.jail import Jail, PathEscape, PathMissing, readable
 
@@ -168,3 +170,32 @@ def test_shown_names_never_map_outside(jail: Jail, tmp_path: Path) -> None:
         jail.resolve("../outside/x\ufffd")
     with pytest.raises(PathEscape):
         jail.resolve("out_link/x\ufffd")
+
+
+def imported(module: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+def test_the_workspace_package_sits_beside_sessions() -> None:
+    """It imports only the layers below it (errors, settings, store), so sessions, agent, runs and web
+    can all use it."""
+    package = Path(threadline.workspace.__file__).parent
+    for module in package.glob("*.py"):
+        ours = {name for name in imported(module) if name.startswith("threadline")}
+        wrong = {name for name in ours if not name.startswith(("threadline.workspace", "threadline.errors",
+                                                                "threadline.settings", "threadline.store"))}
+        assert not wrong, (module.name, wrong)
+
+
+def test_the_file_tools_and_the_file_api_hold_no_file_rules_of_their_own() -> None:
+    """One copy of each rule: the tools and the routes only call the workspace package."""
+    src = Path(threadline.workspace.__file__).parent.parent
+    for module in (src / "agent" / "tools" / "files.py", src / "web" / "routes" / "files.py"):
+        names = imported(module)
+        assert not names & {"os", "fnmatch", "re", "shutil", "tempfile", "stat", "mimetypes", "asyncio"}, module

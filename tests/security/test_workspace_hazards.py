@@ -167,8 +167,8 @@ async def test_a_fifo_in_a_run_gets_a_prompt_clear_answer(
     assert frames[-1][1] == "stream_end"
     read, searched, direct = results(frames)
     assert read["is_error"] and "pipe is not a regular file (it is a FIFO)" in read["result"]
-    assert not searched["is_error"]
-    assert searched["result"] == "notes.txt:1: needle\n[skipped 1 entries that are not regular files: pipe]"
+    assert not searched["is_error"] and searched["result"] == (
+        "notes.txt:1: needle\n[not searched, not regular files (FIFOs, sockets, devices): pipe]")
     assert direct["is_error"] and "not a regular file" in direct["result"]
 
 
@@ -184,6 +184,7 @@ async def test_names_that_are_not_utf8_in_a_run(served: httpx.AsyncClient, llm: 
     assert (await served.get("/api/sessions")).status_code == 200
 
 
+@pytest.mark.slow
 async def test_cancelled_searches_leave_the_server_responsive(
     served: httpx.AsyncClient, llm: ScriptedLLM, home: Path
 ) -> None:

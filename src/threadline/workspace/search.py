@@ -96,6 +96,6 @@ def describe(found: Found) -> str:
         lines.append(f"[stopped after {MAX_SEARCH_MATCHES} matches; narrow the pattern or the path]")
     if found.not_regular:
         names = ", ".join(found.not_regular[:5]) + (", ..." if len(found.not_regular) > 5 else "")
-        lines.append(f"[skipped {len(found.not_regular)} entries that are not regular files: {names}]")
+        lines.append(f"[not searched, not regular files (FIFOs, sockets, devices): {names}]")
     return "\n".join(lines)
 
