@@ -90,15 +90,17 @@ async def session_jail(services: ServicesDep, session_id: str) -> Jail:
 
 @router.get("/list")
 async def list_dir(services: ServicesDep, session_id: SessionQuery, path: PathQuery = ".") -> JSON:
-    """``{path, entries: [{name, path, type: dir|file|symlink, is_dir, size, modified, target?}], total,
-    truncated}``: folders first, then by name; at most 500 entries."""
+    """``{path, entries: [{name, path, type: dir|file|symlink|special, is_dir, size, modified, target?,
+    special?, undecodable?}], total, truncated}``: folders first, then by name; at most 500 entries.
+    A name that is not UTF-8 is shown with U+FFFD and ``undecodable: true``; its ``path`` still opens it."""
     jail = await session_jail(services, session_id)
     return await services.workspace_pool.run(listing.list_dir, jail, path)
 
 
 @router.get("/file")
 async def read_file(services: ServicesDep, session_id: SessionQuery, path: PathQuery) -> JSON:
-    """``{path, content, size, lines}`` of a UTF-8 text file up to 1 MB; 413 if larger, 415 if binary."""
+    """``{path, content, size, lines}`` of a UTF-8 text file up to 1 MB; 413 if larger, 415 if binary,
+    400 for a folder, a FIFO, a socket or a device."""
     jail = await session_jail(services, session_id)
     return (await services.workspace_pool.run(reading.read_text, jail, path)).public()
 
@@ -120,7 +122,8 @@ async def raw_file(
 
 @router.post("/file/save")
 async def save_file(body: FileSave, services: ServicesDep) -> JSON:
-    """Replace an existing file's content (atomically); ``{ok, path, size}``."""
+    """Replace an existing file's content (atomically, mode kept); ``{ok, path, size}``. 403 for a file
+    with more than one hard link (another name of it may be outside the workspace)."""
     jail = await session_jail(services, body.session_id)
     return await services.workspace_pool.run(writing.save, jail, body.path, body.content)
 
