@@ -2,7 +2,7 @@
 DEV_VENV := .venv-dev
 PYTHON ?= $(if $(wildcard $(DEV_VENV)/bin/python),$(DEV_VENV)/bin/python,python3)
 
-.PHONY: test lint e2e bench bench-sessions bench-relay bench-startup
+.PHONY: test lint e2e bench bench-sessions bench-relay bench-startup bench-kill
 
 test:
 	$(PYTHON) -m pytest -m "not e2e"
@@ -14,7 +14,7 @@ e2e:
 	$(PYTHON) -m pytest tests/e2e
 
 # The session store (BENCH_SESSIONS sessions, default 100,000), then the token relay.
-bench: bench-sessions bench-relay bench-startup
+bench: bench-sessions bench-relay bench-startup bench-kill
 
 bench-sessions:
 	$(PYTHON) bench/run.py
@@ -24,6 +24,10 @@ bench-relay:
 
 bench-startup:
 	$(PYTHON) bench/startup.py
+
+# SIGKILL mid-stream, restart, resume (BENCH_KILL_TRIALS trials, default 100).
+bench-kill:
+	$(PYTHON) bench/kill.py --trials $(or $(BENCH_KILL_TRIALS),100)
 
 # The suite on PostgreSQL (a fresh database per test, cloned from a migrated template); needs a server.
 TEST_PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
