@@ -24,15 +24,18 @@ async def test_tool_arguments_are_exported_as_json_in_a_fenced_block(client: htt
     stored = {"path": "notes/a.txt", "limit": 20, "deep": {"flag": True, "none": None}, "text": "café ```x```"}
     markdown = await export_markdown(client, [
         {"role": "user", "content": "Read it"},
-        {"role": "assistant", "content": "", "tool_calls": [{"id": "call_1", "name": "read_file", "arguments": stored}]},
+        {"role": "assistant", "content": "",
+         "tool_calls": [{"id": "call_1", "name": "read_file", "arguments": stored}]},
         {"role": "tool", "tool_call_id": "call_1", "content": "alpha"},
         # OpenAI's shape, arguments as a JSON string.
         {"role": "assistant", "content": "", "tool_calls": [
-            {"id": "call_2", "type": "function", "function": {"name": "run_shell", "arguments": '{"command": "ls -l"}'}},
+            {"id": "call_2", "type": "function",
+             "function": {"name": "run_shell", "arguments": '{"command": "ls -l"}'}},
         ]},
         {"role": "tool", "tool_call_id": "call_2", "content": "total 0"},
         # Arguments that are not JSON are shown as they are.
-        {"role": "assistant", "content": "", "tool_calls": [{"id": "call_3", "name": "odd", "arguments": "not json {"}]},
+        {"role": "assistant", "content": "",
+         "tool_calls": [{"id": "call_3", "name": "odd", "arguments": "not json {"}]},
     ])
     blocks = FENCED.findall(markdown)
     assert [(name, lang) for name, _fence, lang, _body in blocks] == [

@@ -28,7 +28,9 @@ def test_every_event_is_declared_and_used_through_its_constant() -> None:
     events = declared("EV")
     assert len(set(events.values())) == len(events), "two constants share a name"
     literal = re.compile(r"\b(?:on|emit)\(\s*['\"`]")
-    offenders = [f"{p.name}: {line.strip()}" for p in MODULES for line in source(p).splitlines() if literal.search(line)]
+    offenders = [
+        f"{p.name}: {line.strip()}" for p in MODULES for line in source(p).splitlines() if literal.search(line)
+    ]
     assert not offenders, "events named by a string instead of EV.*:\n" + "\n".join(offenders)
     emitted: set[str] = set()
     listened: set[str] = set()

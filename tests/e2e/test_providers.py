@@ -55,7 +55,8 @@ def test_a_provider_whose_model_list_fails_shows_the_error(
     assert row.locator(".tag-ok").count() == 0
     assert row.locator(".tag-error").inner_text() == "Unavailable"
     assert row.locator(".provider-problem").inner_text().strip() == group["error"]
-    healthy = panel.locator(".provider", has=page.locator(".provider-name > span:first-child", has_text=re.compile("^openai$")))
+    env_name = page.locator(".provider-name > span:first-child", has_text=re.compile("^openai$"))
+    healthy = panel.locator(".provider", has=env_name)
     assert healthy.locator(".tag-ok").inner_text() == f"{len(llm.models)} models"
     # The provider set by environment variables cannot be deleted from here, and says why.
     assert healthy.locator("button", has_text="Delete").is_disabled()
