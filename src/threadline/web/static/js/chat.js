@@ -13,7 +13,7 @@ import { LiveTurn } from './render/live.js';
 import { resolveApproval } from './render/tools.js';
 import { currentId, reloadSession, markMaterialized, patchSession, whenSessionReady } from './session.js';
 import { appendToTranscript, followOutput, showSession } from './transcript.js';
-import { provisionalTitle } from './sidebar.js';
+import { provisionalTitle } from './format.js';
 
 const QUEUE_POLL_MS = [200, 300, 500, 800, 1200, 2000];
 const QUEUE_WATCH_MS = 60000;

@@ -6,7 +6,7 @@ import { EV, on } from './events.js';
 import { h, $ } from './dom.js';
 import { icon } from './icons.js';
 import { showError } from './dialogs.js';
-import { activityTime, groupLabel, relativeTime, displayTitle, startOfToday } from './format.js';
+import { activityTime, groupLabel, relativeTime, displayTitle, provisionalTitle, startOfToday } from './format.js';
 import { openSession, currentId } from './session.js';
 import { closeSlideOvers } from './layout.js';
 import { projectById } from './projects.js';
@@ -70,13 +70,6 @@ export function initSidebar() {
 }
 
 function isTitled(s) { return s.title && s.title !== 'Untitled'; }
-
-/** What a row shows until the server's title arrives: the first line of the first message. */
-export function provisionalTitle(text) {
-  const line = (text || '').split('\n').map((l) => l.trim()).find(Boolean) || '';
-  const t = line.replace(/\s+/g, ' ');
-  return t.length > 64 ? `${t.slice(0, 63)}…` : t || 'New chat';
-}
 
 function measure() {
   const cs = getComputedStyle(listEl);
