@@ -38,7 +38,7 @@ def test_move_to_project_opens_at_the_row(page: Any, api: httpx.Client) -> None:
     assert abs(at["y"] - (row_box["y"] + row_box["height"])) < 60 or abs(at["y"] + at["height"] - row_box["y"]) < 60
     assert at["x"] < sidebar["x"] + sidebar["width"]
     menu.locator(".menu-item", has_text=name).click()
-    page.wait_for_function("() => !document.querySelector('.menu')")
+    page.locator(f".srow-wrap[data-id='{sid}'] .srow-proj[title='{name}']").wait_for()
     assert get_session(api, sid)["project_id"] == project["project_id"]
 
     # From the context menu it opens at the pointer.

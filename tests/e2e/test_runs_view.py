@@ -100,8 +100,9 @@ def test_tool_cards_keep_their_own_result_when_a_provider_reuses_call_ids(
     ready(page)
     # One run, two model turns, both calls named call_1: the first finds the file, the second does not.
     send(page, f'Read both [[tool=read_file {{"path": "{name}"}}]] [[tool=read_file {{"path": "missing-{name}"}}]]'
-               " [[call_id=call_1]]")
-    page.wait_for_function("() => document.querySelectorAll('.msg.live .tool-card').length === 2")
+               " [[call_id=call_1 delay=0.2]]")
+    # While it runs, the second call gets a card of its own (not the first card again).
+    page.wait_for_function("() => document.querySelectorAll('.msg.live .tool-card').length === 2", timeout=20_000)
     wait_idle(page)
     # A second run reuses call_1 again, and succeeds.
     send(page, f'Again [[tool=read_file {{"path": "{name}"}}]] [[call_id=call_1]]')
