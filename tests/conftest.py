@@ -26,6 +26,9 @@ def make_settings(home: Path, **overrides: object) -> Settings:
         "default_workspace": workspace,
         "workspace_roots": [home],
         "detect_ollama": False,
+        # A model-written title is the default; it would take the next scripted answer after a session's
+        # first turn, so tests opt in (tests/runs/test_titles.py covers the default).
+        "llm_titles": False,
     }
     if os.environ.get("THREADLINE_TEST_DATABASE_URL"):
         values["database_url"] = os.environ["THREADLINE_TEST_DATABASE_URL"]

@@ -7,6 +7,7 @@ In-process (tests)::
         OpenAIProvider(base_url=llm.openai_url, api_key="k")        # http://127.0.0.1:P/v1
         AnthropicProvider(base_url=llm.anthropic_url, api_key="k")  # http://127.0.0.1:P
         llm.requests  # every POST body received, plus "_path"
+        llm.models_delay = 1.0                                   # a slow model list (GET /v1/models)
 
 Standalone (benchmarks, manual UI testing): ``python -m tests.llm_server --port 8900``.
 
@@ -15,6 +16,7 @@ decides, through directives in its text (usable from another process)::
 
     [[tokens=500 delay=0.01 chunk=1 reasoning=20 stamp fail=cut]]
     [[tool=run_shell {"command": "echo hi"}]]   (one tool call per model call, in order; then the answer)
+    [[call_id=call_1]]                           (every tool call gets that id, as some providers do)
 
 and without directives the answer is ``Echo: <user text>`` (``Tool result: <output>`` after tools).
 ``tokens=N`` streams ``t0 t1 ... t<N-1>``; ``stamp`` appends ``@<time.time_ns()>`` to each token.
@@ -55,7 +57,8 @@ STREAM_FAILS = {"cut", "hang"}
 class Turn:
     """One scripted model answer. ``text`` may be a list of pre-split pieces. ``delay`` is seconds per
     piece; ``fail`` is one of auth, rate_limit, quota, model_not_found, http500, overloaded (an HTTP
-    error) or cut (connection closed mid-stream), hang (stalls mid-stream)."""
+    error) or cut (connection closed mid-stream), hang (stalls mid-stream). ``call_ids`` fixes the ids of
+    the tool calls (random ``call_…`` ids otherwise)."""
 
     text: str | list[str] = ""
     reasoning: str | list[str] = ""
@@ -65,10 +68,14 @@ class Turn:
     fail: str | None = None
     usage: tuple[int, int] | None = None
     stamp: bool = False
+    call_ids: list[str] | None = None
 
     def __post_init__(self) -> None:
         if self.fail is not None and self.fail not in STATUS_FAILS and self.fail not in STREAM_FAILS:
             raise ValueError(f"unknown fail mode {self.fail!r}")
+
+    def call_id(self, index: int) -> str:
+        return self.call_ids[index] if self.call_ids and index < len(self.call_ids) else f"call_{uuid.uuid4().hex[:16]}"
 
     def pieces(self, value: str | list[str]) -> list[str]:
         if isinstance(value, list):
@@ -151,7 +158,8 @@ def turn_from_directives(messages: list[dict[str, Any]]) -> Turn:
     chunk = int(opts.get("chunk", 4))
     fail = opts.get("fail") if rounds == 0 else None
     if rounds < len(tools):
-        return Turn(tool_calls=[tools[rounds]], delay=delay, chunk=chunk, fail=fail)
+        call_ids = [opts["call_id"]] if "call_id" in opts else None
+        return Turn(tool_calls=[tools[rounds]], delay=delay, chunk=chunk, fail=fail, call_ids=call_ids)
     reasoning: str | list[str] = [f"r{i} " for i in range(int(opts.get("reasoning", 0)))]
     text: str | list[str]
     if "tokens" in opts:
@@ -179,7 +187,7 @@ def _steps(turn: Turn) -> list[_Step]:
     steps = [_Step("reasoning", p) for p in turn.pieces(turn.reasoning)]
     steps += [_Step("text", p) for p in turn.pieces(turn.text)]
     for i, (name, args) in enumerate(turn.tool_calls):
-        call_id = f"call_{uuid.uuid4().hex[:16]}"
+        call_id = turn.call_id(i)
         raw = args if isinstance(args, str) else json.dumps(args)
         third = max(1, len(raw) // 3)
         for j, start in enumerate(range(0, len(raw), third)):
@@ -280,11 +288,11 @@ def _openai_complete(turn: Turn, body: dict[str, Any]) -> dict[str, Any]:
     if turn.tool_calls:
         message["tool_calls"] = [
             {
-                "id": f"call_{uuid.uuid4().hex[:16]}",
+                "id": turn.call_id(i),
                 "type": "function",
                 "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)},
             }
-            for name, args in turn.tool_calls
+            for i, (name, args) in enumerate(turn.tool_calls)
         ]
     prompt, completion = _usage(turn, body)
     return {
@@ -381,11 +389,11 @@ def _anthropic_complete(turn: Turn, body: dict[str, Any]) -> dict[str, Any]:
         )
     if turn.full_text:
         content.append({"type": "text", "text": turn.full_text})
-    for name, args in turn.tool_calls:
+    for i, (name, args) in enumerate(turn.tool_calls):
         content.append(
             {
                 "type": "tool_use",
-                "id": f"toolu_{uuid.uuid4().hex[:16]}",
+                "id": turn.call_id(i).replace("call_", "toolu_"),
                 "name": name,
                 "input": args if isinstance(args, dict) else {},
             }
@@ -409,6 +417,7 @@ def _anthropic_complete(turn: Turn, body: dict[str, Any]) -> dict[str, Any]:
 class ScriptedLLM:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, models: tuple[str, ...] = DEFAULT_MODELS) -> None:
         self.host, self.port, self.models = host, port, list(models)
+        self.models_delay = 0.0  # seconds before the model list answers: a slow provider
         self._lock = threading.Lock()
         self._turns: deque[Turn] = deque()
         self._requests: list[dict[str, Any]] = []
@@ -541,6 +550,8 @@ class ScriptedLLM:
         return JSONResponse(_anthropic_complete(turn, body))
 
     async def _models(self, request: Request) -> Response:
+        if self.models_delay:
+            await asyncio.sleep(self.models_delay)
         if self._key(request) == BAD_KEY:
             if "anthropic-version" in request.headers:
                 return _anthropic_error(401, "auth", "")

@@ -61,6 +61,7 @@ PREFERENCES: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "sound_enabled": (False, _bool),
     "notifications_enabled": (False, _bool),
     "llm_titles": (None, lambda v: v if v is None else _bool(v)),
+    "title_model": (None, _text(300)),
     "onboarding_done": (False, _bool),
     "agent_max_steps": (None, lambda v: v if v is None else _int_range(1, 500)(v)),
 }

@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     provider_timeout_seconds: float = Field(default=120.0, gt=0)
     checkpoint_interval_seconds: float = Field(default=0.5, gt=0)
     heartbeat_seconds: float = Field(default=15.0, gt=0)
-    llm_titles: bool = False
+    llm_titles: bool = True
+    title_model: str | None = None
     detect_ollama: bool = True
 
     password: str | None = None

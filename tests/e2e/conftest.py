@@ -83,6 +83,9 @@ def start_server(home: Path, env: dict[str, str]) -> Server:
         "THREADLINE_DEFAULT_WORKSPACE": str(workspace),
         "THREADLINE_DETECT_OLLAMA": "false",
         "THREADLINE_WORKSPACE_ROOTS": f'["{home}"]',
+        # Model-written titles (the default) would answer from the scripted LLM after each first turn;
+        # the tests that check titles turn them on through the preference.
+        "THREADLINE_LLM_TITLES": "false",
         **env,
     }
     log_path = home.parent / f"server-{port}.log"

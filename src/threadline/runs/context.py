@@ -1,13 +1,10 @@
-"""What the model is sent: the stored transcript made safe for strict providers; the automatic title.
-The instructions are assembled in ``runs/instructions.py``."""
+"""What the model is sent: the stored transcript made safe for strict providers. The instructions are
+assembled in ``runs/instructions.py``; the automatic title is ``runs/titles.py``'s."""
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
-
-TITLE_CHARS = 64
 
 
 def _text(content: Any) -> str:
@@ -75,17 +72,3 @@ def _arguments(value: Any) -> dict[str, Any]:
             return {}
         return parsed if isinstance(parsed, dict) else {}
     return {}
-
-
-def title_from(text: str) -> str | None:
-    """The automatic title: the first user message's prose (code blocks and Markdown marks left out),
-    at most 64 characters, cut at a word."""
-    prose = re.sub(r"```.*?(```|$)", " ", text, flags=re.DOTALL)
-    prose = re.sub(r"[`*_#>]+", "", prose)
-    words = " ".join(prose.split()) or " ".join(text.split())
-    if not words:
-        return None
-    if len(words) <= TITLE_CHARS:
-        return words
-    cut = words[:TITLE_CHARS].rsplit(" ", 1)[0]
-    return (cut or words[:TITLE_CHARS]).rstrip(",.;:") + "…"

@@ -15,10 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from threadline.agent.events import ProviderError
 from threadline.agent.providers.registry import ProviderRegistry
 from threadline.preferences import PreferenceService
-from threadline.runs.context import title_from
 from threadline.runs.live import LiveRun
 from threadline.runs.recorder import NotOwner, Recorder
-from threadline.runs.titles import llm_title
+from threadline.runs.titles import llm_title, llm_titles_enabled, provisional_title, title_model
 from threadline.sessions.service import NewMessage, SessionService
 from threadline.sessions.views import UNTITLED
 from threadline.settings import Settings
@@ -96,7 +95,7 @@ class RunEndings:
             row = await self.sessions.row(conn, live.session_id)
             values: dict[str, Any] = {}
             if row["title"] == UNTITLED:
-                title = title_from(await self._first_user_text(conn, live.session_id))
+                title = provisional_title(await self._first_user_text(conn, live.session_id))
                 if title:
                     values["title"] = title
             await recorder.release(conn, **values)
@@ -105,8 +104,7 @@ class RunEndings:
         return title
 
     async def _llm_titles_enabled(self) -> bool:
-        preference = await self.preferences.get("llm_titles")
-        return self.settings.llm_titles if preference is None else bool(preference)
+        return llm_titles_enabled(self.settings.llm_titles, await self.preferences.get("llm_titles"))
 
     async def _llm_title(self, live: LiveRun, provisional: str) -> None:
         """Replace the provisional title with one the model writes, unless the user renamed meanwhile."""
@@ -115,8 +113,9 @@ class RunEndings:
             first = await self._first_user_text(conn, live.session_id)
             run = (await conn.execute(select(t.runs.c.model).where(t.runs.c.id == live.id))).scalar()
         await self.providers.load_sdks()
+        ref = title_model(run, setting=self.settings.title_model, preference=await self.preferences.get("title_model"))
         try:
-            provider, model = self.providers.resolve(run)
+            provider, model = self.providers.resolve(ref)
         except ProviderError:
             return
         title = await llm_title(provider, model, first)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from typing import Any
 
@@ -35,6 +37,28 @@ def _text_of(content: Any) -> str:
     return "" if content is None else str(content)
 
 
+def _markdown_tool_call(call: Any) -> str:
+    """A tool call as a line naming the tool and its arguments as JSON in a fenced block (stored calls
+    are ``{id, name, arguments}``; imported ones may be OpenAI's ``{function: {name, arguments}}``, with
+    the arguments as a JSON string)."""
+    call = call if isinstance(call, dict) else {}
+    function = call.get("function") if isinstance(call.get("function"), dict) else {}
+    name = call.get("name") or function.get("name") or "tool"
+    arguments = call.get("arguments", function.get("arguments"))
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            pass  # not JSON: shown as the text it is
+    if isinstance(arguments, str):
+        body, lang = arguments, ""
+    else:
+        body, lang = json.dumps(arguments if arguments is not None else {}, indent=2, ensure_ascii=False), "json"
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"\n**Tool call** `{name}`:\n\n{fence}{lang}\n{body}\n{fence}"
+
+
 def to_markdown(session: dict[str, Any]) -> str:
     lines = [f"# {session['title']}", ""]
     lines.append(f"- Session: `{session['session_id']}`")
@@ -61,7 +85,7 @@ def to_markdown(session: dict[str, Any]) -> str:
         else:
             lines.append(text)
         for call in message.get("tool_calls") or []:
-            lines.append(f"\n> Tool call `{call.get('name')}`: `{call.get('arguments')}`")
+            lines.append(_markdown_tool_call(call))
         if message.get("status") not in (None, "complete"):
             lines.append(f"\n*({message['status']})*")
         lines.append("")

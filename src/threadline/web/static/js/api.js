@@ -1,4 +1,5 @@
-// The one fetch wrapper: CSRF header, JSON in and out, errors mapped to ApiError.
+// The one fetch wrapper: CSRF header, JSON in and out, errors mapped to ApiError (`message` is the
+// server's `error`, `data` the whole answer, e.g. `active_stream_id` with a 409).
 
 const CSRF = document.body.dataset.csrf || '';
 
@@ -47,10 +48,10 @@ export async function api(path, { method, query, body, form, signal } = {}) {
   return data;
 }
 
+/** The server's one error shape is `{"error": "...", ...}` (web/errors.py); the rest is for answers
+ * that never reached it (a proxy's page, a dropped connection). */
 function errorMessage(status, data) {
   if (typeof data.error === 'string' && data.error) return data.error;
-  if (typeof data.detail === 'string' && data.detail) return data.detail;
-  if (Array.isArray(data.detail) && data.detail[0]?.msg) return data.detail[0].msg;
   if (status === 401) return 'You are signed out. Reload the page to sign in.';
   if (status === 403) return 'Not allowed.';
   if (status === 404) return 'Not found.';

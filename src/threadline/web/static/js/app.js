@@ -1,15 +1,21 @@
-// Threadline's front end: everything the page wires up, in order.
+// Threadline's front end: everything the page wires up, in order, then the first loads.
 import { hydrateIcons } from './icons.js';
 import { initLayout, initShortcuts } from './layout.js';
 import { initRouting, route, newChat } from './session.js';
-import { initSidebar, reload as loadSessions, focusSearch } from './sidebar.js';
-import { loadProjects } from './projects.js';
+import { initSidebar } from './sidebar.js';
+import { initSearch, focusSearch } from './search.js';
+import { initProjects, loadProjects } from './projects.js';
+import { reload as loadSessions } from './list.js';
 import { initHeader } from './header.js';
-import { initChat } from './chat.js';
+import { initTranscript } from './transcript.js';
+import { initChat, stop } from './chat.js';
+import { initMessageActions } from './message-actions.js';
 import { initComposer } from './composer.js';
 import { initSide } from './side.js';
 import { initWorkspace } from './workspace.js';
-import { initSettings, applyCachedTheme, loadSettings, loadModels, maybeFirstRun } from './settings.js';
+import { initSettings, applyCachedTheme, loadSettings } from './settings.js';
+import { maybeFirstRun } from './providers.js';
+import { loadModels } from './models.js';
 import { showError } from './dialogs.js';
 
 applyCachedTheme();
@@ -19,13 +25,17 @@ async function main() {
   initLayout();
   initRouting();
   initSidebar();
+  initSearch();
+  initProjects();
   initHeader();
+  initTranscript();
   initChat();
+  initMessageActions();
   initComposer();
   initSide();
   initWorkspace();
   initSettings();
-  initShortcuts({ newChat: () => newChat(), search: () => focusSearch() });
+  initShortcuts({ newChat: () => newChat(), search: () => focusSearch(), stop: () => stop() });
 
   await Promise.all([loadSettings(), loadModels(), loadProjects(), route(), loadSessions()]);
   document.body.classList.add('ready');

@@ -1,137 +1,58 @@
-// The conversation view: renders the open session, runs turns (start, stream, stop, queue), and
-// the message actions (copy, edit and resend, retry).
+// The open chat's runs: send (start a run, or queue it on the server while one is live), follow a
+// run's stream into a live turn, stop, answer approvals, and follow the server's queue: when a run
+// ends and a queued message is waiting, the server starts it by itself; the chat notices (the
+// session's `active_stream_id`) and follows that run live too.
 import { post, get, ApiError } from './api.js';
-import { state, on, emit } from './state.js';
-import { h, $, copyText } from './dom.js';
-import { icon } from './icons.js';
+import { state, setRun, setStarting } from './state.js';
+import { EV, on, emit } from './events.js';
+import { h } from './dom.js';
 import { openStream } from './stream.js';
 import { toast, showError } from './dialogs.js';
-import { renderMessages, userBubble, LiveTurn } from './render/messages.js';
+import { userBubble } from './render/messages.js';
+import { LiveTurn } from './render/live.js';
 import { resolveApproval } from './render/tools.js';
-import { flash } from './render/markdown.js';
-import { currentId, reloadSession, markMaterialized, patchSession, fetchSession, openSession, whenSessionReady } from './session.js';
+import { currentId, reloadSession, markMaterialized, patchSession, whenSessionReady } from './session.js';
+import { appendToTranscript, followOutput, showSession } from './transcript.js';
+import { provisionalTitle } from './format.js';
 
-let scroller;   // #transcript
-let list;       // #messages
-let jumpBtn;
-let live = null;     // {streamId, sessionId, turn, stream}
-let starting = false; // a chat/start request is in flight
-let stickToBottom = true;
-let lastUsage = null;
+const QUEUE_POLL_MS = [200, 300, 500, 800, 1200, 2000];
+const QUEUE_WATCH_MS = 60000;
+let queueWatch = null;   // {sessionId, timer}: waiting for the server to start a queued message
+let cancelling = null;
 
 export function initChat() {
-  scroller = $('#transcript');
-  list = $('#messages');
-  jumpBtn = $('#jump-latest');
-
-  scroller.addEventListener('scroll', () => {
-    stickToBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
-    jumpBtn.hidden = stickToBottom;
-  }, { passive: true });
-  jumpBtn.addEventListener('click', () => scrollToBottom(true));
-  list.addEventListener('rendered', () => followOutput());
-  list.addEventListener('click', onMessageAction);
-  list.addEventListener('toggle', () => followOutput(), true);
-
-  on('session:opened', (s) => { detachLive(); lastUsage = null; showSession(s, { scroll: true }); });
-  on('session:reused', () => emit('composer:focus'));
-  on('session:reloaded', (s) => { if (!live && !starting) showSession(s); else renderQueue(s); });
-  on('models', () => { if (!live && !starting && state.session && !(state.session.messages || []).length) showSession(state.session); });
-  on('settings', () => { if (!live && !starting && state.session) showSession(state.session); });
+  on(EV.SESSION_OPENED, (s) => { detach(); state.usage = null; showSession(s, { scroll: true }); follow(s); });
+  on(EV.SESSION_REUSED, () => emit(EV.COMPOSER_FOCUS));
+  on(EV.SESSION_RELOADED, (s) => {
+    if (following() || state.starting) emit(EV.QUEUE, s.queue || []);
+    else { showSession(s); follow(s); }
+  });
+  on(EV.MODELS, () => { if (idle() && !(state.session.messages || []).length) showSession(state.session); });
+  on(EV.SETTINGS, () => { if (idle()) showSession(state.session); });
 }
 
-// ---- rendering ------------------------------------------------------------------------------
+/** A run of the open chat is being followed and has not ended. */
+function following() {
+  return !!state.run && !state.run.ended;
+}
 
-export function showSession(session, { scroll = false } = {}) {
-  const messages = session.messages || [];
-  const activeId = session.active_stream_id;
-  // While a run is live, its assistant/tool rows are rebuilt from the stream's replay, so only the
-  // rows up to its user message are drawn from the stored transcript.
-  let shown = messages;
-  if (activeId && !live) {
-    const lastUser = findLastIndex(messages, (m) => m.role === 'user' && !m.side && !m.background);
-    if (lastUser >= 0) shown = messages.filter((m, i) => i <= lastUser || m.side || m.background);
+function idle() {
+  return !following() && !state.starting && !!state.session;
+}
+
+/** After the session was drawn: follow its live run, or wait for its queue to start one. */
+function follow(session) {
+  if (session.active_stream_id) {
+    stopQueueWatch();
+    attach(session.active_stream_id, session.session_id);
+  } else if ((session.queue || []).length) {
+    watchQueue(session.session_id);
+  } else {
+    stopQueueWatch();
   }
-  const frag = renderMessages(shown, {
-    offset: session._messages_offset || 0,
-    showThinking: state.settings.show_thinking !== false,
-    showUsage: !!state.settings.show_token_usage,
-    usage: lastUsage,
-    busy: !!activeId,
-  });
-  list.replaceChildren();
-  if (session._messages_truncated) list.append(loadEarlierButton(session));
-  if (!messages.length && !activeId) list.append(emptyState(session));
-  list.append(frag);
-  renderQueue(session);
-  emit('chat:rendered', session);
-  if (activeId && !live) attach(activeId, session.session_id);
-  else setBusy(!!live);
-  if (scroll) scrollToBottom(true); else followOutput();
 }
 
-function emptyState(session) {
-  const noProvider = !(state.models.providers || []).length;
-  const suggestions = [
-    ['folder', 'Summarize what is in this workspace'],
-    ['search', 'Find the TODO comments in the code and list them'],
-    ['file', 'Draft a README for this project'],
-  ];
-  return h('div.empty', null,
-    h('div.empty-mark', { 'aria-hidden': 'true' }, icon('logo', { size: 28 })),
-    h('h2.empty-title', { text: 'What can I help with?' }),
-    session.workspace ? h('p.empty-sub', null, icon('folder', { size: 14 }), h('span', { text: session.workspace })) : null,
-    noProvider
-      ? h('button.btn.btn-primary', { type: 'button', text: 'Connect a model provider', onclick: () => emit('setup:open') })
-      : h('div.suggestions', null, suggestions.map(([ic, s]) => h('button.suggestion', { type: 'button', onclick: () => emit('composer:fill', s) }, icon(ic, { size: 16 }), h('span', { text: s })))));
-}
-
-function loadEarlierButton(session) {
-  const btn = h('button.load-earlier', { type: 'button', text: 'Load earlier messages' });
-  btn.addEventListener('click', async () => {
-    btn.disabled = true;
-    try {
-      const older = await fetchSession(session.session_id, { msg_before: session._messages_offset, msg_limit: 300 });
-      if (currentId() !== session.session_id) return;
-      const merged = { ...state.session, messages: [...(older.messages || []), ...(state.session.messages || [])], _messages_offset: older._messages_offset, _messages_truncated: older._messages_truncated };
-      state.session = merged;
-      const before = scroller.scrollHeight - scroller.scrollTop;
-      showSession(merged);
-      scroller.scrollTop = scroller.scrollHeight - before;
-    } catch (err) {
-      btn.disabled = false;
-      showError(err);
-    }
-  });
-  return btn;
-}
-
-export function renderQueue(session) {
-  emit('queue', session?.queue || []);
-}
-
-function scrollToBottom(force = false) {
-  if (force) stickToBottom = true;
-  scroller.scrollTop = scroller.scrollHeight;
-  jumpBtn.hidden = true;
-}
-
-function followOutput() {
-  if (stickToBottom) scrollToBottom();
-}
-
-function findLastIndex(arr, pred) {
-  for (let i = arr.length - 1; i >= 0; i--) if (pred(arr[i])) return i;
-  return -1;
-}
-
-// ---- runs -----------------------------------------------------------------------------------
-
-function setBusy(busy) {
-  state.busy = busy;
-  state.streamId = busy ? live?.streamId : null;
-  emit('busy', busy);
-}
+// ---- sending --------------------------------------------------------------------------------
 
 /** Sends a message: starts a run, or queues it on the server while one is live. */
 export async function send(text, { attachments = [] } = {}) {
@@ -141,41 +62,38 @@ export async function send(text, { attachments = [] } = {}) {
   const message = text.trim();
   if (!message) return false;
   if (cancelling) await cancelling;
-  if (state.busy) return enqueue(message, attachments);
+  // Behind a live run, or behind messages already waiting in the server's queue: keep the order.
+  if (state.busy || (session.queue || []).length) return enqueue(message, attachments);
 
-  list.querySelector('.empty')?.remove();
   const optimistic = userBubble({ content: message, attachments, timestamp: Date.now() / 1000 }, null);
   optimistic.classList.add('pending');
-  list.append(optimistic);
+  appendToTranscript(optimistic);
   const turn = newLiveTurn();
-  list.append(turn.el);
-  scrollToBottom(true);
-  setBusyPending(true);
-  starting = true;
+  appendToTranscript(turn.el);
+  setStarting(true);
   try {
     const body = { session_id: session.session_id, message };
     if (attachments.length) body.attachments = attachments;
     const data = await post('/api/chat/start', body);
-    starting = false;
     optimistic.classList.remove('pending');
     const wasDraft = !(session.message_count > 0);
     const untitled = !session.title || session.title === 'Untitled';
     patchSession({
-      ...(untitled ? { title: message.replace(/\s+/g, ' ').slice(0, 64) } : {}),
+      ...(untitled ? { title: provisionalTitle(message) } : {}),
       message_count: (session.message_count || 0) + 1,
       last_message_at: Date.now() / 1000,
       is_streaming: true,
       active_stream_id: data.stream_id,
     });
     if (wasDraft) markMaterialized();
-    emit('sessions:touch', { ...state.session, _firstText: message });
+    emit(EV.LIST_TOUCH, { ...state.session, _firstText: message });
     attach(data.stream_id, session.session_id, turn);
+    setStarting(false);
     return true;
   } catch (err) {
-    starting = false;
     optimistic.remove();
     turn.el.remove();
-    setBusyPending(false);
+    setStarting(false);
     if (err instanceof ApiError && err.status === 409) {
       // Another tab (or a queued turn) is running: queue this one; the reload follows the live run.
       const ok = await enqueue(message, attachments);
@@ -187,11 +105,6 @@ export async function send(text, { attachments = [] } = {}) {
   }
 }
 
-function setBusyPending(busy) {
-  state.busy = busy;
-  emit('busy', busy);
-}
-
 async function enqueue(message, attachments) {
   try {
     const body = { session_id: currentId(), message, queue: true };
@@ -201,20 +114,18 @@ async function enqueue(message, attachments) {
       await reloadSession();
       return true;
     }
-    if (Array.isArray(data.queue)) {
-      state.session.queue = data.queue;
-      renderQueue(state.session);
-    } else {
-      const fresh = await get('/api/session', { session_id: currentId(), messages: 0 });
-      state.session.queue = fresh.session?.queue || [];
-      renderQueue(state.session);
-    }
+    const fresh = await get('/api/session', { session_id: currentId(), messages: 0 });
+    state.session.queue = fresh.session?.queue || [];
+    emit(EV.QUEUE, state.session.queue);
+    if (!following() && !state.starting) follow({ ...fresh.session, queue: state.session.queue });
     return true;
   } catch (err) {
     showError(err, 'Could not queue the message');
     return false;
   }
 }
+
+// ---- following a run ------------------------------------------------------------------------
 
 function newLiveTurn() {
   return new LiveTurn({
@@ -239,7 +150,7 @@ async function confirmPending(run, approval) {
   try {
     pending = (await get('/api/approval/pending', { session_id: run.sessionId })).all || [];
   } catch { return; }  // the card stays; answering it reports any error
-  if (run !== live || pending.some((p) => p.approval_id === approval.approval_id)) return;
+  if (run !== state.run || run.ended || pending.some((p) => p.approval_id === approval.approval_id)) return;
   const card = run.turn.approvals.find((c) => c.dataset.approvalId === approval.approval_id);
   if (card) resolveApproval(card, 'answered');
   if (!pending.length) patchSession({ pending_approval: false });
@@ -247,26 +158,25 @@ async function confirmPending(run, approval) {
 
 /** Follows a run's event stream into a live turn (new, or replayed after a reload). */
 export function attach(streamId, sessionId, turn = null) {
-  if (live?.streamId === streamId) return;
-  detachLive();
+  if (state.run?.streamId === streamId && !state.run.ended) return;
+  state.run?.stream?.close();
   if (!turn) {
     turn = newLiveTurn();
-    list.append(turn.el);
+    appendToTranscript(turn.el, { scroll: false });
   }
-  live = { streamId, sessionId, turn, stream: null, done: false };
-  lastUsage = null;
-  setBusy(true);
-  const current = live;
-  current.stream = openStream(streamId, {
-    onEvent: (name, data) => onRunEvent(current, name, data),
-    onEnd: (reason) => onRunEnd(current, reason),
+  const run = { streamId, sessionId, turn, stream: null, ended: false };
+  state.usage = null;
+  setRun(run);
+  run.stream = openStream(streamId, {
+    onEvent: (name, data) => onRunEvent(run, name, data),
+    onEnd: (reason) => onRunEnd(run, reason),
     onLost: () => toast('Lost the connection to the run; showing what was saved.', { kind: 'error' }),
   });
   followOutput();
 }
 
 function onRunEvent(run, name, data) {
-  if (run !== live) return;
+  if (run !== state.run) return;
   const t = run.turn;
   switch (name) {
     case 'token': t.token(data.text); break;
@@ -275,14 +185,13 @@ function onRunEvent(run, name, data) {
     case 'tool_complete':
       t.toolComplete(data);
       if (state.session?.pending_approval) patchSession({ pending_approval: false });
-      emit('workspace:changed', data);
+      emit(EV.WORKSPACE_CHANGED, data);
       break;
     case 'approval': t.approval(data); patchSession({ pending_approval: true }); notifyApproval(); confirmPending(run, data); break;
     case 'apperror': t.error(data); break;
     case 'cancel': t.cancelled(data); break;
     case 'done':
-      run.done = true;
-      if (data.usage) lastUsage = data.usage;
+      if (data.usage) state.usage = data.usage;
       t.finalize();
       if (data.session) {
         const { messages, ...meta } = data.session;
@@ -291,7 +200,7 @@ function onRunEvent(run, name, data) {
       break;
     case 'title':
       if (data.session_id === run.sessionId || !data.session_id) patchSession({ title: data.title });
-      emit('sessions:title', data);
+      emit(EV.LIST_TITLE, data);
       break;
     default: break;
   }
@@ -299,152 +208,85 @@ function onRunEvent(run, name, data) {
 }
 
 async function onRunEnd(run, reason) {
-  if (run !== live) return;
+  if (run !== state.run) return;
   run.turn.finalize();
-  const keepError = run.turn.hadError;
-  live = null;
+  run.ended = true;
   patchSession({ is_streaming: false, active_stream_id: null, pending_approval: false });
-  emit('run:ended', { sessionId: run.sessionId, reason });
-  if (currentId() !== run.sessionId) { setBusy(false); return; }
-  // Busy until the stored transcript has replaced the live one, so nothing reads a half state.
+  emit(EV.RUN_ENDED, { sessionId: run.sessionId, reason });
+  if (currentId() !== run.sessionId) { setRun(null); return; }
+  // Busy until the stored transcript has replaced the live one, so nothing reads a half state. The
+  // reload draws it and follows the next run if the server already started a queued message.
   try {
     const session = await reloadSession();
-    if (session && keepError) {
-      const last = (session.messages || []).at(-1);
-      if (!last || !(last._error || last.status === 'error')) {
-        const row = run.turn.el.querySelector('.error-row');
-        if (row) list.append(h('div.msg.msg-assistant', null, h('div.avatar'), h('div.msg-main', null, row)));
-      }
-    }
+    if (session && run.turn.hadError && state.run === run) keepErrorRow(session, run.turn);
   } catch (err) {
     if (reason === 'lost') showError(err);
   } finally {
-    if (!live) setBusy(false);
+    if (state.run === run) setRun(null);
   }
 }
 
-function detachLive() {
-  if (!live) return;
-  live.stream?.close();
-  live = null;
-  setBusy(false);
+/** An error the stream showed but the stored transcript does not have stays on screen. */
+function keepErrorRow(session, turn) {
+  const last = (session.messages || []).at(-1);
+  if (last && (last._error || last.status === 'error')) return;
+  const row = turn.el.querySelector('.error-row');
+  if (row) appendToTranscript(h('div.msg.msg-assistant', null, h('div.avatar'), h('div.msg-main', null, row)), { scroll: false });
 }
+
+function detach() {
+  stopQueueWatch();
+  if (!state.run) return;
+  state.run.stream?.close();
+  setRun(null);
+}
+
+// ---- the server's queue ---------------------------------------------------------------------
+
+/** Polls the session until the server starts its next queued message (or the queue empties). */
+function watchQueue(sessionId) {
+  if (queueWatch?.sessionId === sessionId) return;
+  stopQueueWatch();
+  const watch = { sessionId, timer: null, started: performance.now(), tries: 0 };
+  queueWatch = watch;
+  const tick = async () => {
+    if (queueWatch !== watch || currentId() !== sessionId) return;
+    let fresh = null;
+    try {
+      fresh = (await get('/api/session', { session_id: sessionId, messages: 0 })).session;
+    } catch { /* try again */ }
+    if (queueWatch !== watch || currentId() !== sessionId) return;
+    if (fresh && (fresh.active_stream_id || !(fresh.queue || []).length)) {
+      queueWatch = null;
+      if (!following() && !state.starting) await reloadSession().catch((err) => showError(err));
+      return;
+    }
+    if (fresh) emit(EV.QUEUE, fresh.queue);
+    if (performance.now() - watch.started > QUEUE_WATCH_MS) { queueWatch = null; return; }
+    watch.timer = setTimeout(tick, QUEUE_POLL_MS[Math.min(watch.tries++, QUEUE_POLL_MS.length - 1)]);
+  };
+  watch.timer = setTimeout(tick, QUEUE_POLL_MS[0]);
+}
+
+function stopQueueWatch() {
+  if (queueWatch) clearTimeout(queueWatch.timer);
+  queueWatch = null;
+}
+
+// ---- stop, approvals ------------------------------------------------------------------------
 
 function notifyApproval() {
   if (!document.hidden) return;
   document.title = 'Approval needed · Threadline';
-  document.addEventListener('visibilitychange', () => emit('session:meta', state.session), { once: true });
+  document.addEventListener('visibilitychange', () => emit(EV.SESSION_META, state.session), { once: true });
 }
 
-let cancelling = null;
-
+/** Stops the open chat's live run; resolves once the server has stored the cancel. */
 export async function stop() {
-  const streamId = live?.streamId || state.session?.active_stream_id;
+  const streamId = (following() && state.run.streamId) || state.session?.active_stream_id;
   if (!streamId) return;
   cancelling = post('/api/chat/cancel', { stream_id: streamId })
     .catch((err) => showError(err, 'Could not stop'))
     .finally(() => { cancelling = null; });
   await cancelling;
-}
-
-// ---- message actions ------------------------------------------------------------------------
-
-async function onMessageAction(e) {
-  const btn = e.target.closest('[data-action]');
-  if (!btn || !list.contains(btn)) return;
-  const msg = btn.closest('.msg');
-  const action = btn.dataset.action;
-  if (action === 'open-session') {
-    if (e.metaKey || e.ctrlKey || e.shiftKey || e.button) return;
-    e.preventDefault();
-    openSession(btn.dataset.id).catch((err) => showError(err));
-    return;
-  }
-  if (action === 'copy' || action === 'copy-turn') {
-    if (await copyText(msg._text || '')) flash(btn);
-  } else if (action === 'edit') {
-    startEdit(msg);
-  } else if (action === 'retry') {
-    retry();
-  }
-}
-
-function startEdit(msg) {
-  if (state.busy) { toast('Stop the current reply before editing.'); return; }
-  const bubble = msg.querySelector('.bubble');
-  const original = msg._text || '';
-  const area = h('textarea.edit-area', { 'aria-label': 'Edit message', rows: '3' });
-  area.value = original;
-  const cancel = () => { form.replaceWith(bubble); msg.classList.remove('editing'); };
-  const form = h('form.edit-form', {
-    onsubmit: (e) => { e.preventDefault(); editAndResend(Number(msg.dataset.index), area.value); },
-  }, area, h('div.edit-actions', null,
-    h('button.btn.btn-sm', { type: 'button', text: 'Cancel', onclick: cancel }),
-    h('button.btn.btn-sm.btn-primary', { type: 'submit', text: 'Send' })));
-  area.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape') { e.preventDefault(); cancel(); }
-    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
-  });
-  msg.classList.add('editing');
-  bubble.replaceWith(form);
-  area.style.height = `${Math.min(area.scrollHeight + 2, 320)}px`;
-  area.focus();
-}
-
-export async function editAndResend(index, text) {
-  if (!text.trim() || !Number.isFinite(index)) return;
-  try {
-    await post('/api/session/truncate', { session_id: currentId(), keep_count: index });
-    const session = await reloadSession();
-    if (session) await send(text);
-  } catch (err) {
-    showError(err, 'Could not edit the message');
-  }
-}
-
-export async function retry() {
-  if (state.busy) { toast('A reply is still running.'); return; }
-  try {
-    const data = await post('/api/session/retry', { session_id: currentId() });
-    if (data.error) { toast(data.error); return; }
-    await reloadSession();
-    if (data.last_user_text) await send(data.last_user_text);
-  } catch (err) {
-    showError(err, 'Could not retry');
-  }
-}
-
-export async function undo() {
-  if (state.busy) { toast('A reply is still running.'); return; }
-  try {
-    const data = await post('/api/session/undo', { session_id: currentId() });
-    if (data.error) { toast(data.error); return; }
-    await reloadSession();
-    toast(data.removed_count ? `Removed the last exchange (${data.removed_count} messages).` : 'Nothing to undo.');
-  } catch (err) {
-    showError(err, 'Could not undo');
-  }
-}
-
-export async function clearChat() {
-  try {
-    await post('/api/session/clear', { session_id: currentId() });
-    await reloadSession();
-    emit('sessions:changed');
-  } catch (err) {
-    showError(err, 'Could not clear the chat');
-  }
-}
-
-/** Appends a local, unsaved note to the transcript (used by /help). */
-export function appendLocal(el) {
-  list.querySelector('.empty')?.remove();
-  list.append(h('div.msg.msg-local', null, el));
-  scrollToBottom(true);
-}
-
-export function appendToTranscript(el) {
-  list.querySelector('.empty')?.remove();
-  list.append(el);
-  scrollToBottom(true);
 }

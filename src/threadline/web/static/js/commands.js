@@ -1,11 +1,14 @@
 // Slash commands typed in the composer. Each returns true when it handled the input.
 import { post } from './api.js';
-import { state, emit } from './state.js';
+import { state } from './state.js';
+import { EV, emit } from './events.js';
 import { h, isMac } from './dom.js';
 import { confirmDialog, toast, showError } from './dialogs.js';
 import { newChat, currentId, patchSession } from './session.js';
-import { retry, undo, clearChat, appendLocal } from './chat.js';
+import { retry, undo, clearChat } from './message-actions.js';
+import { appendLocal } from './transcript.js';
 import { askBtw, startBackground } from './side.js';
+import { loadModels, resolveModelName } from './models.js';
 
 export const COMMANDS = [
   { name: 'new', description: 'Start a new chat', run: () => newChat() },
@@ -39,11 +42,14 @@ async function clear() {
   if (ok) await clearChat();
 }
 
+/** `/model NAME` takes only a model the providers offer (the catalog is read again first). */
 async function model(arg) {
-  if (!arg) { emit('model:pick'); return; }
+  if (!arg) { emit(EV.PICK_MODEL); return; }
+  const found = resolveModelName(arg, await loadModels());
+  if (found.error) { toast(found.error, { kind: 'error' }); return; }
   try {
-    const data = await post('/api/session/update', { session_id: currentId(), model: arg });
-    patchSession({ model: data.session?.model || arg });
+    const data = await post('/api/session/update', { session_id: currentId(), model: found.ref });
+    patchSession({ model: data.session?.model || found.ref });
     toast(`Model: ${state.session.model}`, { kind: 'success' });
   } catch (err) {
     showError(err, 'Could not change the model');
@@ -54,7 +60,7 @@ async function rename(title) {
   try {
     const data = await post('/api/session/rename', { session_id: currentId(), title });
     patchSession({ title: data.session?.title || title });
-    emit('sessions:changed');
+    emit(EV.LIST_RELOAD);
   } catch (err) {
     showError(err, 'Could not rename');
   }

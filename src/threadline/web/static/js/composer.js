@@ -1,13 +1,15 @@
 // The message box: send keys, autosize, attachments (uploaded into the workspace), slash-command
 // autocomplete, model and workspace pickers, queued-message chips, stop.
 import { api, post } from './api.js';
-import { state, on, emit } from './state.js';
+import { state } from './state.js';
+import { EV, on, emit } from './events.js';
 import { h, $, isMac } from './dom.js';
 import { icon } from './icons.js';
 import { openMenu, toast, showError, modal } from './dialogs.js';
 import { basename, modelLabel, fileSize } from './format.js';
 import { send, stop } from './chat.js';
 import { COMMANDS, runCommand } from './commands.js';
+import { modelId, modelRef } from './models.js';
 import { currentId, patchSession } from './session.js';
 
 let form; let input; let sendBtn; let stopBtn; let slashBox; let attachBox; let queueBox;
@@ -35,16 +37,16 @@ export function initComposer() {
   $('#workspace-picker').addEventListener('click', () => openWorkspacePicker());
   initDrop();
 
-  on('busy', (busy) => { stopBtn.hidden = !busy; updateSendState(); input.placeholder = busy ? 'Queue a follow-up…' : 'Message Threadline'; });
-  on('session:opened', () => { attachments = []; renderAttachments(); updateChips(); focus(); });
-  on('session:meta', updateChips);
-  on('session:reloaded', updateChips);
-  on('models', updateChips);
-  on('settings', updateHint);
-  on('queue', renderQueue);
-  on('composer:focus', focus);
-  on('model:pick', () => openModelPicker($('#model-picker')));
-  on('composer:fill', (text) => { input.value = text; autosize(); updateSendState(); focus(); });
+  on(EV.BUSY, (busy) => { stopBtn.hidden = !busy; updateSendState(); input.placeholder = busy ? 'Queue a follow-up…' : 'Message Threadline'; });
+  on(EV.SESSION_OPENED, () => { attachments = []; renderAttachments(); updateChips(); focus(); });
+  on(EV.SESSION_META, updateChips);
+  on(EV.SESSION_RELOADED, updateChips);
+  on(EV.MODELS, updateChips);
+  on(EV.SETTINGS, updateHint);
+  on(EV.QUEUE, renderQueue);
+  on(EV.COMPOSER_FOCUS, focus);
+  on(EV.PICK_MODEL, () => openModelPicker($('#model-picker')));
+  on(EV.COMPOSER_FILL, (text) => { input.value = text; autosize(); updateSendState(); focus(); });
   updateHint();
 }
 
@@ -92,7 +94,6 @@ function onKeydown(e) {
     }
     if (e.key === 'Escape') { e.preventDefault(); hideSlash(); return; }
   }
-  if (e.key === 'Escape' && state.busy && !input.value) { e.preventDefault(); stop(); return; }
   if (e.key !== 'Enter' || e.isComposing) return;
   const ctrlMode = state.settings.send_key === 'ctrl+enter';
   const mod = e.ctrlKey || e.metaKey;
@@ -219,7 +220,7 @@ export async function uploadFiles(files, dir = '') {
     renderAttachments();
     updateSendState();
   }));
-  if (done.length) emit('workspace:changed', {});
+  if (done.length) emit(EV.WORKSPACE_CHANGED, {});
   return done;
 }
 
@@ -280,20 +281,15 @@ function openModelPicker(anchor) {
     items.push({ heading: p.id + (p.error ? ' · unavailable' : '') });
     if (p.error) { items.push({ label: p.error, disabled: true, icon: 'alert' }); continue; }
     for (const m of p.models || []) {
-      const id = typeof m === 'string' ? m : m.id;
-      const value = qualifiedModel(p, id);
+      const id = modelId(m);
+      const value = modelRef(p, id);
       items.push({ label: id, checked: value === current || id === current, onSelect: () => chooseModel(value) });
     }
   }
-  if (!items.length) items.push({ label: 'Add a model provider…', icon: 'plug', onSelect: () => emit('setup:open') });
-  else items.push('separator', { label: 'Manage providers…', icon: 'settings', onSelect: () => emit('settings:open', 'providers') });
+  if (!items.length) items.push({ label: 'Add a model provider…', icon: 'plug', onSelect: () => emit(EV.OPEN_SETUP) });
+  else items.push('separator', { label: 'Manage providers…', icon: 'settings', onSelect: () => emit(EV.OPEN_SETTINGS, 'providers') });
   const menu = openMenu(anchor, items, { minWidth: 260, className: 'menu-scroll' });
   menu.setAttribute('aria-label', 'Models');
-}
-
-/** Model references are `<provider id>/<model>` (the server's form), so two providers never clash. */
-function qualifiedModel(provider, id) {
-  return `${provider.id}/${id}`;
 }
 
 export async function chooseModel(model) {
@@ -318,7 +314,7 @@ function openWorkspacePicker() {
     try {
       const data = await post('/api/session/update', { session_id: s.session_id, workspace });
       patchSession({ workspace: data.session?.workspace || workspace });
-      emit('workspace:root', state.session.workspace);
+      emit(EV.WORKSPACE_ROOT, state.session.workspace);
       m.close();
       toast(`Workspace: ${state.session.workspace}`, { kind: 'success' });
     } catch (err) {

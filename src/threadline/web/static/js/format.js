@@ -1,6 +1,7 @@
 // Dates, sizes, names: formatting shared by the views.
 
 const DAY = 86400;
+const TITLE_CHARS = 64;
 
 export function activityTime(row) {
   return Number(row.last_message_at || row.updated_at || row.created_at || 0);
@@ -69,6 +70,22 @@ export function basename(path) {
 export function displayTitle(session) {
   const title = (session?.title || '').trim();
   return title && title !== 'Untitled' ? title : 'New chat';
+}
+
+/**
+ * The title a new chat shows until the server's arrives, by the server's rule (runs/titles.py): the
+ * first line of the message's prose (code blocks and Markdown marks left out), cut at a word.
+ */
+export function provisionalTitle(text) {
+  const raw = String(text || '');
+  const squash = (line) => line.replace(/\s+/g, ' ').trim();
+  const prose = raw.replace(/```[\s\S]*?(```|$)/g, '\n').split('\n').map((l) => squash(l.replace(/[`*_#>]+/g, '')));
+  const first = prose.find(Boolean) || raw.split('\n').map(squash).find((l) => l && !l.startsWith('```'));
+  if (!first) return 'New chat';
+  if (first.length <= TITLE_CHARS) return first;
+  const head = first.slice(0, TITLE_CHARS);
+  const space = head.lastIndexOf(' ');
+  return `${(space > 0 ? head.slice(0, space) : head).replace(/[,.;:]+$/, '')}…`;
 }
 
 export function modelLabel(model) {

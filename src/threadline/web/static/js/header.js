@@ -1,12 +1,14 @@
 // The chat header: title (click to rename), live state, token usage, the chat's menu, and the
 // document title.
-import { state, on, emit } from './state.js';
+import { state } from './state.js';
+import { EV, on, emit } from './events.js';
 import { $ } from './dom.js';
 import { openMenu, promptDialog, confirmDialog } from './dialogs.js';
 import { displayTitle, compactNumber } from './format.js';
 import { newChat, currentId } from './session.js';
-import { sessionMenuItems, renameSession, rowById } from './sidebar.js';
-import { clearChat } from './chat.js';
+import { sessionMenuItems, renameSession } from './session-menu.js';
+import { rowById } from './list.js';
+import { clearChat } from './message-actions.js';
 
 export function initHeader() {
   const title = $('#chat-title');
@@ -19,8 +21,8 @@ export function initHeader() {
   $('#new-chat-mobile').addEventListener('click', () => newChat());
   $('#brand').addEventListener('click', (e) => { e.preventDefault(); newChat(); });
 
-  for (const ev of ['session:opened', 'session:meta', 'session:reloaded', 'session:reused', 'settings']) on(ev, render);
-  on('busy', (busy) => { $('#live-pill').hidden = !busy; render(); });
+  for (const ev of [EV.SESSION_OPENED, EV.SESSION_META, EV.SESSION_RELOADED, EV.SESSION_REUSED, EV.SETTINGS]) on(ev, render);
+  on(EV.BUSY, (busy) => { $('#live-pill').hidden = !busy; render(); });
 }
 
 function render() {
@@ -46,7 +48,7 @@ async function rename() {
   const title = await promptDialog({ title: 'Rename chat', label: 'Title', value: s.title === 'Untitled' ? '' : s.title, validate: (v) => (v ? null : 'Enter a title.') });
   if (title) {
     await renameSession(s.session_id, title);
-    emit('sessions:changed');
+    emit(EV.LIST_RELOAD);
   }
 }
 
@@ -55,7 +57,7 @@ function openChatMenu(anchor) {
   if (!s) return;
   const row = rowById(currentId()) || s;
   const items = s.message_count
-    ? sessionMenuItems({ ...s, ...row, pinned: row.pinned ?? s.pinned }, { onRename: rename })
+    ? sessionMenuItems({ ...s, ...row, pinned: row.pinned ?? s.pinned }, { onRename: rename, at: { anchor } })
     : [{ label: 'Rename', icon: 'edit', onSelect: rename }];
   if (s.message_count) {
     items.splice(items.length - 2, 0, { label: 'Clear messages…', icon: 'x', onSelect: async () => {

@@ -1,7 +1,8 @@
 // Panels: the sidebar and workspace panel are columns on a wide screen and slide-overs (with a
 // backdrop) on a narrow one. Also the global keyboard shortcuts.
 import { $, isMac } from './dom.js';
-import { emit, local } from './state.js';
+import { state, local } from './state.js';
+import { EV, emit } from './events.js';
 
 const NARROW = '(max-width: 820px)';
 const MEDIUM = '(max-width: 1180px)';
@@ -56,7 +57,7 @@ export function setWorkspaceOpen(open) {
 export function closeSlideOvers() {
   if (!app) return;
   app.classList.remove('sidebar-open');
-  if (app.classList.contains('workspace-overlay')) emit('workspace:close');
+  if (app.classList.contains('workspace-overlay')) emit(EV.WORKSPACE_CLOSE);
   syncBackdrop();
 }
 
@@ -64,7 +65,11 @@ function syncBackdrop() {
   backdrop.hidden = !(app.classList.contains('sidebar-open') || app.classList.contains('workspace-overlay'));
 }
 
-/** Global shortcuts. `actions` = {newChat, search}. */
+/**
+ * Global shortcuts. `actions` = {newChat, search, stop}. Esc closes a slide-over, else stops the
+ * running reply, wherever the focus is, unless something took the key first (a menu, the slash
+ * popup, a field's own Esc), a dialog is open, or an input method is composing text.
+ */
 export function initShortcuts(actions) {
   document.addEventListener('keydown', (e) => {
     const mod = e.metaKey || e.ctrlKey;
@@ -72,8 +77,10 @@ export function initShortcuts(actions) {
     if (mod && !e.shiftKey && e.key.toLowerCase() === 'k') { e.preventDefault(); actions.newChat(); }
     else if (mod && e.shiftKey && e.key.toLowerCase() === 'f') { e.preventDefault(); toggleSidebar(true); actions.search(); }
     else if (mod && !e.shiftKey && e.key.toLowerCase() === 'b') { e.preventDefault(); toggleSidebar(); }
-    else if (e.key === 'Escape' && !e.defaultPrevented) {
+    else if (e.key === 'Escape' && !e.defaultPrevented && !e.isComposing && e.keyCode !== 229) {
+      if (document.querySelector('.menu')) return;
       if (app.classList.contains('sidebar-open') || app.classList.contains('workspace-overlay')) closeSlideOvers();
+      else if (state.busy) { e.preventDefault(); actions.stop(); }
     }
   });
 }

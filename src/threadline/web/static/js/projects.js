@@ -1,19 +1,18 @@
 // Projects: coloured chips that filter the session list, and the project picker for a session.
 import { get, post } from './api.js';
-import { state, emit } from './state.js';
+import { state } from './state.js';
+import { EV, emit } from './events.js';
 import { h, $ } from './dom.js';
 import { icon } from './icons.js';
 import { openMenu, promptDialog, confirmDialog, showError } from './dialogs.js';
+import { setView } from './list.js';
 
 export const COLORS = ['#5b5bd6', '#0d9488', '#d97706', '#dc2626', '#db2777', '#7c3aed', '#2563eb', '#65a30d'];
 
 let bar;
-let selected = null;
-let onFilterChange = () => {};
 
-export function initProjects({ onFilter }) {
+export function initProjects() {
   bar = $('#projects');
-  onFilterChange = onFilter;
   bar.addEventListener('contextmenu', (e) => {
     const chip = e.target.closest('[data-project]');
     if (!chip) return;
@@ -30,7 +29,7 @@ export async function loadProjects() {
     state.projects = [];
   }
   render();
-  emit('projects', state.projects);
+  emit(EV.PROJECTS, state.projects);
 }
 
 export function projectById(id) {
@@ -38,6 +37,7 @@ export function projectById(id) {
 }
 
 function render() {
+  const selected = state.list.projectId;
   const chips = [h(`button.pchip${selected ? '' : '.active'}`, { type: 'button', 'aria-pressed': String(!selected), text: 'All', onclick: () => select(null) })];
   for (const p of state.projects) {
     const active = selected === p.project_id;
@@ -51,9 +51,8 @@ function render() {
 }
 
 function select(projectId) {
-  selected = projectId;
+  setView({ projectId });
   render();
-  onFilterChange(projectId);
 }
 
 function colorPicker(current, onPick) {
@@ -109,7 +108,7 @@ async function updateProject(p, fields) {
   try {
     await post('/api/projects/rename', { project_id: p.project_id, name: fields.name || p.name, color: fields.color || p.color });
     await loadProjects();
-    emit('sessions:rerender');
+    emit(EV.LIST_UPDATED, {});
   } catch (err) {
     showError(err, 'Could not update the project');
   }
@@ -120,19 +119,22 @@ async function deleteProject(p) {
   if (!ok) return;
   try {
     await post('/api/projects/delete', { project_id: p.project_id });
-    if (selected === p.project_id) selected = null;
     await loadProjects();
-    onFilterChange(selected);
+    if (state.list.projectId === p.project_id) select(null);
   } catch (err) {
     showError(err, 'Could not delete the project');
   }
 }
 
-/** Menu to move a session into a project (or out of one). */
-export function chooseProjectMenu(session, onChoose) {
-  const anchor = document.activeElement && document.activeElement !== document.body ? document.activeElement : $('#chat-menu');
+/**
+ * Menu to move a session into a project (or out of one), opened where the menu that offered it was:
+ * `at` is {anchor, x, y} (a point when that menu was a context menu).
+ */
+export function chooseProjectMenu(session, onChoose, at = {}) {
+  const row = document.querySelector(`.srow-wrap[data-id="${CSS.escape(session.session_id)}"]`);
+  const anchor = [at.anchor, row, $('#chat-menu')].find((el) => el?.isConnected);
   const items = [{ heading: 'Move to project' }, { label: 'No project', icon: 'x', checked: !session.project_id, onSelect: () => onChoose(null) }];
   for (const p of state.projects) items.push({ label: p.name, swatch: p.color || COLORS[0], checked: session.project_id === p.project_id, onSelect: () => onChoose(p.project_id) });
   items.push('separator', { label: 'New project…', icon: 'plus', onSelect: async () => { const p = await createProject(); if (p) onChoose(p.project_id); } });
-  openMenu(anchor, items, { align: 'end', minWidth: 220 });
+  openMenu(anchor, items, { align: 'end', minWidth: 220, x: at.x ?? null, y: at.y ?? null });
 }

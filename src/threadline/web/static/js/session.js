@@ -1,6 +1,7 @@
 // The open session: loading it, starting a new chat, and keeping the URL (/s/<id>) in step.
 import { get, post, ApiError } from './api.js';
-import { state, emit, on, local } from './state.js';
+import { state, local } from './state.js';
+import { EV, emit, on } from './events.js';
 import { showError } from './dialogs.js';
 
 const MSG_LIMIT = 300;
@@ -34,13 +35,12 @@ export async function fetchSession(id, extra = {}) {
 /** Opens a stored session (or a draft still known to the server). */
 export async function openSession(id, { push = true } = {}) {
   const token = ++loadToken;
-  emit('session:loading', id);
   try {
     const session = await fetchSession(id);
     if (token !== loadToken) return null;
     setSession(session);
     if (push && window.location.pathname !== sessionPath(id)) history.pushState({ id }, '', sessionPath(id));
-    emit('session:opened', session);
+    emit(EV.SESSION_OPENED, session);
     return session;
   } catch (err) {
     if (token !== loadToken) return null;
@@ -61,7 +61,7 @@ export async function reloadSession() {
   const session = await fetchSession(id);
   if (token !== loadToken || currentId() !== id) return null;
   setSession(session);
-  emit('session:reloaded', session);
+  emit(EV.SESSION_RELOADED, session);
   return session;
 }
 
@@ -79,7 +79,7 @@ export async function newChat({ force = false, replace = false } = {}) {
   const s = state.session;
   if (!force && s && !state.busy && (s.message_count || 0) === 0 && !(s.messages || []).length) {
     if (window.location.pathname !== '/') history.pushState({}, '', '/');
-    emit('session:reused', s);
+    emit(EV.SESSION_REUSED, s);
     return s;
   }
   const token = ++loadToken;
@@ -92,7 +92,7 @@ export async function newChat({ force = false, replace = false } = {}) {
     setSession(session);
     if (replace) history.replaceState({}, '', '/');
     else if (window.location.pathname !== '/') history.pushState({}, '', '/');
-    emit('session:opened', session);
+    emit(EV.SESSION_OPENED, session);
     return session;
   } catch (err) {
     showError(err, 'Could not start a new chat');
@@ -110,7 +110,7 @@ export function markMaterialized() {
 export function patchSession(fields) {
   if (!state.session) return;
   Object.assign(state.session, fields);
-  emit('session:meta', state.session);
+  emit(EV.SESSION_META, state.session);
 }
 
 export async function route() {
@@ -131,7 +131,7 @@ export function initRouting() {
     if (id && id !== currentId()) openSession(id, { push: false }).catch((err) => showError(err));
     else if (!id && (state.session?.message_count || 0) > 0) newChat();
   });
-  on('session:deleted', (id) => {
+  on(EV.SESSION_DELETED, (id) => {
     if (id === currentId()) newChat({ force: true });
   });
 }

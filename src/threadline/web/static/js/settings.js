@@ -1,18 +1,21 @@
-// Settings (theme, send key, default model, display toggles, password, providers) and the
-// first-run setup that connects a model provider. Settings live on the server (/api/settings).
+// Settings: the dialog (theme, send key, default and title models, display toggles, password, the
+// providers' panel) and the preferences behind it, which live on the server (/api/settings).
 import { get, post } from './api.js';
-import { state, on, emit, local } from './state.js';
+import { state, local } from './state.js';
+import { EV, on, emit } from './events.js';
 import { h, $ } from './dom.js';
-import { icon } from './icons.js';
-import { modal, toast, showError } from './dialogs.js';
+import { modal, showError } from './dialogs.js';
+import { field, segmented, selectEl, toggle } from './forms.js';
+import { catalog } from './models.js';
+import { openSetup, renderProviders } from './providers.js';
 import { approvalsPanel } from './approvals.js';
 
 const THEMES = [['light', 'Light', 'sun'], ['dark', 'Dark', 'moon'], ['system', 'System', 'monitor']];
 
 export function initSettings() {
   $('#settings-open').addEventListener('click', () => openSettings());
-  on('settings:open', (section) => openSettings(section));
-  on('setup:open', () => openSetup());
+  on(EV.OPEN_SETTINGS, (section) => openSettings(section));
+  on(EV.OPEN_SETUP, () => openSetup());
   window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => applyTheme(state.settings.theme));
 }
 
@@ -23,17 +26,7 @@ export async function loadSettings() {
     state.settings = state.settings || {};
   }
   applyTheme(state.settings.theme);
-  emit('settings', state.settings);
-}
-
-export async function loadModels() {
-  try {
-    state.models = await get('/api/models');
-  } catch {
-    state.models = { providers: [], default_model: null };
-  }
-  emit('models', state.models);
-  return state.models;
+  emit(EV.SETTINGS, state.settings);
 }
 
 /** Applies a theme at once; the choice is cached locally so the next load starts right. */
@@ -55,7 +48,7 @@ async function saveSetting(patch) {
     delete state.settings._set_password;
     delete state.settings._clear_password;
     applyTheme(state.settings.theme);
-    emit('settings', state.settings);
+    emit(EV.SETTINGS, state.settings);
     return true;
   } catch (err) {
     showError(err, 'Could not save the setting');
@@ -94,7 +87,9 @@ function openSettings(section = 'general') {
   panels.general = h('div.tab-panel', { role: 'tabpanel', id: 'panel-general', 'aria-labelledby': 'tab-general' },
     field('Theme', segmented('theme', THEMES, s.theme || 'system', (v) => saveSetting({ theme: v }))),
     field('Send with', selectEl('send-key', [['enter', 'Enter (Shift+Enter for a new line)'], ['ctrl+enter', 'Ctrl/⌘+Enter (Enter for a new line)']], s.send_key || 'enter', (v) => saveSetting({ send_key: v }))),
-    field('Default model', modelSelect(s.default_model, (v) => saveSetting({ default_model: v })), 'Used for new chats.'),
+    field('Default model', modelSelect('Default model', s.default_model, 'Provider default', (v) => saveSetting({ default_model: v || null })), 'Used for new chats.'),
+    field('Model for titles', modelSelect('Model for titles', s.title_model, 'The chat’s own model', (v) => saveSetting({ title_model: v || null })),
+      'Writes each new chat’s title after its first answer; a small, cheap model is enough.'),
     toggle('Show thinking', 'Show the model’s reasoning above its answers.', s.show_thinking !== false, (v) => saveSetting({ show_thinking: v })),
     toggle('Show token usage', 'Show tokens used per reply and per chat.', !!s.show_token_usage, (v) => saveSetting({ show_token_usage: v })),
     h('p.settings-version', { text: `Threadline ${document.body.dataset.version || ''}`.trim() }));
@@ -123,167 +118,10 @@ function openSettings(section = 'general') {
   m.dialog.querySelector('[aria-selected="true"]')?.focus();
 }
 
-function field(label, control, help) {
-  return h('div.field', null, h('div.field-label', { text: label }), control, help ? h('p.field-help', { text: help }) : null);
-}
-
-function segmented(name, options, value, onChange) {
-  const group = h('div.segmented', { role: 'radiogroup', 'aria-label': name });
-  for (const [v, label, ic] of options) {
-    group.append(h('button.seg', {
-      type: 'button', role: 'radio', 'aria-checked': String(v === value), dataset: { value: v },
-      onclick: (e) => {
-        for (const b of group.children) b.setAttribute('aria-checked', String(b === e.currentTarget));
-        onChange(v);
-      },
-    }, ic ? icon(ic, { size: 15 }) : null, h('span', { text: label })));
-  }
-  return group;
-}
-
-function selectEl(name, options, value, onChange) {
-  const sel = h('select.input', { 'aria-label': name, onchange: (e) => onChange(e.target.value) });
-  for (const [v, label] of options) sel.append(h('option', { value: v, text: label, selected: v === value || null }));
-  return sel;
-}
-
-function modelSelect(value, onChange) {
-  const options = [['', 'Provider default']];
-  for (const p of state.models.providers || []) for (const m of p.models || []) {
-    const id = typeof m === 'string' ? m : m.id;
-    options.push([`${p.id}/${id}`, (state.models.providers.length > 1 ? `${p.id} · ` : '') + id]);
-  }
+function modelSelect(name, value, unsetLabel, onChange) {
+  const many = (state.models.providers || []).length > 1;
+  const options = [['', unsetLabel], ...catalog().map((m) => [m.ref, many ? `${m.provider} · ${m.id}` : m.id])];
   if (value && !options.some(([v]) => v === value)) options.push([value, value]);
-  return selectEl('Default model', options, value || '', onChange);
+  return selectEl(name, options, value || '', onChange);
 }
 
-function toggle(label, help, checked, onChange) {
-  const id = `t-${label.replace(/\W+/g, '-').toLowerCase()}`;
-  const input = h('input.switch', { type: 'checkbox', role: 'switch', id, checked: checked || null, onchange: (e) => onChange(e.target.checked) });
-  return h('div.field.field-toggle', null, h('div', null, h('label.field-label', { for: id, text: label }), h('p.field-help', { text: help })), input);
-}
-
-// ---- providers ------------------------------------------------------------------------------
-
-async function renderProviders(panel) {
-  let providers = [];
-  try {
-    const data = await get('/api/providers');
-    providers = data.providers || [];
-  } catch (err) {
-    panel.replaceChildren(h('p.field-error', { text: err.message }));
-    return;
-  }
-  const status = new Map((state.models.providers || []).map((p) => [p.id, p]));
-  const list = h('div.provider-list', null, providers.length ? providers.map((p) => {
-    const st = status.get(p.id);
-    return h('div.provider', null,
-      h('div.provider-main', null,
-        h('div.provider-name', null, h('span', { text: p.id }), h('span.tag', { text: p.kind })),
-        h('div.provider-meta', { text: [p.base_url, p.api_key ? `key ${p.api_key}` : 'no key'].filter(Boolean).join(' · ') })),
-      st?.error ? h('span.tag.tag-error', { title: st.error, text: 'Unavailable' }) : h('span.tag.tag-ok', { text: `${(st?.models || []).length} models` }));
-  }) : h('p.muted', { text: 'No provider yet.' }));
-  panel.replaceChildren(list, h('h3.section-title', { text: 'Add or update a provider' }), providerForm({ onSaved: () => renderProviders(panel) }));
-}
-
-/** The form shared by Settings and first-run setup: kind, base URL, key, Test, Save. */
-function providerForm({ onSaved, preset = null }) {
-  const kind = selectEl('Kind', [['openai', 'OpenAI-compatible'], ['anthropic', 'Anthropic']], preset?.kind || 'openai', () => sync());
-  const id = h('input.input', { type: 'text', placeholder: 'openai', value: preset?.id || '', 'aria-label': 'Name' });
-  const base = h('input.input.mono', { type: 'url', placeholder: 'https://api.openai.com/v1', value: preset?.base_url || '', 'aria-label': 'Base URL' });
-  const key = h('input.input.mono', { type: 'password', placeholder: 'sk-…', autocomplete: 'off', 'aria-label': 'API key' });
-  const result = h('div.test-result', { role: 'status' });
-  const baseField = field('Base URL', base, 'Leave empty for api.openai.com. For Ollama: http://127.0.0.1:11434/v1');
-  const sync = () => {
-    const anth = kind.value === 'anthropic';
-    baseField.hidden = anth;
-    id.placeholder = anth ? 'anthropic' : 'openai';
-  };
-  sync();
-  const body = () => {
-    const b = { kind: kind.value, id: id.value.trim() || id.placeholder };
-    if (base.value.trim() && kind.value !== 'anthropic') b.base_url = base.value.trim();
-    if (key.value.trim()) b.api_key = key.value.trim();
-    return b;
-  };
-  const test = h('button.btn', { type: 'button', text: 'Test connection', onclick: async () => {
-    result.className = 'test-result';
-    result.textContent = 'Testing…';
-    test.disabled = true;
-    try {
-      const r = await post('/api/providers/test', body());
-      if (r.ok) {
-        result.className = 'test-result ok';
-        result.replaceChildren(icon('check', { size: 14 }), h('span', { text: `Connected${r.models ? ` · ${r.models.length} models` : ''}` }));
-      } else {
-        result.className = 'test-result error';
-        result.replaceChildren(icon('alert', { size: 14 }), h('span', { text: r.error || 'The provider did not answer.' }));
-      }
-    } catch (err) {
-      result.className = 'test-result error';
-      result.replaceChildren(icon('alert', { size: 14 }), h('span', { text: err.message }));
-    } finally {
-      test.disabled = false;
-    }
-  } });
-  const save = h('button.btn.btn-primary', { type: 'button', text: 'Save provider', onclick: async () => {
-    save.disabled = true;
-    try {
-      await post('/api/providers', body());
-      await loadModels();
-      toast('Provider saved.', { kind: 'success' });
-      key.value = '';
-      onSaved?.();
-    } catch (err) {
-      result.className = 'test-result error';
-      result.textContent = err.message;
-    } finally {
-      save.disabled = false;
-    }
-  } });
-  return h('div.provider-form', null,
-    field('Kind', kind, 'OpenAI, OpenRouter, Ollama, vLLM, LM Studio, llama.cpp… speak the OpenAI API.'), field('Name', id, 'A short label, shown in the model picker.'), baseField,
-    field('API key', key, 'Stored on this server. Local servers such as Ollama need none.'),
-    h('div.row-gap', null, test, save, result));
-}
-
-// ---- first run ------------------------------------------------------------------------------
-
-export async function maybeFirstRun() {
-  if ((state.models.providers || []).length) return;
-  if (local.get('setup_dismissed', false)) return;
-  openSetup();
-}
-
-async function openSetup() {
-  const ollama = h('div.detect', null, h('span.spinner'), h('span', { text: 'Looking for Ollama on this machine…' }));
-  let m;
-  const form = providerForm({ onSaved: () => { m.close(); local.set('setup_dismissed', true); emit('models', state.models); } });
-  const body = h('div.setup', null,
-    h('div.setup-hero', null, h('div.empty-mark', null, icon('logo', { size: 28 })),
-      h('p', { text: 'Threadline talks to models through a provider. Connect one to start chatting: any OpenAI-compatible server (OpenAI, OpenRouter, Ollama, vLLM, LM Studio…) or Anthropic.' })),
-    ollama, form);
-  m = modal({
-    title: 'Connect a model provider', body, className: 'modal-setup',
-    footer: [h('button.btn', { type: 'button', text: 'Later', onclick: () => { local.set('setup_dismissed', true); m.close(); } })],
-  });
-  try {
-    const r = await post('/api/providers/test', { kind: 'openai', base_url: 'http://127.0.0.1:11434/v1', api_key: '' });
-    if (r.ok) {
-      ollama.className = 'detect found';
-      ollama.replaceChildren(icon('check', { size: 16 }), h('span', { text: `Ollama is running here${r.models?.length ? ` with ${r.models.length} model${r.models.length === 1 ? '' : 's'}` : ''}.` }),
-        h('button.btn.btn-sm.btn-primary', { type: 'button', text: 'Use Ollama', onclick: async () => {
-          try {
-            await post('/api/providers', { id: 'ollama', kind: 'openai', base_url: 'http://127.0.0.1:11434/v1' });
-            await loadModels();
-            m.close();
-            toast('Connected to Ollama.', { kind: 'success' });
-          } catch (err) { showError(err); }
-        } }));
-    } else {
-      ollama.remove();
-    }
-  } catch {
-    ollama.remove();
-  }
-}

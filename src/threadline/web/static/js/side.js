@@ -1,14 +1,15 @@
 // Side runs: btw questions (answered beside the chat, never part of its context) and background
 // tasks (their own session; the answer lands in the chat once, when they finish).
 import { post, get } from './api.js';
-import { state, on, emit } from './state.js';
+import { state } from './state.js';
+import { EV, on, emit } from './events.js';
 import { h, $ } from './dom.js';
 import { icon } from './icons.js';
 import { openStream } from './stream.js';
 import { openMenu, toast, showError } from './dialogs.js';
 import { setMarkdown } from './render/markdown.js';
 import { btwBubble, errorRow } from './render/messages.js';
-import { appendToTranscript } from './chat.js';
+import { appendToTranscript } from './transcript.js';
 import { currentId, reloadSession, openSession, markMaterialized, patchSession } from './session.js';
 
 const POLL_MS = 3000;
@@ -18,14 +19,14 @@ const btwStreams = new Set();
 
 export function initSide() {
   $('#bg-badge').addEventListener('click', (e) => openTasksMenu(e.currentTarget));
-  on('session:opened', (s) => {
+  on(EV.SESSION_OPENED, (s) => {
     for (const s2 of btwStreams) s2.close();
     btwStreams.clear();
     tasks = [];
     renderBadge();
     if (s.message_count > 0) refreshTasks();
   });
-  on('run:ended', () => { if (tasks.some((t) => t.status === 'running')) schedulePoll(); });
+  on(EV.RUN_ENDED, () => { if (tasks.some((t) => t.status === 'running')) schedulePoll(); });
 }
 
 // ---- btw ------------------------------------------------------------------------------------
@@ -84,7 +85,7 @@ export async function startBackground(prompt) {
     if ((state.session?.message_count || 0) === 0) {
       markMaterialized();
       patchSession({ message_count: state.session.message_count || 0 });
-      emit('sessions:changed');
+      emit(EV.LIST_RELOAD);
     }
     tasks.push({ task_id: data.task_id, prompt, status: 'running', session_id: data.session_id, created_at: Date.now() / 1000 });
     renderBadge();

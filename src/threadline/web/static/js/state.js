@@ -1,27 +1,44 @@
-// View state shared by the modules, and a tiny event bus. The server is the truth: this holds only
-// what was last fetched and what the user is looking at.
+// The one owner of the page's state. The server is the truth: this holds what was last fetched and
+// what the user is looking at. Modules read `state` freely and change it through the functions here
+// when others must hear of the change; what a module keeps to itself is only DOM mechanics (element
+// references, scroll positions, the virtual list's geometry) or a panel's own form input.
+import { EV, emit } from './events.js';
 
 export const state = {
   settings: {},
   models: { providers: [], default_model: null },
   projects: [],
   session: null,        // the open session (with messages), or a draft
-  busy: false,          // the open session has a live run
-  streamId: null,       // the live run's stream id
+  run: null,            // the run the open chat follows: {streamId, sessionId, turn, stream}
+  starting: false,      // a chat/start request of the open chat is in flight
+  busy: false,          // starting || run: the composer queues instead of sending
+  usage: null,          // token usage of the open chat's last turn
+  list: {               // the sidebar's list: pages of rows and which view they belong to
+    rows: [],
+    cursor: null,
+    loading: false,
+    generation: 0,      // bumped by every full reload; an answer for an older one is dropped
+    archived: false,
+    projectId: null,
+  },
 };
 
-const listeners = new Map();
-
-export function on(event, fn) {
-  if (!listeners.has(event)) listeners.set(event, new Set());
-  listeners.get(event).add(fn);
-  return () => listeners.get(event).delete(fn);
+function syncBusy() {
+  const busy = state.starting || !!state.run;
+  if (busy === state.busy) return;
+  state.busy = busy;
+  emit(EV.BUSY, busy);
 }
 
-export function emit(event, detail) {
-  for (const fn of listeners.get(event) || []) {
-    try { fn(detail); } catch (err) { console.warn(`listener for ${event} failed`, err); }
-  }
+/** Sets (or clears, with null) the run the open chat follows. */
+export function setRun(run) {
+  state.run = run;
+  syncBusy();
+}
+
+export function setStarting(starting) {
+  state.starting = starting;
+  syncBusy();
 }
 
 const PREFIX = 'threadline.';

@@ -1,7 +1,8 @@
 // The workspace panel: a lazy file tree of the session's workspace, a preview (code highlighted,
 // markdown rendered, images), editing and saving, new file or folder, rename, delete, upload.
 import { get, post, apiUrl } from './api.js';
-import { state, on, local } from './state.js';
+import { state, local } from './state.js';
+import { EV, on } from './events.js';
 import { h, $, debounce } from './dom.js';
 import { icon } from './icons.js';
 import { openMenu, promptDialog, confirmDialog, toast, showError } from './dialogs.js';
@@ -40,7 +41,7 @@ export function initWorkspace() {
   });
   initDrop();
 
-  on('session:opened', (s) => {
+  on(EV.SESSION_OPENED, (s) => {
     children.clear();
     openFile = null;
     selectedDir = '';
@@ -50,9 +51,9 @@ export function initWorkspace() {
     showTree();
     if (panelOpen) refresh();
   });
-  on('workspace:root', () => { children.clear(); openFile = null; if (panelOpen) { showTree(); refresh(); } $('#ws-root-name').textContent = basename(state.session?.workspace) || 'Workspace'; });
-  on('workspace:changed', debounce(() => { if (panelOpen) refresh({ keepPreview: true }); }, 400));
-  on('workspace:close', () => toggle(false));
+  on(EV.WORKSPACE_ROOT, () => { children.clear(); openFile = null; if (panelOpen) { showTree(); refresh(); } $('#ws-root-name').textContent = basename(state.session?.workspace) || 'Workspace'; });
+  on(EV.WORKSPACE_CHANGED, debounce(() => { if (panelOpen) refresh({ keepPreview: true }); }, 400));
+  on(EV.WORKSPACE_CLOSE, () => toggle(false));
   if (local.get('workspace_open', false) && window.innerWidth > 1180) toggle(true);
 }
 

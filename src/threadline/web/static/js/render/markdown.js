@@ -14,7 +14,16 @@ const PURIFY_OPTIONS = {
   FORBID_ATTR: ['style'],
 };
 
+const ALIGNS = new Set(['left', 'center', 'right']);
+
 DOMPurify.addHook('afterSanitizeAttributes', (node) => {
+  // A table column's alignment (`:---:`) comes as `align`; the stylesheet's cell rule would win over
+  // it, and the CSP forbids inline styles, so it becomes a class.
+  if ((node.tagName === 'TH' || node.tagName === 'TD') && node.hasAttribute('align')) {
+    const align = node.getAttribute('align').toLowerCase();
+    node.removeAttribute('align');
+    if (ALIGNS.has(align)) node.classList.add(`align-${align}`);
+  }
   if (node.tagName === 'A' && node.hasAttribute('href')) {
     const href = node.getAttribute('href') || '';
     if (!href.startsWith('#')) {

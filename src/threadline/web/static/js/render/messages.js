@@ -1,9 +1,10 @@
-// Messages -> DOM: the stored transcript (renderMessages) and the turn being streamed (LiveTurn).
+// Stored messages -> DOM: user bubbles, assistant turns with their tool cards, btw and background
+// cards. The turn being streamed is live.js's LiveTurn.
 import { h } from '../dom.js';
 import { icon } from '../icons.js';
 import { clockTime, fullTime, compactNumber } from '../format.js';
-import { setMarkdown, markdownEl } from './markdown.js';
-import { toolCard, updateToolCard, approvalCard, resolveApproval } from './tools.js';
+import { markdownEl } from './markdown.js';
+import { toolCard } from './tools.js';
 
 /** Plain text of a message's content (a string, or a list of parts). */
 export function contentText(content) {
@@ -24,8 +25,7 @@ function isErrorRow(m) { return m._error || m.status === 'error'; }
 export function renderMessages(messages, opts = {}) {
   const frag = document.createDocumentFragment();
   const offset = opts.offset || 0;
-  const results = new Map();
-  for (const m of messages) if (m.role === 'tool' && m.tool_call_id) results.set(m.tool_call_id, m);
+  const matched = new Set();   // indexes of tool rows shown inside their call's card
 
   let turn = null;
   let lastTurn = null;
@@ -63,18 +63,37 @@ export function renderMessages(messages, opts = {}) {
       continue;
     }
     if (m.role === 'tool') {
-      if (!m.tool_call_id || !turn?.cards.has(m.tool_call_id)) {
-        if (!turn) { turn = new TurnView(opts); frag.append(turn.el); lastTurn = turn; }
-        turn.orphanResult(m);
-      }
+      if (matched.has(i)) continue;
+      if (!turn) { turn = new TurnView(opts); frag.append(turn.el); lastTurn = turn; }
+      turn.orphanResult(m);
       continue;
     }
     // assistant
     if (!turn) { turn = new TurnView(opts); frag.append(turn.el); lastTurn = turn; }
-    turn.addAssistant(m, results, index);
+    turn.addAssistant(m, callResults(messages, i, matched), index);
   }
   if (lastTurn) lastTurn.markLast(opts);
   return frag;
+}
+
+/**
+ * The results of the calls that assistant message `i` made: the tool rows right after it (side
+ * rows aside) with those call ids. Ids are unique only within one model turn: providers reuse
+ * `call_1` in every turn, so a result is never looked up across the whole chat.
+ */
+function callResults(messages, i, matched) {
+  const wanted = new Set((messages[i].tool_calls || []).map((c) => c.id).filter(Boolean));
+  const results = new Map();
+  for (let j = i + 1; j < messages.length && wanted.size; j++) {
+    const m = messages[j];
+    if (m.side || m.background) continue;
+    if (m.role !== 'tool') break;
+    if (!wanted.has(m.tool_call_id)) continue;
+    wanted.delete(m.tool_call_id);
+    results.set(m.tool_call_id, m);
+    matched.add(j);
+  }
+  return results;
 }
 
 export function userBubble(m, index) {
@@ -125,7 +144,6 @@ class TurnView {
     this.body = h('div.msg-body');
     this.actions = h('div.msg-actions');
     this.el = h('div.msg.msg-assistant', null, h('div.avatar', { 'aria-hidden': 'true' }, icon('logo', { size: 16 })), h('div.msg-main', null, this.body, this.actions));
-    this.cards = new Map();
     this.texts = [];
     this.timestamp = null;
     this.lastIndex = null;
@@ -159,7 +177,6 @@ class TurnView {
         approval: result?.approval,
         duration: result?.duration,
       });
-      this.cards.set(call.id, card);
       this.body.append(card);
     }
     const badge = statusBadge(m);
@@ -226,163 +243,4 @@ export function backgroundResult(m) {
       statusBadge(m)));
   el._text = text;
   return el;
-}
-
-/** The assistant turn being streamed. Segments follow the events: thinking, text, tools, text... */
-export class LiveTurn {
-  constructor({ showThinking = true, onApprove } = {}) {
-    this.showThinking = showThinking;
-    this.onApprove = onApprove;
-    this.body = h('div.msg-body');
-    this.indicator = h('div.typing', { 'aria-label': 'Working' }, h('span'), h('span'), h('span'));
-    this.body.append(this.indicator);
-    this.el = h('div.msg.msg-assistant.live', null, h('div.avatar', { 'aria-hidden': 'true' }, icon('logo', { size: 16 })), h('div.msg-main', null, this.body));
-    this.textEl = null;
-    this.text = '';
-    this.thinking = null;
-    this.thinkingStarted = 0;
-    this.cards = new Map();
-    this.approvals = [];
-    this.frame = null;
-    this.lastRender = 0;
-    this.hadError = null;
-  }
-
-  token(text) {
-    if (!text) return;
-    this.settleBefore();
-    if (!this.textEl) {
-      this.textEl = h('div.md.streaming');
-      this.text = '';
-      this.body.append(this.textEl);
-      this.placeIndicator();
-    }
-    this.text += text;
-    this.scheduleRender();
-  }
-
-  reasoning(text) {
-    if (!text || !this.showThinking) return;
-    this.hideIndicator();
-    if (!this.thinking) {
-      this.flushText(true);
-      this.thinking = thinkingCard('', { live: true, open: true });
-      this.thinkingStarted = performance.now();
-      this.body.append(this.thinking);
-      this.placeIndicator();
-    }
-    this.thinking._body.textContent += text;
-  }
-
-  tool(data) {
-    this.settleBefore();
-    this.flushText(true);
-    const id = data.tool_call_id || `${data.name}-${this.cards.size}`;
-    let card = this.cards.get(id);
-    if (!card) {
-      card = toolCard({ id, name: data.name, args: data.args, preview: data.preview, running: true });
-      this.cards.set(id, card);
-      this.body.append(card);
-    }
-    this.placeIndicator();
-  }
-
-  toolComplete(data) {
-    this.resolveApprovals(data.approval || 'answered');
-    let card = data.tool_call_id ? this.cards.get(data.tool_call_id) : null;
-    if (!card) card = [...this.cards.values()].reverse().find((c) => c._call.running && c._call.name === data.name);
-    if (!card) {
-      card = toolCard({ id: data.tool_call_id, name: data.name, args: data.args });
-      this.cards.set(data.tool_call_id || `${data.name}-${this.cards.size}`, card);
-      this.body.append(card);
-    }
-    updateToolCard(card, {
-      running: false, args: data.args, preview: data.preview, duration: data.duration,
-      is_error: !!data.is_error, approval: data.approval, result: data.result ?? data.preview,
-    });
-    this.placeIndicator();
-  }
-
-  approval(data) {
-    this.hideIndicator();
-    this.flushText(true);
-    if (data.approval_id && this.approvals.some((c) => c.dataset.approvalId === data.approval_id)) return;
-    const card = approvalCard(data, (choice) => this.onApprove?.(data, choice));
-    this.approvals.push(card);
-    this.body.append(card);
-  }
-
-  error(data) {
-    this.finishThinking();
-    this.flushText(true);
-    this.hideIndicator();
-    this.hadError = data;
-    this.body.append(errorRow(data.message || data.error || 'The run failed.', data.hint));
-  }
-
-  cancelled() {
-    this.finishThinking();
-    this.flushText(true);
-    this.hideIndicator();
-    this.body.append(h('div.note.note-inline', null, h('span', { text: 'Stopped' })));
-  }
-
-  finalize() {
-    cancelAnimationFrame(this.frame);
-    this.flushText(true);
-    this.finishThinking();
-    this.hideIndicator();
-    this.resolveApprovals('expired');
-    this.el.classList.remove('live');
-  }
-
-  settleBefore() {
-    this.resolveApprovals();
-    this.finishThinking();
-    this.hideIndicator();
-  }
-
-  resolveApprovals(how = 'answered') {
-    for (const card of this.approvals) resolveApproval(card, how);
-    this.approvals = [];
-  }
-
-  finishThinking() {
-    if (!this.thinking) return;
-    const seconds = Math.max(1, Math.round((performance.now() - this.thinkingStarted) / 1000));
-    this.thinking.classList.remove('live');
-    this.thinking.open = false;
-    this.thinking.querySelector('.thinking-label').textContent = `Thought for ${seconds}s`;
-    this.thinking = null;
-  }
-
-  scheduleRender() {
-    if (this.frame) return;
-    const wait = Math.max(0, 60 - (performance.now() - this.lastRender));
-    this.frame = requestAnimationFrame(() => {
-      setTimeout(() => {
-        this.frame = null;
-        this.lastRender = performance.now();
-        if (this.textEl) setMarkdown(this.textEl, this.text, { settled: false });
-        this.el.dispatchEvent(new CustomEvent('rendered', { bubbles: true }));
-      }, wait);
-    });
-  }
-
-  flushText(settle) {
-    if (!this.textEl) return;
-    cancelAnimationFrame(this.frame);
-    this.frame = null;
-    setMarkdown(this.textEl, this.text, { settled: settle });
-    this.textEl.classList.remove('streaming');
-    if (settle) { this.textEl = null; this.text = ''; }
-  }
-
-  placeIndicator() {
-    this.body.append(this.indicator);
-    this.indicator.hidden = false;
-    if (this.textEl) this.indicator.hidden = true;
-  }
-
-  hideIndicator() { this.indicator.hidden = true; }
 }
