@@ -67,6 +67,20 @@ PREFERENCES: dict[str, tuple[Any, Callable[[Any], Any]]] = {
 }
 
 
+def check_preferences(changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` checked against the allowlist (each value as its validator returns it); the first
+    unknown key or bad value raises ``BadRequest`` naming it."""
+    checked: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in PREFERENCES:
+            raise BadRequest(f"unknown setting: {key}")
+        try:
+            checked[key] = PREFERENCES[key][1](value)
+        except BadRequest as exc:
+            raise BadRequest(f"{key}: {exc.message}") from None
+    return checked
+
+
 class PreferenceService:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -84,14 +98,7 @@ class PreferenceService:
 
     async def update(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Validate every key first, then write them all, so a bad key changes nothing."""
-        checked: dict[str, Any] = {}
-        for key, value in changes.items():
-            if key not in PREFERENCES:
-                raise BadRequest(f"unknown setting: {key}")
-            try:
-                checked[key] = PREFERENCES[key][1](value)
-            except BadRequest as exc:
-                raise BadRequest(f"{key}: {exc.message}") from None
+        checked = check_preferences(changes)
         async with self.store.write() as conn:
             for key, value in checked.items():
                 await conn.execute(self.store.dialect.upsert(t.settings, {"key": key, "value": value}, "key"))

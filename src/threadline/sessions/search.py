@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from threadline.sessions.service import SessionService, visible_clause
-from threadline.sessions.views import UNTITLED, session_public
+from threadline.sessions.views import session_public
 from threadline.store import tables as t
 from threadline.store.dialect import SNIPPET_CLOSE, SNIPPET_OPEN
 
@@ -18,14 +18,6 @@ SCAN_LIMIT = 400
 def _title_snippet(title: str, query: str) -> str:
     pattern = re.compile(re.escape(query), re.IGNORECASE)
     return pattern.sub(lambda m: f"{SNIPPET_OPEN}{m.group(0)}{SNIPPET_CLOSE}", title, count=1)
-
-
-def _scanned_visible() -> Any:
-    """``visible_clause()`` for a query that reads every row anyway (a substring match on titles).
-    Comparing ``kind || ''`` keeps SQLite from walking the list index and fetching each row from it
-    (about 100 ms for 100,000 sessions) instead of scanning the table once (about 15 ms)."""
-    s = t.sessions
-    return and_((s.c.kind + "") == "chat", ~and_(s.c.message_count == 0, s.c.title == UNTITLED))
 
 
 def _like_pattern(query: str) -> str:
@@ -54,7 +46,8 @@ async def search_sessions(
     results: list[dict[str, Any]] = []
     seen: set[str] = set()
     async with service.store.read() as conn:
-        title_query = select(s).where(_scanned_visible(), dialect.contains_ci(s.c.title, _like_pattern(query)))
+        title_match = dialect.contains_ci(s.c.title, _like_pattern(query))
+        title_query = select(s).where(visible_clause(scanning=True), title_match)
         if archived in ("0", "1"):
             title_query = title_query.where(s.c.archived == (archived == "1"))
         title_query = title_query.order_by(s.c.pinned.desc(), s.c.sort_at.desc()).limit(limit)

@@ -99,10 +99,14 @@ def _decode_cursor(cursor: str) -> tuple[int, float, str]:
         raise BadRequest("invalid cursor") from None
 
 
-def visible_clause() -> Any:
-    """The list rule: chat sessions only, never an Untitled one with zero messages."""
+def visible_clause(*, scanning: bool = False) -> Any:
+    """The list rule: chat sessions only, never an Untitled one with zero messages. ``scanning`` is
+    for a query that reads every row anyway (a substring match on titles): comparing ``kind || ''``
+    keeps SQLite from walking the list index and fetching each row from it (about 100 ms for 100,000
+    sessions) instead of scanning the table once (about 15 ms)."""
     s = t.sessions
-    return and_(s.c.kind == "chat", ~and_(s.c.message_count == 0, s.c.title == UNTITLED))
+    kind = (s.c.kind + "") if scanning else s.c.kind
+    return and_(kind == "chat", ~and_(s.c.message_count == 0, s.c.title == UNTITLED))
 
 
 class SessionService:

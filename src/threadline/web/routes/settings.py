@@ -10,7 +10,7 @@ from fastapi import Body as BodyParam
 from fastapi.responses import JSONResponse
 
 from threadline.errors import BadRequest
-from threadline.preferences import PREFERENCES
+from threadline.preferences import check_preferences
 from threadline.web.auth import Auth
 from threadline.web.deps import JSON, PreferencesDep
 from threadline.web.login import AuthDep, set_auth_cookie, token_id
@@ -22,17 +22,6 @@ PASSWORD_KEYS = ("_set_password", "_clear_password")
 
 def _auth_fields(auth: Auth) -> dict[str, Any]:
     return {"auth_enabled": auth.enabled, "password_source": auth.password_source}
-
-
-def _check_preferences(changes: dict[str, Any]) -> None:
-    """What ``PreferenceService.update`` checks, before anything is written (the password included)."""
-    for key, value in changes.items():
-        if key not in PREFERENCES:
-            raise BadRequest(f"unknown setting: {key}")
-        try:
-            PREFERENCES[key][1](value)
-        except BadRequest as exc:
-            raise BadRequest(f"{key}: {exc.message}") from None
 
 
 @router.get("/settings")
@@ -58,7 +47,7 @@ async def update_settings(
     if new_password is not None and clear:
         raise BadRequest("send either _set_password or _clear_password, not both")
     changes = {k: v for k, v in body.items() if k not in PASSWORD_KEYS}
-    _check_preferences(changes)
+    check_preferences(changes)  # before anything is written, the password included
     was_enabled = auth.enabled
     cookie = None
     if new_password is not None:
