@@ -162,6 +162,34 @@ async def test_ask_goes_through_the_approval_card(api: httpx.AsyncClient, llm: S
     assert (home / "notes.txt").read_text() == "approved line\n"
 
 
+async def test_always_covers_that_one_tool(api: httpx.AsyncClient, llm: ScriptedLLM, home: Path) -> None:
+    await add_server(api, stdio_server("local"))
+    llm.script(Turn(tool_calls=[("local__note", {"text": "first"})]), Turn(text="ok"))
+    sid = await new_session(api)
+    r = await api.post("/api/chat/start", json={"session_id": sid, "message": "note"})
+    frames = await read_events(api, r.json()["stream_id"], until={"approval"})
+    approval = frames[-1][2]
+    assert approval["pattern_keys"] == ["local__note:*"] and "every call of local__note" in approval["covers_text"]
+    await api.post("/api/approval/respond", json={"session_id": sid, "choice": "always"})
+    await read_events(api, r.json()["stream_id"], after=frames[-1][0])
+    await wait_idle(api, sid)
+    standing = (await api.get("/api/approvals")).json()["approvals"]
+    assert {"tool": "local__note", "pattern": "*"} in [{k: a[k] for k in ("tool", "pattern")} for a in standing]
+
+    # Another chat, other arguments: runs unasked. Another tool of the same server still asks.
+    llm.script(Turn(tool_calls=[("local__note", {"text": "second"})]), Turn(text="ok"))
+    frames = await run_turn(api, await new_session(api), "note again")
+    assert "approval" not in [f[1] for f in frames]
+    assert tool_results(frames)["local__note"]["result"] == "noted: second"
+    await api.post("/api/mcp/tools/policy", json={"server": "local", "tool": "add", "policy": "ask"})
+    llm.script(Turn(tool_calls=[("local__add", {"a": 1, "b": 1})]), Turn(text="ok"))
+    sid = await new_session(api)
+    r = await api.post("/api/chat/start", json={"session_id": sid, "message": "add"})
+    frames = await read_events(api, r.json()["stream_id"], until={"approval"})
+    assert frames[-1][2]["tool"] == "local__add"
+    await api.post("/api/approval/respond", json={"session_id": sid, "choice": "deny"})
+
+
 async def test_a_broken_server_is_listed_as_broken_and_runs_go_on(api: httpx.AsyncClient, llm: ScriptedLLM) -> None:
     await add_server(api, stdio_server("local"))
     broken = await add_server(api, {"name": "ghost", "command": "/nonexistent/mcp-server", "args": ["--x"]},

@@ -10,6 +10,7 @@ The SDK (``mcp``, about a second to import) is loaded with the first server, not
 from __future__ import annotations
 
 import asyncio
+import importlib
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -39,6 +40,12 @@ if TYPE_CHECKING:
 MAX_TOOL_NAME = 200
 
 
+async def load_sdk() -> None:
+    """Import the SDK and the modules built on it in a worker thread: the event loop never waits on
+    that import (about a second)."""
+    await asyncio.to_thread(importlib.import_module, "threadline.agent.mcp.tools")
+
+
 class McpPool:
     def __init__(self, store: McpStore, limits: Limits) -> None:
         self.store = store
@@ -60,6 +67,8 @@ class McpPool:
     async def open(cls, path: Path | None, limits: Limits) -> McpPool:
         store = McpStore(path)
         await store.load()
+        if store.servers:
+            await load_sdk()
         return cls(store, limits)
 
     def start(self) -> None:
@@ -160,6 +169,7 @@ class McpPool:
         if previous is not None:
             config = replace(config, policies=previous.policies)
         same_url = previous is not None and previous.url == config.url
+        await load_sdk()
         await self.store.put(config, keep_oauth=same_url)
         old = self._connections.get(name)
         if old is not None and previous is not None and previous.same_connection(config):

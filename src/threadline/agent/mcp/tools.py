@@ -1,8 +1,8 @@
 """An MCP server's tool as a ``Tool`` of the agent loop, named ``<server>__<tool>``.
 
 The policy is read when the tool is built for a run (``ask`` makes it ``dangerous``, so the loop asks
-through the run's one approval policy) and again at call time, so a ``deny`` set in Settings
-refuses at once, also in a run that had already started.
+through the run's one approval policy, where "Always" covers this tool) and again at call time, so a
+``deny`` set in Settings refuses at once, also in a run that had already started.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from mcp.types import Tool as McpToolInfo
 from threadline.agent.mcp.config import Policy
 from threadline.agent.mcp.connection import CallFailed, Connection
 from threadline.agent.mcp.content import render_result
-from threadline.agent.tools.base import Tool, ToolContext, ToolResult, error
+from threadline.agent.tools.base import ApprovalScope, Tool, ToolContext, ToolResult, error
 
 MAX_DESCRIPTION = 1024
 
@@ -51,6 +51,12 @@ class McpTool(Tool):
 
     def describe(self, args: dict[str, Any]) -> str:
         return f"MCP {self.server} › {self.tool} {json.dumps(args, ensure_ascii=False)[:500]}"
+
+    def approval_scope(self, args: dict[str, Any], ctx: ToolContext) -> ApprovalScope:
+        """"For this chat" and "Always" cover every call of this one tool (the key
+        ``<server>__<tool>:*``): what an MCP tool does with its arguments is the server's business,
+        so there is nothing narrower Threadline could promise."""
+        return ApprovalScope(("*",))
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         if self._policy() == "deny":
