@@ -41,7 +41,7 @@ async def test_authorize_a_server_then_use_it_and_keep_the_tokens(
         back = approved.headers["location"]
         assert back.startswith(str(api.base_url).rstrip("/") + "/api/mcp/oauth/callback?")
         assert "code" in parse_qs(urlsplit(back).query)
-        page = await api.get(back)
+        page = await api.get(back, headers={"Accept": "text/html"})
         assert page.status_code == 200 and "is connected" in page.text, page.text
 
         connected = await wait_status(api, "locked", "connected")
@@ -57,8 +57,9 @@ async def test_authorize_a_server_then_use_it_and_keep_the_tokens(
         assert results["locked__secret_number"]["result"] == "4242"
 
         # The same callback twice: no flow waits any more.
-        again = await api.get(back)
-        assert again.status_code == 404 and "no authorization is waiting" in again.text
+        again = await api.get(back, headers={"Accept": "text/html,application/xhtml+xml"})
+        assert again.status_code == 404 and "<h1>Authorization failed</h1>" in again.text
+        assert "no authorization is waiting" in again.text
 
         # A new process uses the stored tokens: connected without anyone signing in.
         app = create_app(mcp_settings, env=llm_env(llm))
@@ -68,7 +69,7 @@ async def test_authorize_a_server_then_use_it_and_keep_the_tokens(
 
 async def test_the_callback_refuses_what_no_flow_waits_for(api: httpx.AsyncClient) -> None:
     r = await api.get("/api/mcp/oauth/callback", params={"code": "x", "state": "forged"})
-    assert r.status_code == 404 and "no authorization is waiting" in r.text
+    assert r.status_code == 404 and "no authorization is waiting" in r.json()["error"]
     r = await api.post("/api/mcp/servers/authorize", json={"name": "nope"})
     assert r.status_code == 404
     await add_server(api, {"name": "stdio-one", "command": "/bin/true"}, status=None)

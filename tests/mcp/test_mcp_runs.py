@@ -112,9 +112,7 @@ async def test_a_server_killed_during_a_run_is_restarted_for_the_next_call(
     assert int(pid["result"]) != first
 
 
-async def test_deny_refuses_and_the_tool_does_not_run(
-    api: httpx.AsyncClient, llm: ScriptedLLM, mcp_settings: object, home: Path
-) -> None:
+async def test_deny_refuses_and_the_tool_does_not_run(api: httpx.AsyncClient, llm: ScriptedLLM, home: Path) -> None:
     await add_server(api, stdio_server("local"))
     r = await api.post("/api/mcp/tools/policy", json={"server": "local", "tool": "note", "policy": "deny"})
     assert r.status_code == 200 and r.json()["policy"] == "deny", r.text

@@ -65,14 +65,17 @@ async def authorize_server(body: JsonBody, request: Request, mcp: McpDep) -> JSO
 
 @router.get("/oauth/callback", response_class=HTMLResponse)
 async def oauth_callback(
-    mcp: McpDep, code: OptionalParam = None, state: OptionalParam = None, iss: OptionalParam = None,
-    error: OptionalParam = None, error_description: OptionalParam = None,
+    request: Request, mcp: McpDep, code: OptionalParam = None, state: OptionalParam = None,
+    iss: OptionalParam = None, error: OptionalParam = None, error_description: OptionalParam = None,
 ) -> HTMLResponse:
-    """Where the authorization server sends the browser back; answers a short page."""
+    """Where the authorization server sends the browser back; answers a short page (a client that
+    does not ask for HTML gets the usual JSON error when nothing waits for this ``state``)."""
     reason = f"{error}: {error_description}" if error and error_description else error
     try:
         server = await mcp.complete_authorization(state, code, iss, reason)
     except ThreadlineError as exc:
+        if "text/html" not in request.headers.get("accept", ""):
+            raise
         return _page("Authorization failed", exc.message, exc.status)
     if server.get("status") == "connected":
         return _page("Authorized", f"The MCP server {server['name']} is connected. You can close this tab.", 200)
