@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
     from threadline.agent.mcp.connection import Connection
     from threadline.agent.mcp.oauth import OAuthBroker
+
+log = logging.getLogger("threadline.mcp")
 
 MAX_TOOL_NAME = 200
 
@@ -111,9 +114,12 @@ class McpPool:
         after its session died) is waited for up to the connect timeout; one that failed to start is
         retried in the background when its retry is due, without waiting, so a broken server never
         delays a run."""
-        await asyncio.gather(*(
-            c.ensure(wait=0 if c.failed_to_start else None) for c in self._connections.values() if c.config.enabled
-        ))
+        enabled = [c for c in self._connections.values() if c.config.enabled]
+        outcomes = await asyncio.gather(*(c.ensure(wait=0 if c.failed_to_start else None) for c in enabled),
+                                        return_exceptions=True)
+        for connection, outcome in zip(enabled, outcomes, strict=True):
+            if isinstance(outcome, Exception):  # a bug here must not cost a run its other tools
+                log.error("mcp server %s: connecting failed", connection.name, exc_info=outcome)
 
     async def _connected_tools(self) -> list[tuple[str, McpToolInfo, str]]:
         """(server, tool, exposed name) for every tool of every connected server, by server name."""
