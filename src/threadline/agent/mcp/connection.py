@@ -214,7 +214,10 @@ class Connection:
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
             if not died:  # a session that died is reported as such, whatever its teardown raised
-                self._failed(_describe(exc), await stderr_tail(stderr) if stderr else None,
+                reason = _describe(exc)
+                if self.config.command is not None and _contains(exc, FileNotFoundError):
+                    reason = f"command not found: {self.config.command}"
+                self._failed(reason, await stderr_tail(stderr) if stderr else None,
                              auth=self._needs_auth or _contains(exc, NeedsAuthorization))
         finally:
             self._client = None
@@ -329,8 +332,6 @@ def _describe(exc: BaseException) -> str:
         exc = exc.exceptions[0]
     if isinstance(exc, BaseExceptionGroup):
         return "; ".join(_describe(e) for e in exc.exceptions[:3])
-    if isinstance(exc, FileNotFoundError):
-        return f"command not found: {exc.filename or exc}"
     if isinstance(exc, MCPError):
         return f"MCP error {exc.error.code}: {exc.error.message}"
     text = str(exc).strip()
