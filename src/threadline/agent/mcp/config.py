@@ -87,6 +87,15 @@ class ServerConfig:
             other.command, other.args, dict(other.env), other.url, dict(other.headers), other.enabled)
 
 
+def status_view(
+    config: ServerConfig, status: str, *, error: str | None = None, tool_count: int = 0,
+    auth_url: str | None = None, server_info: str | None = None,
+) -> dict[str, Any]:
+    """A server as ``GET /api/mcp/servers`` shows it: its configuration (masked) and its state."""
+    return {**config.public(), "status": status, "error": error, "tool_count": tool_count, "auth_url": auth_url,
+            "server_info": server_info}
+
+
 def mask(value: str) -> str:
     """``ab…yz``-style: enough to recognise a value, never enough to use it. Short values are all hidden."""
     if len(value) < 12:

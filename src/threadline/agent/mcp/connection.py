@@ -30,7 +30,7 @@ import httpx2
 from mcp import Client, MCPError
 from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT, CallToolResult, Tool, ToolListChangedNotification
 
-from threadline.agent.mcp.config import Limits, ServerConfig
+from threadline.agent.mcp.config import Limits, ServerConfig, status_view
 from threadline.agent.mcp.oauth import AuthorizationFlow, NeedsAuthorization, OAuthBroker
 from threadline.agent.mcp.transports import list_tools, open_transport, stderr_tail, watched
 
@@ -74,14 +74,9 @@ class Connection:
         return self._flow.url if self._flow is not None and self.status == "needs_auth" else None
 
     def public(self) -> dict[str, Any]:
-        return {
-            **self.config.public(),
-            "status": self.status,
-            "error": self.error,
-            "tool_count": len(self.tools) if self.status == "connected" else 0,
-            "auth_url": self.auth_url,
-            "server_info": self.server_name,
-        }
+        return status_view(self.config, self.status, error=self.error, auth_url=self.auth_url,
+                           tool_count=len(self.tools) if self.status == "connected" else 0,
+                           server_info=self.server_name)
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import logging
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from threadline.agent.mcp.config import (
@@ -26,6 +27,7 @@ from threadline.agent.mcp.config import (
     check_policy,
     default_policy,
     parse_server,
+    status_view,
 )
 from threadline.agent.mcp.names import expose_all
 from threadline.agent.mcp.store import McpStore
@@ -43,17 +45,13 @@ log = logging.getLogger("threadline.mcp")
 MAX_TOOL_NAME = 200
 
 
-async def load_sdk() -> None:
-    """Import the SDK and the modules built on it in a worker thread: the event loop never waits on
-    that import (about a second)."""
-    await asyncio.to_thread(importlib.import_module, "threadline.agent.mcp.tools")
-
-
 class McpPool:
     def __init__(self, store: McpStore, limits: Limits) -> None:
         self.store = store
         self.limits = limits
-        self._connections = {name: self._new(config) for name, config in store.servers.items()}
+        self._connections: dict[str, Connection] = {}  # made once the SDK is loaded (``_loaded``)
+        self._sdk: asyncio.Task[ModuleType] | None = None
+        self._starting: asyncio.Task[None] | None = None
 
     @cached_property
     def oauth(self) -> OAuthBroker:
@@ -70,16 +68,30 @@ class McpPool:
     async def open(cls, path: Path | None, limits: Limits) -> McpPool:
         store = McpStore(path)
         await store.load()
-        if store.servers:
-            await load_sdk()
         return cls(store, limits)
 
+    async def _loaded(self) -> None:
+        """The SDK imported (once, in a worker thread) and a connection made for every stored server."""
+        if self._sdk is None:
+            self._sdk = asyncio.create_task(asyncio.to_thread(importlib.import_module, "threadline.agent.mcp.tools"))
+        await asyncio.shield(self._sdk)
+        for name, config in self.store.servers.items():
+            if name not in self._connections:
+                self._connections[name] = self._new(config)
+
     def start(self) -> None:
-        """Connect every enabled server in the background."""
+        """Connect every enabled server in the background (the server answers meanwhile)."""
+        if self.store.servers:
+            self._starting = asyncio.create_task(self._start(), name="mcp-start")
+
+    async def _start(self) -> None:
+        await self._loaded()
         for connection in self._connections.values():
             connection.start_background()
 
     async def close(self) -> None:
+        if self._starting is not None:
+            self._starting.cancel()
         await asyncio.gather(*(c.close() for c in self._connections.values()))
 
     # -- reading --------------------------------------------------------------------------------
@@ -87,17 +99,23 @@ class McpPool:
     def connection(self, name: str) -> Connection | None:
         return self._connections.get(name)
 
-    def _get(self, name: object) -> Connection:
-        connection = self._connections.get(check_name(name))
+    async def _get(self, name: object) -> Connection:
+        checked = check_name(name)
+        await self._loaded()
+        connection = self._connections.get(checked)
         if connection is None:
             raise NotFound(f"no MCP server named {name!r}")
         return connection
 
     def servers(self) -> list[dict[str, Any]]:
-        return [self._connections[name].public() for name in sorted(self._connections)]
-
-    def server(self, name: str) -> dict[str, Any]:
-        return self._get(name).public()
+        """Every server with its status (one whose connection is not made yet is ``connecting``)."""
+        view = []
+        for name in sorted(self.store.servers):
+            connection = self._connections.get(name)
+            config = self.store.servers[name]
+            view.append(connection.public() if connection is not None else
+                        status_view(config, "connecting" if config.enabled else "disabled"))
+        return view
 
     def policy(self, server: str, tool: str) -> Policy:
         connection = self._connections.get(server)
@@ -123,6 +141,9 @@ class McpPool:
 
     async def _connected_tools(self) -> list[tuple[str, McpToolInfo, str]]:
         """(server, tool, exposed name) for every tool of every connected server, by server name."""
+        if not self.store.servers:
+            return []
+        await self._loaded()
         await self.connect_enabled()
         found: list[tuple[str, McpToolInfo, str]] = []
         for name in sorted(self._connections):
@@ -153,8 +174,9 @@ class McpPool:
 
     async def run_tools(self) -> list[Tool]:
         """The tools a run may call: those of every enabled server that is (or gets) connected."""
-        if not self._connections:
+        if not self.store.servers:
             return []
+        await self._loaded()
         from threadline.agent.mcp.tools import McpTool
 
         return [
@@ -175,7 +197,7 @@ class McpPool:
         if previous is not None:
             config = replace(config, policies=previous.policies)
         same_url = previous is not None and previous.url == config.url
-        await load_sdk()
+        await self._loaded()
         await self.store.put(config, keep_oauth=same_url)
         old = self._connections.get(name)
         if old is not None and previous is not None and previous.same_connection(config):
@@ -189,13 +211,13 @@ class McpPool:
         return connection.public()
 
     async def delete(self, name: object) -> None:
-        connection = self._get(name)
+        connection = await self._get(name)
         await self.store.remove(connection.name)
         self._connections.pop(connection.name, None)
         await connection.close()
 
     async def restart(self, name: object) -> dict[str, Any]:
-        connection = self._get(name)
+        connection = await self._get(name)
         if not connection.config.enabled:
             raise Conflict(f"the MCP server {connection.name!r} is disabled; enable it first")
         await connection.restart()
@@ -203,7 +225,7 @@ class McpPool:
         return connection.public()
 
     async def set_policy(self, server: object, tool: object, policy: object) -> dict[str, Any]:
-        connection = self._get(server)
+        connection = await self._get(server)
         chosen = check_policy(policy)
         if not isinstance(tool, str) or not tool or len(tool) > MAX_TOOL_NAME:
             raise BadRequest("tool must be the MCP tool's name")
@@ -220,7 +242,7 @@ class McpPool:
     async def authorize(self, name: object, base_url: str) -> dict[str, Any]:
         """Start an interactive authorization; ``auth_url`` is the page to open (none when the
         server connected without one)."""
-        connection = self._get(name)
+        connection = await self._get(name)
         if connection.config.url is None:
             raise BadRequest("only a Streamable HTTP server (url) can be authorized")
         if not connection.config.enabled:
