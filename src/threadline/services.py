@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from threadline.agent.builtin import BuiltinRuntime
+from threadline.agent.mcp import Limits, McpPool
 from threadline.agent.providers.registry import ProviderRegistry
 from threadline.agent.runtime import RuntimeRegistry
 from threadline.cluster.node import Cluster
@@ -38,6 +39,7 @@ class Services:
     preferences: PreferenceService
     providers: ProviderRegistry
     runtimes: RuntimeRegistry
+    mcp: McpPool
     runs: RunManager
     side: SideRuns
     delivery: BackgroundDelivery
@@ -69,6 +71,13 @@ class Services:
             path=settings.providers_file,
             timeout=settings.provider_timeout_seconds,
         )
+        mcp = await McpPool.open(settings.mcp_file, Limits(
+            call_timeout=settings.mcp_call_timeout_seconds,
+            connect_timeout=settings.mcp_connect_timeout_seconds,
+            retry_seconds=settings.mcp_retry_seconds,
+            auth_timeout=settings.mcp_auth_timeout_seconds,
+            cwd=settings.home,
+        ))
         runtimes = RuntimeRegistry()
         runtimes.register(BuiltinRuntime(
             providers,
@@ -76,6 +85,7 @@ class Services:
             max_steps=lambda: _max_steps(preferences, settings),
             output_cap=settings.tool_output_cap,
             shell_timeout=settings.shell_timeout_seconds,
+            extra_tools=mcp.run_tools,
         ))
         delivery = BackgroundDelivery(sessions)
         everyone: list[RunListener] = [delivery, *listeners]
@@ -96,6 +106,7 @@ class Services:
             preferences=preferences,
             providers=providers,
             runtimes=runtimes,
+            mcp=mcp,
             runs=runs,
             side=SideRuns(runs),
             delivery=delivery,
@@ -105,12 +116,14 @@ class Services:
         )
 
     async def start(self) -> None:
-        """Start-up work after migrations: Ollama detection, crash recovery, and the provider SDKs
-        imported in the background so the first message does not wait for them."""
+        """Start-up work after migrations: Ollama detection, crash recovery, the provider SDKs
+        imported in the background so the first message does not wait for them, and the MCP servers
+        (connected in the background)."""
         self.extras["sdks"] = asyncio.create_task(self.providers.load_sdks())
         if self.settings.detect_ollama and not self.providers.configs():
             # In the background: a slow network must not delay the server's start.
             self.extras["ollama_probe"] = asyncio.create_task(self.providers.detect_ollama())
+        self.mcp.start()
         await self.runs.recover(only_expired=self.settings.redis_url is not None)
         await self.delivery.reconcile()
         if self.cluster is not None:
@@ -123,6 +136,7 @@ class Services:
                 task.cancel()
         await self.runs.close()
         await self.runtimes.close()
+        await self.mcp.close()
         if self.cluster is not None:
             await self.cluster.close()
         await self.providers.aclose()

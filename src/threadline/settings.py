@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     tool_output_cap: int = Field(default=50_000, ge=1000)
     workspace_threads: int = Field(default=8, ge=1, le=256)
     provider_timeout_seconds: float = Field(default=120.0, gt=0)
+    mcp_call_timeout_seconds: float = Field(default=120.0, gt=0)
+    mcp_connect_timeout_seconds: float = Field(default=30.0, gt=0)
+    mcp_retry_seconds: float = Field(default=30.0, ge=0)
+    mcp_auth_timeout_seconds: float = Field(default=600.0, gt=0)
     checkpoint_interval_seconds: float = Field(default=0.5, gt=0)
     heartbeat_seconds: float = Field(default=15.0, gt=0)
     llm_titles: bool = True
@@ -89,3 +93,7 @@ class Settings(BaseSettings):
     @property
     def providers_file(self) -> Path:
         return self.home / "providers.json"
+
+    @property
+    def mcp_file(self) -> Path:
+        return self.home / "mcp.json"

@@ -1,20 +1,22 @@
-"""The built-in runtime: the provider loop of ``agent/loop.py`` with the workspace tools."""
+"""The built-in runtime: the provider loop of ``agent/loop.py`` with the workspace tools and the
+tools of the enabled MCP servers (``extra_tools``, asked for at the start of each run)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from threadline.agent.events import ProviderError
 from threadline.agent.loop import run_agent
 from threadline.agent.providers.registry import ProviderRegistry
 from threadline.agent.runtime import BUILTIN, RunContext, RunSink, RuntimeResult
-from threadline.agent.tools.base import ToolContext
-from threadline.agent.tools.registry import default_tools
+from threadline.agent.tools.base import Tool, ToolContext
+from threadline.agent.tools.registry import ToolRegistry, default_tools
 from threadline.errors import BadRequest
 from threadline.workspace.jail import Jail
 
 DefaultModel = Callable[[], Awaitable[str | None]]
 MaxSteps = Callable[[], Awaitable[int]]
+ExtraTools = Callable[[], Awaitable[Sequence[Tool]]]
 
 
 class BuiltinRuntime:
@@ -29,8 +31,10 @@ class BuiltinRuntime:
         max_steps: MaxSteps,
         output_cap: int,
         shell_timeout: float,
+        extra_tools: ExtraTools | None = None,
     ) -> None:
         self.providers = providers
+        self._extra_tools = extra_tools
         self._default_model = default_model
         self._max_steps = max_steps
         self.output_cap = output_cap
@@ -57,13 +61,18 @@ class BuiltinRuntime:
             provider=provider,
             model=model,
             history=ctx.history,
-            tools=ctx.tools if ctx.tools is not None else default_tools(),
+            tools=ctx.tools if ctx.tools is not None else await self.default_tools(),
             ctx=ToolContext(jail=Jail(ctx.workspace), output_cap=self.output_cap, shell_timeout=self.shell_timeout),
             sink=sink,
             max_steps=await self._max_steps(),
             system=ctx.system,
         )
         return RuntimeResult(result.stopped_reason, result.note, result.final_text)
+
+    async def default_tools(self) -> ToolRegistry:
+        """The tools of a run that names none: the workspace tools, then the extra ones (MCP)."""
+        extra = await self._extra_tools() if self._extra_tools is not None else ()
+        return ToolRegistry([*default_tools(), *extra])
 
     async def close(self) -> None:
         return None

@@ -20,7 +20,19 @@ from threadline.web.middleware.csrf import CSRFMiddleware
 from threadline.web.middleware.headers import SecurityHeadersMiddleware
 from threadline.web.middleware.hosts import HostCheckMiddleware
 from threadline.web.responses import RedactedJSONResponse
-from threadline.web.routes import approvals, auth, chat, files, health, metrics, projects, providers, sessions, side
+from threadline.web.routes import (
+    approvals,
+    auth,
+    chat,
+    files,
+    health,
+    mcp,
+    metrics,
+    projects,
+    providers,
+    sessions,
+    side,
+)
 from threadline.web.routes import settings as settings_routes
 
 COMPRESS_MIN_BYTES = 1024
@@ -69,7 +81,7 @@ def create_app(settings: Settings | None = None, *, env: dict[str, str] | None =
     install_error_handlers(app)
     for router in (
         health.router, metrics.router, sessions.router, chat.router, approvals.router, side.router, providers.router,
-        projects.router, settings_routes.router, auth.router, files.router, docs.router, pages.router,
+        mcp.router, projects.router, settings_routes.router, auth.router, files.router, docs.router, pages.router,
     ):
         app.include_router(router)
     # Innermost first; the order is explained in web/middleware/__init__.py.

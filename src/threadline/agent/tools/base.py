@@ -10,7 +10,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from threadline.agent.providers.base import ToolSpec
 from threadline.workspace.jail import Jail
@@ -48,10 +48,11 @@ def error(text: str) -> ToolResult:
 
 
 class Tool(ABC):
-    name: ClassVar[str]
-    description: ClassVar[str]
-    parameters: ClassVar[dict[str, Any]]
-    dangerous: ClassVar[bool] = False
+    # Class attributes for the built-in tools; tools made at run time (MCP) set them per instance.
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    dangerous: bool = False
 
     @abstractmethod
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult: ...

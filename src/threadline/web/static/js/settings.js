@@ -1,5 +1,6 @@
 // Settings: the dialog (theme, send key, default and title models, display toggles, password, the
-// providers' panel) and the preferences behind it, which live on the server (/api/settings).
+// panels of providers, MCP servers and approvals) and the preferences behind it, which live on the
+// server (/api/settings).
 import { get, post } from './api.js';
 import { state, local } from './state.js';
 import { EV, on, emit } from './events.js';
@@ -9,6 +10,7 @@ import { field, segmented, selectEl, toggle } from './forms.js';
 import { catalog } from './models.js';
 import { openSetup, renderProviders } from './providers.js';
 import { approvalsPanel } from './approvals.js';
+import { mcpPanel } from './mcp.js';
 
 const THEMES = [['light', 'Light', 'sun'], ['dark', 'Dark', 'moon'], ['system', 'System', 'monitor']];
 
@@ -60,7 +62,7 @@ async function saveSetting(patch) {
 
 function openSettings(section = 'general') {
   const s = state.settings;
-  const tabs = [['general', 'General'], ['providers', 'Providers'], ['approvals', 'Approvals'], ['security', 'Security']];
+  const tabs = [['general', 'General'], ['providers', 'Providers'], ['mcp', 'MCP servers'], ['approvals', 'Approvals'], ['security', 'Security']];
   const panels = {};
   const nav = h('div.tabs', { role: 'tablist', 'aria-label': 'Settings sections' });
   const content = h('div.tab-panels');
@@ -96,6 +98,7 @@ function openSettings(section = 'general') {
 
   panels.providers = h('div.tab-panel', { role: 'tabpanel', id: 'panel-providers', 'aria-labelledby': 'tab-providers' }, h('p.muted', { text: 'Loading…' }));
   renderProviders(panels.providers);
+  panels.mcp = h('div.tab-panel', { role: 'tabpanel', id: 'panel-mcp', 'aria-labelledby': 'tab-mcp' }, mcpPanel());
   panels.approvals = h('div.tab-panel', { role: 'tabpanel', id: 'panel-approvals', 'aria-labelledby': 'tab-approvals' }, approvalsPanel());
 
   const pw = h('input.input', { type: 'password', autocomplete: 'new-password', placeholder: 'New password', 'aria-label': 'New password' });
