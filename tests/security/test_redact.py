@@ -72,6 +72,30 @@ def test_private_keys_are_redacted_whole() -> None:
     assert "b3BlbnNz" not in unterminated
 
 
+EDGE_CASES = {
+    # a key that starts inside a digit-free ``sk-`` run (which is no key) is still found
+    "sk-aaaaaaaaaaaaaaaaaaaa-ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZab": "ABCDEFGHIJKLMNOPQRSTUVWXYZab",
+    # case-insensitive pairs, also where str.lower() would change the text's length (U+0130)
+    "\u0130stanbul: Client-Secret: s3cr3t-value": "s3cr3t-value",
+    '{"API_KEY": "plain-value-123"}': "plain-value-123",
+    "authorization: Bearer abcdefghijklmnop1234": "abcdefghijklmnop1234",
+    "x=1;PASSWORD=hunter22": "hunter22",
+    "see -----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PUBLIC KEY-----": "MIIsecret",
+}
+
+
+@pytest.mark.parametrize("text", sorted(EDGE_CASES))
+def test_edge_cases_are_redacted(text: str) -> None:
+    out = redact_text(text)
+    assert EDGE_CASES[text] not in out and MASK in out, out
+
+
+@pytest.mark.parametrize("text", sorted([*ASSIGNMENTS, *EDGE_CASES, f"a {PEM} b"]))
+def test_redaction_is_idempotent(text: str) -> None:
+    once = redact_text(text)
+    assert redact_text(once) == once
+
+
 @pytest.mark.parametrize("text", HARMLESS)
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert redact_text(text) == text

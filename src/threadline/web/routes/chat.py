@@ -56,8 +56,7 @@ async def chat_stream(
 ) -> StreamingResponse:
     """SSE. Each event has ``id: <stream_id>:<seq>``; reconnecting with ``Last-Event-ID`` (or
     ``after_seq``) yields exactly the events after it, also once the run has ended."""
-    resumed = sse.parse_last_event_id(last_event_id, stream_id)
-    start = resumed if resumed is not None else (after_seq or 0)
+    start = sse.resume_after(last_event_id, after_seq, stream_id)
     events = runs.events(stream_id, start, settings.heartbeat_seconds)
     first = await anext(events, _END)  # an unknown stream raises NotFound (404) before the response starts
 
@@ -68,7 +67,7 @@ async def chat_stream(
             if item is None:
                 yield sse.HEARTBEAT
             else:
-                yield sse.frame(item.type, item.data, f"{stream_id}:{item.seq}")
+                yield await sse.encode(item.type, item.data, f"{stream_id}:{item.seq}")
             item = await anext(events, _END)
 
     return StreamingResponse(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from threadline.jsonvalues import encode_json, encode_text
 from threadline.redact import redact_obj
 from threadline.sessions import history, transfer
 from threadline.sessions.search import search_sessions
 from threadline.web.deps import JSON, RunsDep, RuntimesDep, SessionsDep, SideDep
+from threadline.web.responses import off_loop
 from threadline.web.schemas import (
     SessionArchive,
     SessionCreate,
@@ -146,13 +147,15 @@ async def duplicate(body: SessionRef, sessions: SessionsDep) -> JSON:
 async def export(
     sessions: SessionsDep, session_id: SessionIdQuery, format: Literal["json", "md"] = "json"
 ) -> Response:
-    data = redact_obj(await transfer.export_json(sessions, session_id))
-    if format == "md":
-        body = transfer.to_markdown(data).encode()
-        media, suffix = "text/markdown; charset=utf-8", "md"
-    else:
-        body = json.dumps(data, ensure_ascii=False, indent=2).encode()
-        media, suffix = "application/json", "json"
+    """The whole session as a file, secrets redacted (in a worker thread when it is large)."""
+    data = await transfer.export_json(sessions, session_id)
+
+    def render(session: dict[str, Any]) -> bytes:
+        redacted = redact_obj(session)
+        return encode_text(transfer.to_markdown(redacted)) if format == "md" else encode_json(redacted, indent=2)
+
+    body = await off_loop(render, data)
+    media, suffix = ("text/markdown; charset=utf-8", "md") if format == "md" else ("application/json", "json")
     filename = f"threadline-{data['session_id']}.{suffix}"
     return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
