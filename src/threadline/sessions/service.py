@@ -91,12 +91,20 @@ def _encode_cursor(row: Row[Any]) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[int, float, str]:
+    """``[pinned, sort_at, id]`` as ``_encode_cursor`` wrote it; anything else is a 400."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         pinned, sort_at, sid = json.loads(raw)
-        return int(pinned), float(sort_at), str(sid)
-    except (ValueError, TypeError, json.JSONDecodeError):
+    except (ValueError, TypeError):  # not base64, not JSON (UnicodeDecodeError is a ValueError), not 3 items
         raise BadRequest("invalid cursor") from None
+    valid = (
+        pinned in (0, 1) and not isinstance(pinned, float)
+        and isinstance(sort_at, int | float) and not isinstance(sort_at, bool) and -1e18 < sort_at < 1e18
+        and isinstance(sid, str) and len(sid) <= 64
+    )
+    if not valid:
+        raise BadRequest("invalid cursor")
+    return int(pinned), float(sort_at), sid
 
 
 def visible_clause(*, scanning: bool = False) -> Any:

@@ -10,11 +10,13 @@ from typing import Any
 from sqlalchemy import update
 
 from threadline.errors import BadRequest
+from threadline.jsonvalues import require_storable
 from threadline.sessions.service import VALID_ROLES, NewMessage, SessionService, clean_title
 from threadline.store import tables as t
 
 EXPORT_FORMAT = "threadline.session.v1"
 MAX_IMPORT_MESSAGES = 100_000
+MAX_COUNT = 2**53 - 1  # token totals: exact in JavaScript and in a 64-bit column
 
 
 async def export_json(service: SessionService, session_id: str) -> dict[str, Any]:
@@ -59,6 +61,13 @@ def _markdown_tool_call(call: Any) -> str:
     return f"\n**Tool call** `{name}`:\n\n{fence}{lang}\n{body}\n{fence}"
 
 
+def _utc(stamp: Any) -> str:
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.gmtime(stamp or 0))
+    except (TypeError, ValueError, OverflowError, OSError):  # a stored time that is no time
+        return "?"
+
+
 def to_markdown(session: dict[str, Any]) -> str:
     lines = [f"# {session['title']}", ""]
     lines.append(f"- Session: `{session['session_id']}`")
@@ -69,7 +78,7 @@ def to_markdown(session: dict[str, Any]) -> str:
     lines.append("")
     for message in session.get("messages", []):
         role = message["role"]
-        stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(message.get("timestamp") or 0))
+        stamp = _utc(message.get("timestamp"))
         heading = {"user": "User", "assistant": "Assistant", "tool": "Tool", "system": "System"}[role]
         if message.get("side") == "btw":
             heading += " (btw)"
@@ -92,12 +101,13 @@ def to_markdown(session: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def parse_import_messages(raw: Any) -> list[NewMessage]:
+def parse_import_messages(raw: Any, now: float | None = None) -> list[NewMessage]:
     """Validate imported messages (reference format: OpenAI-style dicts with optional markers)."""
     if not isinstance(raw, list):
         raise BadRequest("messages must be a list")
     if len(raw) > MAX_IMPORT_MESSAGES:
         raise BadRequest(f"at most {MAX_IMPORT_MESSAGES} messages can be imported")
+    now = time.time() if now is None else now
     parsed = []
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
@@ -130,7 +140,7 @@ def parse_import_messages(raw: Any) -> list[NewMessage]:
                 status=status,
                 in_context=not (status in ("error", "cancelled") or meta.get("side") == "btw"),
                 meta=meta,
-                created_at=float(stamp) if isinstance(stamp, int | float) and stamp > 0 else None,
+                created_at=_timestamp(stamp, now),
             )
         )
     return parsed
@@ -145,8 +155,12 @@ async def import_session(
     trust_workspace: bool = False,
 ) -> dict[str, Any]:
     """Write a session with its messages in one transaction. A new id unless ``session_id`` is given
-    (the Hermes importer keeps ids that are free)."""
-    messages = parse_import_messages(payload.get("messages"))
+    (the Hermes importer keeps ids that are free). Refused (400), with nothing written, when any value
+    could not be stored and read back (``jsonvalues``) or a count is out of range; timestamps in the
+    future are taken as now, so an import cannot pin itself to the top of the list."""
+    require_storable(payload)
+    now = time.time()
+    messages = parse_import_messages(payload.get("messages"), now)
     title = clean_title(payload.get("title") or "Untitled")
     raw_workspace = payload.get("workspace")
     if raw_workspace is not None and not isinstance(raw_workspace, str):
@@ -158,11 +172,8 @@ async def import_session(
     model = payload.get("model")
     if model is not None and not isinstance(model, str):
         raise BadRequest("model must be a string")
-    now = time.time()
-    created = payload.get("created_at")
-    created_at = float(created) if isinstance(created, int | float) and created > 0 else now
-    updated = payload.get("updated_at")
-    updated_at = float(updated) if isinstance(updated, int | float) and updated > 0 else created_at
+    created_at = _timestamp(payload.get("created_at"), now) or now
+    updated_at = _timestamp(payload.get("updated_at"), now) or created_at
     values: dict[str, Any] = {
         "title": title,
         "workspace": workspace,
@@ -173,9 +184,9 @@ async def import_session(
         "created_at": created_at,
         "updated_at": updated_at,
         "sort_at": updated_at,
-        "input_tokens": _int(payload.get("input_tokens")),
-        "output_tokens": _int(payload.get("output_tokens")),
-        "estimated_cost": _float(payload.get("estimated_cost")),
+        "input_tokens": _count(payload, "input_tokens"),
+        "output_tokens": _count(payload, "output_tokens"),
+        "estimated_cost": _cost(payload.get("estimated_cost")),
         "extra": dict(payload["extra"]) if isinstance(payload.get("extra"), dict) else {},
     }
     if session_id:
@@ -199,9 +210,30 @@ async def import_session(
     return await service.get(row["id"])
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 else 0
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _float(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 else 0.0
+def _count(payload: dict[str, Any], key: str) -> int:
+    """A token total: 0 when absent or not a number; 400 when out of range."""
+    value: Any = payload.get(key)
+    if not _number(value) or value < 0:
+        return 0
+    if value > MAX_COUNT:
+        raise BadRequest(f"{key} must be at most {MAX_COUNT}")
+    return int(value)
+
+
+def _cost(value: Any) -> float:
+    if not _number(value) or value < 0:
+        return 0.0
+    if value > MAX_COUNT:
+        raise BadRequest(f"estimated_cost must be at most {MAX_COUNT}")
+    return float(value)
+
+
+def _timestamp(value: Any, now: float) -> float | None:
+    """Epoch seconds: None when absent, not a number or not positive; a time after ``now`` is ``now``."""
+    if not _number(value) or value <= 0:
+        return None
+    return now if value > now else float(value)

@@ -1,4 +1,5 @@
-"""Rows to the JSON shapes of the API (the reference's ``compact()`` row and message dicts)."""
+"""Rows to the JSON shapes of the API (the reference's ``compact()`` row and message dicts). JSON columns
+pass through ``jsonvalues.readable``, so a stored lone surrogate cannot break a response."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
+from threadline.jsonvalues import readable
 from threadline.sessions.drafts import Draft
 
 UNTITLED = "Untitled"
@@ -15,7 +17,7 @@ PENDING_APPROVAL = "pending_approval"  # in ``extra`` while a run waits for cons
 
 
 def session_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
-    extra = dict(row["extra"] or {})
+    extra = dict(readable(row["extra"] or {}))
     active = row["active_run_id"]
     waiting = extra.pop(PENDING_APPROVAL, None)
     public = {
@@ -78,12 +80,12 @@ def message_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
         "id": row["id"],
         "seq": row["seq"],
         "role": row["role"],
-        "content": row["parts"] if row["parts"] is not None else row["content"],
+        "content": readable(row["parts"]) if row["parts"] is not None else row["content"],
         "status": status,
         "timestamp": row["created_at"],
     }
     if row["tool_calls"]:
-        out["tool_calls"] = row["tool_calls"]
+        out["tool_calls"] = readable(row["tool_calls"])
     if row["tool_call_id"]:
         out["tool_call_id"] = row["tool_call_id"]
     if row["reasoning"]:
@@ -98,6 +100,6 @@ def message_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
         out["_interrupted"] = True
     if not row["in_context"]:
         out["in_context"] = False
-    for key, value in (row["meta"] or {}).items():
+    for key, value in readable(row["meta"] or {}).items():
         out.setdefault(key, value)
     return out

@@ -10,18 +10,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY, RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from threadline.errors import ThreadlineError
+from threadline.errors import InsufficientStorage, ThreadlineError
 from threadline.web.middleware.headers import JSON_HEADERS, SECURITY_HEADERS
+from threadline.web.responses import SafeJSONResponse
+from threadline.web.schemas import UNSTORABLE
 
 log = logging.getLogger("threadline.web")
 
 
 def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
+    return SafeJSONResponse({"error": message, **extra}, status_code=status)
 
 
 def _describe(errors: list[Any]) -> str:
@@ -44,6 +47,9 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(400, "request body is not valid JSON")
         if isinstance(exc.body, bytes | str):  # JSON, but sent with another content type
             return error_response(400, "send the request body as JSON (Content-Type: application/json)")
+        unstorable = [e for e in errors if e.get("type") in (UNSTORABLE, "string_unicode")]
+        if unstorable:  # a lone surrogate or a non-finite number: malformed, whatever the field
+            return error_response(400, _describe(unstorable))
         return error_response(422, _describe(errors), details=_jsonable(errors))
 
     @app.exception_handler(StarletteHTTPException)
@@ -58,11 +64,27 @@ def install_error_handlers(app: FastAPI) -> None:
             message = body_too_large(request.scope[MAX_BODY_SIZE_SCOPE_KEY])
         return error_response(exc.status_code, message)
 
+    async def _storage_error(request: Request, exc: Exception) -> JSONResponse:
+        """A database or file error: 507 when the storage is full, else what any other error gets."""
+        full = InsufficientStorage.caused(exc)
+        if full is None:
+            raise exc
+        log.error("%s %s: %s", request.method, request.url.path, full.message)
+        return error_response(full.status, full.message)
+
+    for kind in (DBAPIError, OSError):
+        app.add_exception_handler(kind, _storage_error)
+
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         """Starlette answers this one outside every middleware: it brings the default headers itself."""
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        response = error_response(500, "internal server error")
+        full = InsufficientStorage.caused(exc)  # a full disk wrapped in another error on its way here
+        if full is not None:
+            log.error("%s %s: %s", request.method, request.url.path, full.message)
+            response = error_response(full.status, full.message)
+        else:
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            response = error_response(500, "internal server error")
         response.headers.update(SECURITY_HEADERS | JSON_HEADERS)
         return response
 

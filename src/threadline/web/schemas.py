@@ -1,16 +1,41 @@
-"""Request bodies. Unknown keys are ignored, so clients written for Hermes WebUI keep working."""
+"""Request bodies. Unknown keys are ignored, so clients written for Hermes WebUI keep working.
+
+Every body, whatever its fields' types (``Any``, lists, dicts, the extra keys of an import), is
+refused with 400 when it holds a lone surrogate or a non-finite number (``threadline.jsonvalues``):
+such a value would be stored and then break every response that carries it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from threadline import jsonvalues
 
 SessionId = Field(min_length=1, max_length=64)
+UNSTORABLE = "unstorable_value"  # the validation error type web/errors.py answers with 400
+
+
+def storable(value: Any) -> Any:
+    found = jsonvalues.problem(value)
+    if found:
+        raise PydanticCustomError(UNSTORABLE, found)
+    return value
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        return storable(data)
+
+
+JSONObject = Annotated[dict[str, Any], BeforeValidator(storable)]
+"""A free-form JSON object body (``/api/settings``), checked like every ``Body``."""
 
 
 class SessionCreate(Body):

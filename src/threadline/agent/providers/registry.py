@@ -56,6 +56,16 @@ class ProviderConfig:
     def first_model(self) -> str | None:
         return self.default_model or (self.models[0] if self.models else None)
 
+    @property
+    def key_problem(self) -> str | None:
+        """Why the API key cannot be sent (it goes in an HTTP header: printable ASCII only), or None.
+        Not checked at construction, so a bad key already in the file or the environment makes only
+        that provider fail, with this message, instead of the server."""
+        key = self.api_key
+        if key is None or (key.isascii() and key.isprintable()):
+            return None
+        return "the API key has characters an HTTP header cannot carry: use printable ASCII characters only"
+
 
 @dataclass(frozen=True)
 class ModelGroup:
@@ -157,8 +167,11 @@ class ProviderRegistry:
             raise KeyError(f"no provider named {provider_id!r}") from None
 
     def get(self, provider_id: str) -> Provider:
-        """The provider's adapter, built on first use and kept."""
+        """The provider's adapter, built on first use and kept; ``ProviderError`` (auth) when its key
+        cannot be sent."""
         config = self.config(provider_id)
+        if config.key_problem:
+            raise ProviderError("auth", f"provider {provider_id!r}: {config.key_problem}")
         if provider_id not in self._providers:
             self._providers[provider_id] = self._factory(config)
         return self._providers[provider_id]
@@ -247,19 +260,16 @@ class ProviderRegistry:
         if previous is not None and (key is None or (key and key == mask_key(previous.api_key))):
             key = previous.api_key
         stored = replace(config, api_key=key or None, source="file")
-        self._configs[config.id] = stored
+        self._change(lambda configs: configs.__setitem__(config.id, stored))
         self._forget(config.id)
-        self._write_file()
         return stored
 
     def delete(self, provider_id: str) -> None:
         config = self.config(provider_id)
         if config.source == "env":
             raise ValueError(f"provider {provider_id!r} comes from the environment; unset its variables instead")
-        del self._configs[provider_id]
+        self._change(lambda configs: configs.__delitem__(provider_id), write=config.source == "file")
         self._forget(provider_id)
-        if config.source == "file":
-            self._write_file()
 
     async def detect_ollama(self, url: str = OLLAMA_URL, *, timeout: float = 0.5) -> bool:
         """Add an ``ollama`` provider if one answers at ``url``. Never raises. A plain HTTP probe:
@@ -285,6 +295,19 @@ class ProviderRegistry:
         self._retired = []
         for provider in providers:
             await provider.aclose()
+
+    def _change(self, change: Callable[[dict[str, ProviderConfig]], None], *, write: bool = True) -> None:
+        """Apply ``change`` to the configurations and write the file; if writing fails (a full disk),
+        nothing changes."""
+        before = dict(self._configs)
+        change(self._configs)
+        if not write:
+            return
+        try:
+            self._write_file()
+        except BaseException:
+            self._configs = before
+            raise
 
     def _forget(self, provider_id: str) -> None:
         # A run may still use the old adapter: close it with the registry, not now.

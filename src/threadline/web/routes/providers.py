@@ -43,10 +43,17 @@ def _config(body: ProviderIn) -> ProviderConfig:
     if body.base_url and not body.base_url.startswith(("http://", "https://")):
         raise BadRequest("base_url must start with http:// or https://")
     try:
-        return ProviderConfig(provider_id, kind, body.base_url or None, body.api_key, body.models,
-                              body.default_model)
+        config = ProviderConfig(provider_id, kind, body.base_url or None, body.api_key, body.models,
+                                body.default_model)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
+    _check_key(config)
+    return config
+
+
+def _check_key(config: ProviderConfig) -> None:
+    if config.key_problem:
+        raise BadRequest(f"api_key: {config.key_problem}")
 
 
 @router.get("/models")
@@ -96,6 +103,7 @@ async def test_provider(body: ProviderIn, providers: ProvidersDep) -> JSON:
     config = _config(body)
     if config.api_key is None and config.id in {c.id for c in providers.configs()}:
         config = ProviderConfig(config.id, config.kind, config.base_url, providers.config(config.id).api_key)
+        _check_key(config)
     await providers.load_sdks()
     provider = build_provider(config, timeout=TEST_TIMEOUT)
     try:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi import Body as BodyParam
@@ -14,6 +14,7 @@ from threadline.preferences import check_preferences
 from threadline.web.auth import Auth
 from threadline.web.deps import JSON, PreferencesDep
 from threadline.web.login import AuthDep, set_auth_cookie, token_id
+from threadline.web.schemas import JSONObject
 
 router = APIRouter(prefix="/api", tags=["settings"])
 
@@ -33,7 +34,7 @@ async def get_settings(preferences: PreferencesDep, auth: AuthDep) -> JSON:
 @router.post("/settings", response_model=None)
 async def update_settings(
     request: Request, preferences: PreferencesDep, auth: AuthDep,
-    body: dict[str, Any] = BodyParam(...),  # noqa: B008
+    body: Annotated[JSONObject, BodyParam()],
 ) -> JSONResponse:
     """Unknown keys or bad values are refused and nothing changes. ``_set_password`` (8+ characters)
     turns auth on and the response sets the login cookie, so whoever set it stays signed in;
