@@ -7,17 +7,16 @@ that may be the first one goes through ``_materialize``, inside the same write t
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import BadRequest, Conflict, NotFound
+from threadline.sessions.cursors import decode_cursor, encode_cursor
 from threadline.sessions.drafts import Draft, DraftStore
 from threadline.sessions.views import BUILTIN_RUNTIME, UNTITLED, draft_public, message_public, session_public
 from threadline.settings import Settings
@@ -83,28 +82,6 @@ class NewMessage:
             "run_id": run_id,
             "created_at": self.created_at or now,
         }
-
-
-def _encode_cursor(row: Row[Any]) -> str:
-    raw = json.dumps([int(row.pinned), row.sort_at, row.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[int, float, str]:
-    """``[pinned, sort_at, id]`` as ``_encode_cursor`` wrote it; anything else is a 400."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        pinned, sort_at, sid = json.loads(raw)
-    except (ValueError, TypeError):  # not base64, not JSON (UnicodeDecodeError is a ValueError), not 3 items
-        raise BadRequest("invalid cursor") from None
-    valid = (
-        pinned in (0, 1) and not isinstance(pinned, float)
-        and isinstance(sort_at, int | float) and not isinstance(sort_at, bool) and -1e18 < sort_at < 1e18
-        and isinstance(sid, str) and len(sid) <= 64
-    )
-    if not valid:
-        raise BadRequest("invalid cursor")
-    return int(pinned), float(sort_at), sid
 
 
 def visible_clause(*, scanning: bool = False) -> Any:
@@ -327,12 +304,12 @@ class SessionService:
         if project_id:
             query = query.where(s.c.project_id == project_id)
         if cursor:
-            pinned, sort_at, sid = _decode_cursor(cursor)
+            pinned, sort_at, sid = decode_cursor(cursor)
             query = query.where(tuple_(s.c.pinned, s.c.sort_at, s.c.id) < tuple_(bool(pinned), sort_at, sid))
         query = query.order_by(s.c.pinned.desc(), s.c.sort_at.desc(), s.c.id.desc()).limit(limit + 1)
         async with self.store.read() as conn:
             rows = list((await conn.execute(query)).all())
-        next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+        next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
         return {"sessions": [session_public(r._mapping) for r in rows[:limit]], "next_cursor": next_cursor}
 
     async def count_rows(self) -> int:
