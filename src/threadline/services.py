@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from threadline.agent.acp import AcpAgents, AgentConfigs, AgentProcesses, ProcessLimits
 from threadline.agent.builtin import BuiltinRuntime
 from threadline.agent.mcp import Limits, McpPool
 from threadline.agent.providers.registry import ProviderRegistry
@@ -40,6 +41,7 @@ class Services:
     providers: ProviderRegistry
     runtimes: RuntimeRegistry
     mcp: McpPool
+    agents: AcpAgents
     runs: RunManager
     side: SideRuns
     delivery: BackgroundDelivery
@@ -87,6 +89,11 @@ class Services:
             shell_timeout=settings.shell_timeout_seconds,
             extra_tools=mcp.run_tools,
         ))
+        agents = AcpAgents(AgentConfigs.load(settings.runtimes_file), AgentProcesses(ProcessLimits(
+            max_processes=settings.acp_max_processes, idle_seconds=settings.acp_idle_seconds,
+            request_timeout=settings.acp_request_timeout_seconds, silence=settings.acp_silence_seconds,
+            shell_timeout=settings.shell_timeout_seconds, output_cap=settings.tool_output_cap,
+        )), runtimes)
         delivery = BackgroundDelivery(sessions)
         everyone: list[RunListener] = [delivery, *listeners]
         if cluster is not None:
@@ -107,6 +114,7 @@ class Services:
             providers=providers,
             runtimes=runtimes,
             mcp=mcp,
+            agents=agents,
             runs=runs,
             side=SideRuns(runs),
             delivery=delivery,
@@ -137,6 +145,7 @@ class Services:
         await self.runs.close()
         await self.runtimes.close()
         await self.mcp.close()
+        await self.agents.close()
         if self.cluster is not None:
             await self.cluster.close()
         await self.providers.aclose()

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=15.0, gt=0)
     llm_titles: bool = True
     title_model: str | None = None
+    acp_max_processes: int = Field(default=8, ge=1, le=1000)
+    acp_idle_seconds: float = Field(default=600.0, gt=0)
+    acp_request_timeout_seconds: float = Field(default=60.0, gt=0)
+    acp_silence_seconds: float = Field(default=600.0, gt=0)
     detect_ollama: bool = True
 
     password: str | None = None
@@ -97,3 +101,8 @@ class Settings(BaseSettings):
     @property
     def mcp_file(self) -> Path:
         return self.home / "mcp.json"
+
+    @property
+    def runtimes_file(self) -> Path:
+        """The ACP agents configured in Settings (``POST /api/runtimes``)."""
+        return self.home / "runtimes.json"

@@ -30,6 +30,7 @@ from threadline.web.routes import (
     metrics,
     projects,
     providers,
+    runtimes,
     sessions,
     side,
 )
@@ -81,7 +82,8 @@ def create_app(settings: Settings | None = None, *, env: dict[str, str] | None =
     install_error_handlers(app)
     for router in (
         health.router, metrics.router, sessions.router, chat.router, approvals.router, side.router, providers.router,
-        mcp.router, projects.router, settings_routes.router, auth.router, files.router, docs.router, pages.router,
+        mcp.router, runtimes.router, projects.router, settings_routes.router, auth.router, files.router, docs.router,
+        pages.router,
     ):
         app.include_router(router)
     # Innermost first; the order is explained in web/middleware/__init__.py.

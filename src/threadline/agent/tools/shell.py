@@ -15,6 +15,7 @@ import os
 import re
 import signal
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from threadline.agent.tools.base import ApprovalScope, Tool, ToolContext, ToolResult, error
@@ -100,7 +101,36 @@ class RunShell(Tool):
         if not command.strip():
             return error("the command is empty")
         env = dict(ctx.env) if ctx.env is not None else shell_env(os.environ)
-        capture = _Capture(max(1024, ctx.output_cap - 256))  # room for the notes below
+        shell = await ShellProcess.start(command, cwd=ctx.jail.root, env=env,
+                                         cap=max(1024, ctx.output_cap - 256))  # room for the notes below
+        timed_out = await shell.wait(ctx.shell_timeout)
+        text = shell.output()
+        if text and not text.endswith("\n"):
+            text += "\n"
+        if shell.output_held:
+            text += "[output still held open by background processes; not waited for]\n"
+        if timed_out:
+            return error(f"{text}[timed out after {ctx.shell_timeout:g} s; the command was killed]")
+        code = shell.returncode
+        return ToolResult(f"{text}[exit code {code}]", is_error=code != 0)
+
+
+class ShellProcess:
+    """A command line running under ``/bin/sh -c`` in its own process group, stdin empty, its stdout
+    and stderr captured together (head and tail, up to ``cap`` bytes). ``wait`` is called once: it
+    enforces the timeout, and a cancelled ``wait`` kills the whole group, as ``kill`` does."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, capture: _Capture, transport: asyncio.BaseTransport,
+                 reader: asyncio.Task[None]) -> None:
+        self.proc = proc
+        self._capture = capture
+        self._transport = transport
+        self._reader = reader
+        self.output_held = False  # the shell exited but background children still held its output
+
+    @classmethod
+    async def start(cls, command: str, *, cwd: Path, env: Mapping[str, str], cap: int) -> ShellProcess:
+        capture = _Capture(cap)
         # Our own pipe, not asyncio's PIPE: Process.wait() would otherwise also wait for every
         # background child that inherited the output to close it.
         read_fd, write_fd = os.pipe()
@@ -112,37 +142,47 @@ class RunShell(Tool):
             os.close(write_fd)
             raise
         try:
-            try:
-                proc = await asyncio.create_subprocess_exec(
-                    "/bin/sh",
-                    "-c",
-                    command,
-                    cwd=ctx.jail.root,
-                    env=env,
-                    start_new_session=True,
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=write_fd,
-                    stderr=write_fd,
-                )
-            finally:
-                os.close(write_fd)
-            reader = asyncio.create_task(capture.drain(output))
-            try:
-                timed_out = await _wait(proc, ctx.shell_timeout)
-                done, _ = await asyncio.wait({reader}, timeout=OUTPUT_GRACE)
-            finally:
-                reader.cancel()
-        finally:
+            proc = await asyncio.create_subprocess_exec(
+                "/bin/sh", "-c", command, cwd=cwd, env=dict(env), start_new_session=True,
+                stdin=asyncio.subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,
+            )
+        except BaseException:
             transport.close()
-        text = capture.text()
-        if text and not text.endswith("\n"):
-            text += "\n"
-        if not done:
-            text += "[output still held open by background processes; not waited for]\n"
-        if timed_out:
-            return error(f"{text}[timed out after {ctx.shell_timeout:g} s; the command was killed]")
-        code = proc.returncode
-        return ToolResult(f"{text}[exit code {code}]", is_error=code != 0)
+            raise
+        finally:
+            os.close(write_fd)
+        return cls(proc, capture, transport, asyncio.create_task(capture.drain(output)))
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait for the shell to exit and its output to be read; True if it was killed for taking
+        longer than ``timeout`` seconds."""
+        try:
+            try:
+                timed_out = await _wait(self.proc, timeout)
+                done, _ = await asyncio.wait({self._reader}, timeout=OUTPUT_GRACE)
+                self.output_held = not done
+            finally:
+                self._reader.cancel()
+        finally:
+            self._transport.close()
+        return timed_out
+
+    def kill(self) -> None:
+        """Kill the whole group, background children included, while any of it may still run (once
+        the shell is reaped and its output closed, the group id may belong to someone else)."""
+        if self.proc.returncode is None or not self._reader.done():
+            _kill_group(self.proc)
+
+    def output(self) -> str:
+        return self._capture.text()
+
+    @property
+    def truncated(self) -> bool:
+        return self._capture.total > len(self._capture.head) + len(self._capture.tail)
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
 
 
 async def _open_reader(pipe: BinaryIO) -> tuple[asyncio.BaseTransport, asyncio.StreamReader]:
