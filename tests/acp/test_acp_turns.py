@@ -8,10 +8,12 @@ from pathlib import Path
 import httpx
 
 from tests.acp.conftest import (
+    Started,
     answer_approval,
     calls,
     new_session,
     read_events,
+    register,
     start,
     text_of,
     turn,
@@ -127,3 +129,31 @@ async def test_terminals_run_after_the_shell_approval(chat: httpx.AsyncClient, a
     await answer_approval(chat, sid, "deny")
     frames = await read_events(chat, stream_id)
     assert text_of(frames).startswith("terminal refused: ")
+
+
+async def test_a_permission_nobody_answers_is_cancelled(start_app: Started, agent_state: Path) -> None:
+    async with start_app(approval_timeout_seconds=0.5) as (_app, client):
+        await register(client, agent_state)
+        sid = await new_session(client)
+        _, frames = await turn(client, sid, "permission")
+        assert "approval" in [f[1] for f in frames]
+        assert text_of(frames) == "permission: cancelled"
+
+
+async def test_attachments_are_sent_as_the_agent_accepts_them(chat: httpx.AsyncClient, agent: str, home: Path,
+                                                              agent_state: Path) -> None:
+    workspace = home / "workspace"
+    (workspace / "pixel.png").write_bytes(PNG)
+    (workspace / "notes.md").write_text("# Notes\n")
+    (workspace / "data.bin").write_bytes(b"\x00\x01" * 10)
+    sid = await new_session(chat)
+    await turn(chat, sid, "look", attachments=["pixel.png", "notes.md", "data.bin", "../escape.txt"])
+    prompt = next(line for line in calls(agent_state) if line.startswith("prompt "))
+    # An image, embedded text, and a link for the binary file; a path out of the workspace is left out.
+    assert "blocks=text,image,resource,resource_link " in prompt
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002"
+    "000154a24f5d0000000049454e44ae426082"
+)

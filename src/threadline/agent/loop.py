@@ -176,7 +176,7 @@ async def _execute(call: ToolCallRequest, tools: ToolRegistry, ctx: ToolContext,
     if problem:
         return error(f"{call.name}: {problem}")
     if tool.dangerous:
-        outcome = await sink.request_approval(call, tool.describe(args), await _approval_scope(tool, args, ctx))
+        outcome = await sink.request_approval(call, tool.describe(args), await approval_scope(tool, args, ctx))
         if outcome != "approved":
             return ToolResult(TIMED_OUT if outcome == "timed_out" else DENIED, is_error=True, approval=outcome)
     try:
@@ -187,7 +187,7 @@ async def _execute(call: ToolCallRequest, tools: ToolRegistry, ctx: ToolContext,
         return error(f"{call.name} failed: {type(exc).__name__}: {exc}")
 
 
-async def _approval_scope(tool: Tool, args: dict[str, Any], ctx: ToolContext) -> ApprovalScope:
+async def approval_scope(tool: Tool, args: dict[str, Any], ctx: ToolContext) -> ApprovalScope:
     """``tool.approval_scope`` off the event loop (reading a long command line takes a while); a tool
     that fails to say is asked every time."""
     try:

@@ -43,6 +43,7 @@ def model_history(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if role == "user" and row.get("attachments"):
             names = ", ".join(row["attachments"])
             message["content"] += f"\n\n[Attached files: {names}]"
+            message["attachments"] = [str(name) for name in row["attachments"]]  # for runtimes that send files
         if role == "assistant":
             calls = [c for c in row.get("tool_calls") or [] if isinstance(c, dict) and c.get("id")]
             if calls:

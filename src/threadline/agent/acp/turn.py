@@ -44,8 +44,9 @@ from acp.schema import (
 from threadline.agent.acp.client import cancelled
 from threadline.agent.acp.toolcalls import AgentToolCall, block_text
 from threadline.agent.events import ProviderError, ToolCallRequest, Usage
-from threadline.agent.runtime import RunSink, RuntimeResult, StoppedReason
-from threadline.agent.tools.base import ToolResult, truncate
+from threadline.agent.loop import approval_scope
+from threadline.agent.runtime import ApprovalOutcome, RunSink, RuntimeResult, StoppedReason
+from threadline.agent.tools.base import ApprovalScope, ToolContext, ToolResult, truncate
 from threadline.agent.tools.shell import RunShell
 
 if TYPE_CHECKING:
@@ -83,10 +84,16 @@ class _Answered:
     task: asyncio.Task[PromptResponse]
 
 
-def choose(options: list[PermissionOption], approved: bool) -> RequestPermissionResponse:
-    """The agent's option for the user's answer: allow once (else always), or reject once (else
-    always); ``cancelled`` when the agent offered no such option."""
-    for kind in ALLOW if approved else REJECT:
+def choose(options: list[PermissionOption], outcome: ApprovalOutcome) -> RequestPermissionResponse:
+    """The agent's option for the user's answer: allow once (else always), reject once (else always),
+    or ``cancelled`` when nobody answered in time or the agent offered no such option.
+
+    Allowed "for this chat" or "always" is still answered "allow once": the standing approval is
+    Threadline's (kept with the session or in the approvals table, shown and revoked in Settings),
+    and it answers the agent's next request itself, so revoking it takes effect."""
+    if outcome == "timed_out":
+        return cancelled()
+    for kind in ALLOW if outcome == "approved" else REJECT:
         option = next((o for o in options if o.kind == kind), None)
         if option is not None:
             return RequestPermissionResponse(outcome=AllowedOutcome(option_id=option.option_id, outcome="selected"))
@@ -252,11 +259,17 @@ class Turn:
                              known.kind if known else "other", raw_input=known.raw_input if known else None,
                              content=list(known.content) if known else [])
         call.apply(update)
-        request = ToolCallRequest(call.id, f"{self.proc.config.name}.{call.kind}", call.request().arguments,
-                                  call.request().raw_arguments)
-        approved = await self.sink.request_approval(request, call.describe())
+        shown = call.request()
+        request = ToolCallRequest(call.id, f"{self.proc.config.name}.{call.kind}", shown.arguments,
+                                  shown.raw_arguments)
+        command = shown.arguments.get("command")
+        if call.kind == "execute" and isinstance(command, str):  # covered as the shell tool covers it
+            scope = await approval_scope(RunShell(), {"command": command}, self._tool_context())
+        else:
+            scope = ApprovalScope(("*",))
+        outcome = await self.sink.request_approval(request, call.describe(), scope)
         if not item.answer.done():
-            item.answer.set_result(choose(item.options, approved))
+            item.answer.set_result(choose(item.options, outcome))
 
     async def _terminal(self, item: _Terminal) -> None:
         if item.answer.done():
@@ -265,9 +278,13 @@ class Turn:
         args = {"command": item.line}
         request = ToolCallRequest(f"terminal-{self._terminals}", RunShell.name, args, item.line)
         where = f" (in {item.cwd})" if item.cwd else ""
-        approved = await self.sink.request_approval(request, RunShell().describe(args) + where)
+        scope = await approval_scope(RunShell(), args, self._tool_context())
+        outcome = await self.sink.request_approval(request, RunShell().describe(args) + where, scope)
         if not item.answer.done():
-            item.answer.set_result(approved)
+            item.answer.set_result(outcome == "approved")
+
+    def _tool_context(self) -> ToolContext:
+        return ToolContext(jail=self.proc.client.jail, output_cap=self.output_cap)
 
     async def _finish(self, response: PromptResponse) -> RuntimeResult:
         for call in self.calls.values():
