@@ -63,8 +63,9 @@ def test_ci_and_the_docs_use_the_readme_commands() -> None:
     assert f"DEV_VENV := {dev_venv}" in (ROOT / "Makefile").read_text()
     ignored = (ROOT / ".gitignore").read_text().splitlines()
     assert {f"{serve.split()[3]}/", f"{dev_venv}/"} <= set(ignored)
-    # Any other page that tells how to install or test says it the same way.
+    # Any other page that tells how to install or test Threadline says it the same way (installing
+    # another program, such as an agent in a venv of its own, is not installing Threadline).
     for page in [ROOT / "README.md", *DOCS.glob("*.md")]:
         for line in page.read_text().splitlines():
-            if "pip install" in line or "-m pytest" in line:
+            if re.search(r"pip install (\.|-e\b)", line) or "-m pytest" in line:
                 assert line.strip() in (serve, test), f"{page.name}: {line.strip()}"
