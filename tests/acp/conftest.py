@@ -109,9 +109,9 @@ def calls(state: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-async def answer_approval(client: httpx.AsyncClient, sid: str, choice: str) -> dict[str, Any]:
-    """Wait for the session's pending approval and answer it."""
-    for _ in range(200):
+async def answer_approval(client: httpx.AsyncClient, sid: str, choice: str, *, wait: float = 10.0) -> dict[str, Any]:
+    """Wait (up to ``wait`` seconds) for the session's pending approval and answer it."""
+    for _ in range(int(wait / 0.05)):
         pending = (await client.get("/api/approval/pending", params={"session_id": sid})).json()
         if pending.get("pending"):
             r = await client.post("/api/approval/respond", json={"session_id": sid, "choice": choice})

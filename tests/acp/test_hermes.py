@@ -83,7 +83,7 @@ async def test_hermes_agent_runs_a_turn_with_a_tool_call(start_app: Started, llm
         sid = await new_session(client, "hermes")
         started = time.monotonic()
         stream_id = await start(client, sid, "Please write the file.")
-        pending = await answer_approval(client, sid, "once")  # Hermes asks before it writes
+        pending = await answer_approval(client, sid, "once", wait=120)  # Hermes asks before it writes
         frames = await read_events(client, stream_id)
         took = time.monotonic() - started
         session = await wait_idle(client, sid)

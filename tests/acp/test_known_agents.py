@@ -75,7 +75,7 @@ async def test_claude_code_runs_a_turn_with_a_tool_call(start_app: Started, llm:
                                                          "ANTHROPIC_BASE_URL": llm.anthropic_url}})
         sid = await new_session(client, "claude")
         stream_id = await start(client, sid, f"Write the file. [[tool=Write {directive}]]")
-        pending = (await answer_approval(client, sid, "once"))["pending"]
+        pending = (await answer_approval(client, sid, "once", wait=120))["pending"]
         frames = await read_events(client, stream_id)
         session = await wait_idle(client, sid)
     assert pending["tool"] == "claude.edit" and "+written by Claude" in pending["description"]

@@ -13,7 +13,6 @@ Requests arrive on tasks of the connection; the turn handles whatever must be or
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,9 +35,10 @@ from acp.schema import (
 )
 
 from threadline.agent.acp.terminals import Terminals, command_line
-from threadline.workspaces import Jail, PathEscape, PathMissing
+from threadline.errors import ThreadlineError
+from threadline.workspace import Jail, PathEscape, pool, reading, writing
 
-READ_CAP = 10 * 1024 * 1024
+READ_CAP = 10 * 1024 * 1024  # per fs/read_text_file; more is refused, saying how to read it
 INVALID_PARAMS = -32602
 
 
@@ -57,13 +57,12 @@ def cancelled() -> RequestPermissionResponse:
     return RequestPermissionResponse(outcome=DeniedOutcome(outcome="cancelled"))
 
 
-def refused(path: str, exc: PathEscape | PathMissing | OSError | ValueError, root: Path) -> RequestError:
+def refused(path: str, exc: ThreadlineError, root: Path) -> RequestError:
+    """The agent's error for a file request the workspace refused, saying why."""
     if isinstance(exc, PathEscape):
         reason = f"refused: {exc.message}; this client only gives access to the session's workspace, {root}"
-    elif isinstance(exc, PathMissing):
-        reason = f"no such file: {path}"
     else:
-        reason = f"cannot access {path}: {exc}"
+        reason = f"{path}: {exc.message}"
     return RequestError(INVALID_PARAMS, reason, {"path": path})
 
 
@@ -101,26 +100,22 @@ class ThreadlineClient:
     async def read_text_file(self, session_id: str, path: str, line: int | None = None, limit: int | None = None,
                              **kwargs: Any) -> ReadTextFileResponse:
         self._require_turn(session_id)
+        start = max(line or 1, 1)
+        end = start + limit - 1 if limit is not None and limit > 0 else None
         try:
-            real = self.jail.resolve(path, must_exist=True)
-            data = await asyncio.to_thread(_read, real)
-        except (PathEscape, PathMissing, OSError, ValueError) as exc:
+            lines = await pool.run(reading.read_lines, self.jail, path, start, end, READ_CAP)
+        except ThreadlineError as exc:
             raise refused(path, exc, self.jail.root) from None
-        text = data.decode("utf-8", "replace")
-        if line is not None or limit is not None:
-            lines = text.splitlines(keepends=True)
-            start = max((line or 1) - 1, 0)
-            text = "".join(lines[start: start + limit] if limit is not None else lines[start:])
-        return ReadTextFileResponse(content=text)
+        if lines.truncated:
+            raise RequestError(INVALID_PARAMS, f"{lines.path} is longer than {READ_CAP // (1024 * 1024)} MB from "
+                               f"line {start}; read it in parts with line and limit", {"path": path})
+        return ReadTextFileResponse(content=lines.text)
 
     async def write_text_file(self, session_id: str, path: str, content: str, **kwargs: Any) -> WriteTextFileResponse:
         self._require_turn(session_id)
         try:
-            real = self.jail.resolve(path)
-            if real == self.jail.root or real.is_dir():
-                raise RequestError(INVALID_PARAMS, f"{path} is a folder", {"path": path})
-            await asyncio.to_thread(_write, real, content.encode("utf-8"))
-        except (PathEscape, PathMissing, OSError, ValueError) as exc:
+            await pool.run(writing.write, self.jail, path, content)
+        except ThreadlineError as exc:
             raise refused(path, exc, self.jail.root) from None
         return WriteTextFileResponse()
 
@@ -143,8 +138,10 @@ class ThreadlineClient:
         try:
             terminal_id = await self.terminals.create(self.jail, line, cwd=cwd, env=variables,
                                                       byte_limit=output_byte_limit)
-        except (PathEscape, PathMissing, OSError) as exc:
+        except ThreadlineError as exc:
             raise refused(cwd or ".", exc, self.jail.root) from None
+        except OSError as exc:
+            raise RequestError(INVALID_PARAMS, f"cannot run {line}: {exc.strerror or exc}", {"command": line}) from None
         return CreateTerminalResponse(terminal_id=terminal_id)
 
     async def terminal_output(self, session_id: str, terminal_id: str, **kwargs: Any) -> TerminalOutputResponse:
@@ -182,17 +179,3 @@ class ThreadlineClient:
     async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
         return None
 
-
-def _read(path: Path) -> bytes:
-    if not path.is_file():
-        raise ValueError("not a file")
-    with path.open("rb") as handle:
-        data = handle.read(READ_CAP + 1)
-    if len(data) > READ_CAP:
-        raise ValueError(f"the file is larger than {READ_CAP // (1024 * 1024)} MB")
-    return data
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)

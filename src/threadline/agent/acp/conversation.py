@@ -24,6 +24,7 @@ from threadline.agent.acp.prompt import fingerprint, prompt_blocks
 from threadline.agent.acp.turn import Turn
 from threadline.agent.events import ProviderError
 from threadline.agent.runtime import RunContext, RunSink, RuntimeResult
+from threadline.workspace import pool
 
 log = logging.getLogger("threadline.acp")
 
@@ -34,7 +35,7 @@ async def run_turn(config: AgentConfig, processes: AgentProcesses, ctx: RunConte
     try:
         session_id, fresh = await _session(proc, processes, ctx, sink)
         capabilities = proc.info.agent_capabilities if proc.info else None
-        blocks = await asyncio.to_thread(
+        blocks = await pool.run(
             prompt_blocks, ctx.history, proc.client.jail,
             capabilities.prompt_capabilities if capabilities else None, with_context=fresh,
         )

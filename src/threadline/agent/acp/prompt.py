@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import mimetypes
+import os
 from typing import Any
 
 from acp import image_block, resource_link_block, text_block
@@ -25,7 +26,10 @@ from acp.schema import (
     TextResourceContents,
 )
 
-from threadline.workspaces import Jail, PathEscape, PathMissing
+from threadline.errors import ThreadlineError
+from threadline.workspace import Jail
+from threadline.workspace.fileio import open_regular
+from threadline.workspace.reading import is_binary
 
 Block = TextContentBlock | ImageContentBlock | AudioContentBlock | ResourceContentBlock | EmbeddedResourceContentBlock
 
@@ -66,7 +70,7 @@ def transcript(history: list[dict[str, Any]]) -> str:
 def prompt_blocks(history: list[dict[str, Any]], jail: Jail, capabilities: PromptCapabilities | None,
                   *, with_context: bool) -> list[Block]:
     """The blocks of ``session/prompt``; ``history`` ends with the new user message. Reads files:
-    call it off the event loop."""
+    run it on the workspace pool."""
     new = history[-1] if history and history[-1].get("role") == "user" else {"content": ""}
     blocks: list[Block] = []
     if with_context and len(history) > 1:
@@ -81,21 +85,22 @@ def prompt_blocks(history: list[dict[str, Any]], jail: Jail, capabilities: Promp
 
 def attachment_block(jail: Jail, name: str, capabilities: PromptCapabilities) -> Block | None:
     """A workspace file as an image (if the agent takes images), as embedded text (if it takes
-    embedded context and the file is small text), else as a link, which every agent accepts."""
+    embedded context and the file is small text), else as a link, which every agent accepts. A name
+    outside the workspace, or anything but a regular file, is left out."""
     try:
         path = jail.resolve(name, must_exist=True)
-    except (PathEscape, PathMissing):
+        with open_regular(path, jail.relative(path)) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            mime = mimetypes.guess_type(path.name)[0]
+            if mime and mime.startswith("image/") and capabilities.image and size <= IMAGE_BYTES:
+                data = base64.b64encode(handle.read(IMAGE_BYTES)).decode("ascii")
+                return image_block(data, mime, uri=path.as_uri())
+            if capabilities.embedded_context and size <= EMBED_BYTES:
+                raw = handle.read(EMBED_BYTES)
+                if not is_binary(raw):
+                    resource = TextResourceContents(uri=path.as_uri(), text=raw.decode("utf-8", "replace"),
+                                                    mime_type=mime or "text/plain")
+                    return EmbeddedResourceContentBlock(type="resource", resource=resource)
+    except (ThreadlineError, OSError):
         return None
-    if not path.is_file():
-        return None
-    mime = mimetypes.guess_type(path.name)[0]
-    size = path.stat().st_size
-    if mime and mime.startswith("image/") and capabilities.image and size <= IMAGE_BYTES:
-        return image_block(base64.b64encode(path.read_bytes()).decode("ascii"), mime, uri=path.as_uri())
-    if capabilities.embedded_context and size <= EMBED_BYTES:
-        data = path.read_bytes()
-        if b"\x00" not in data[:8192]:
-            resource = TextResourceContents(uri=path.as_uri(), text=data.decode("utf-8", "replace"),
-                                            mime_type=mime or "text/plain")
-            return EmbeddedResourceContentBlock(type="resource", resource=resource)
     return resource_link_block(path.name, path.as_uri(), mime_type=mime, size=size)

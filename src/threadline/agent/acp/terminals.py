@@ -21,7 +21,7 @@ from acp import RequestError
 from acp.schema import TerminalExitStatus
 
 from threadline.agent.tools.shell import ShellProcess, shell_env
-from threadline.workspaces import Jail
+from threadline.workspace import Jail
 
 MAX_TERMINALS = 16
 
