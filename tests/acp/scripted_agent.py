@@ -4,7 +4,7 @@
 
 What it does is chosen by the first word of the prompt:
 
-    hello           thinks, plans, says "Hello from the agent." in pieces, reports usage
+    hello [slowly]  thinks, plans, says "Hello from the agent." in pieces, reports usage
     tool            a read tool call (fs/read_text_file of notes.txt) with updates, then an edit with a diff
     permission      asks permission for "make deploy" and says which option came back
     write PATH      fs/write_text_file of PATH; says "wrote PATH" or "refused: <the client's error>"
@@ -149,6 +149,8 @@ class ScriptedAgent(Agent):
         await self.conn.session_update(session_id, update_plan([
             plan_entry("Greet the user", priority="high", status="in_progress"),
             plan_entry("Offer help", priority="low", status="pending")]))
+        if rest == "slowly":  # time for a browser to see the turn live
+            await asyncio.sleep(2)
         await self.say(session_id, "Hello ", "from ", "the agent.")
         return PromptResponse(stop_reason="end_turn", usage=Usage(total_tokens=30, input_tokens=21, output_tokens=9))
 

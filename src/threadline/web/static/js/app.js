@@ -13,6 +13,7 @@ import { initMessageActions } from './message-actions.js';
 import { initComposer } from './composer.js';
 import { initSide } from './side.js';
 import { initWorkspace } from './workspace.js';
+import { initRuntimes, loadRuntimes } from './runtimes.js';
 import { initSettings, applyCachedTheme, loadSettings } from './settings.js';
 import { maybeFirstRun } from './providers.js';
 import { loadModels } from './models.js';
@@ -34,10 +35,11 @@ async function main() {
   initComposer();
   initSide();
   initWorkspace();
+  initRuntimes();
   initSettings();
   initShortcuts({ newChat: () => newChat(), search: () => focusSearch(), stop: () => stop() });
 
-  await Promise.all([loadSettings(), loadModels(), loadProjects(), route(), loadSessions()]);
+  await Promise.all([loadSettings(), loadModels(), loadRuntimes(), loadProjects(), route(), loadSessions()]);
   document.body.classList.add('ready');
   maybeFirstRun();
 }

@@ -181,6 +181,7 @@ function onRunEvent(run, name, data) {
   switch (name) {
     case 'token': t.token(data.text); break;
     case 'reasoning': t.reasoning(data.text); break;
+    case 'plan': t.plan(data); break;
     case 'tool': t.tool(data); break;
     case 'tool_complete':
       t.toolComplete(data);

@@ -22,6 +22,7 @@ export const EV = Object.freeze({
   SETTINGS: 'settings',                   // state.settings
   MODELS: 'models',                       // state.models
   PROJECTS: 'projects',                   // state.projects
+  RUNTIMES: 'runtimes',                   // state.runtimes: the built-in agent and the ACP agents
   // requests to other modules
   OPEN_SETTINGS: 'settings:open',         // section name
   OPEN_SETUP: 'setup:open',               // -: first-run provider setup

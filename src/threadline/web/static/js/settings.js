@@ -11,6 +11,7 @@ import { catalog } from './models.js';
 import { openSetup, renderProviders } from './providers.js';
 import { approvalsPanel } from './approvals.js';
 import { mcpPanel } from './mcp.js';
+import { agentsPanel } from './runtimes.js';
 
 const THEMES = [['light', 'Light', 'sun'], ['dark', 'Dark', 'moon'], ['system', 'System', 'monitor']];
 
@@ -62,7 +63,7 @@ async function saveSetting(patch) {
 
 function openSettings(section = 'general') {
   const s = state.settings;
-  const tabs = [['general', 'General'], ['providers', 'Providers'], ['mcp', 'MCP servers'], ['approvals', 'Approvals'], ['security', 'Security']];
+  const tabs = [['general', 'General'], ['providers', 'Providers'], ['agents', 'Agents'], ['mcp', 'MCP servers'], ['approvals', 'Approvals'], ['security', 'Security']];
   const panels = {};
   const nav = h('div.tabs', { role: 'tablist', 'aria-label': 'Settings sections' });
   const content = h('div.tab-panels');
@@ -98,6 +99,7 @@ function openSettings(section = 'general') {
 
   panels.providers = h('div.tab-panel', { role: 'tabpanel', id: 'panel-providers', 'aria-labelledby': 'tab-providers' }, h('p.muted', { text: 'Loading…' }));
   renderProviders(panels.providers);
+  panels.agents = h('div.tab-panel', { role: 'tabpanel', id: 'panel-agents', 'aria-labelledby': 'tab-agents' }, agentsPanel());
   panels.mcp = h('div.tab-panel', { role: 'tabpanel', id: 'panel-mcp', 'aria-labelledby': 'tab-mcp' }, mcpPanel());
   panels.approvals = h('div.tab-panel', { role: 'tabpanel', id: 'panel-approvals', 'aria-labelledby': 'tab-approvals' }, approvalsPanel());
 

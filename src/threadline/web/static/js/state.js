@@ -8,6 +8,7 @@ export const state = {
   settings: {},
   models: { providers: [], default_model: null },
   projects: [],
+  runtimes: [],         // the built-in agent and the configured ACP agents
   session: null,        // the open session (with messages), or a draft
   run: null,            // the run the open chat follows: {streamId, sessionId, turn, stream}
   starting: false,      // a chat/start request of the open chat is in flight

@@ -5,7 +5,7 @@
 import { apiUrl, get } from './api.js';
 
 export const STREAM_EVENTS = [
-  'token', 'reasoning', 'tool', 'tool_complete', 'approval', 'done', 'title',
+  'token', 'reasoning', 'plan', 'tool', 'tool_complete', 'approval', 'done', 'title',
   'stream_end', 'apperror', 'cancel', 'warning',
 ];
 const TERMINAL = new Set(['stream_end', 'apperror', 'cancel']);

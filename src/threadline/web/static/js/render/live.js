@@ -5,6 +5,7 @@ import { icon } from '../icons.js';
 import { DOM_EV } from '../events.js';
 import { setMarkdown } from './markdown.js';
 import { toolCard, updateToolCard, approvalCard, resolveApproval } from './tools.js';
+import { planCard, updatePlanCard } from './plan.js';
 import { thinkingCard, errorRow } from './messages.js';
 
 /** The assistant turn being streamed. Segments follow the events: thinking, text, tools, text... */
@@ -81,6 +82,13 @@ export class LiveTurn {
       running: false, args: data.args, preview: data.preview, duration: data.duration,
       is_error: !!data.is_error, approval: data.approval, result: data.result ?? data.preview,
     });
+    this.placeIndicator();
+  }
+
+  /** An agent's plan: one card per turn, replaced whole at each update. */
+  plan(data) {
+    if (!this.planEl) { this.flushText(true); this.planEl = planCard(); this.body.append(this.planEl); }
+    updatePlanCard(this.planEl, data.entries || []);
     this.placeIndicator();
   }
 
