@@ -169,3 +169,19 @@ async def test_an_agent_runs_in_the_session_workspace(acp_app: FastAPI, chat: ht
     await turn(chat, sid, "hello")
     assert f"cwd={other}" in "\n".join(calls(agent_state))
     assert acp_app.state.services.agents.processes.live()[0].workspace == other
+
+
+async def test_cancel_kills_the_turns_terminals(chat: httpx.AsyncClient, agent: str, home: Path) -> None:
+    from tests.acp.conftest import answer_approval
+
+    sid = await new_session(chat)
+    pid_file = home / "workspace" / "pid.txt"
+    stream_id = await start(chat, sid, f"terminal echo $$ > {pid_file}; exec sleep 300")
+    await answer_approval(chat, sid, "once")
+    await wait_for(lambda: pid_file.exists() and pid_file.read_text().strip())
+    pid = int(pid_file.read_text())
+    assert alive(pid)
+    await chat.post("/api/chat/cancel", json={"stream_id": stream_id})
+    assert (await read_events(chat, stream_id))[-1][1] == "cancel"
+    await wait_for(lambda: not alive(pid))
+    await wait_idle(chat, sid)

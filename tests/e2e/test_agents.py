@@ -66,9 +66,11 @@ def test_add_an_agent_test_it_and_run_a_chat_on_it(page: Any, api: httpx.Client,
     page.locator("#settings-open").click()
     page.locator("#tab-agents").click()
     row.get_by_role("button", name="Edit").click()
+    page.get_by_role("heading", name=f"Edit {name}").wait_for()
+    assert form.get_by_label("Agent name").input_value() == name
     form.get_by_label("Arguments").fill(f"{SCRIPT}\n--unused")
     form.get_by_role("button", name="Save agent").click()
-    page.wait_for_function(f"() => document.querySelector('.agent[data-name=\"{name}\"]')?.textContent.includes('--unused')")
+    row.filter(has_text="--unused").wait_for()
     listed = {r["name"]: r for r in api.get("/api/runtimes").json()["runtimes"]}
     assert listed[name]["args"] == [str(SCRIPT), "--unused"]
     assert listed[name]["env"]["SCRIPTED_AGENT_STATE"] != str(state_dir)  # masked, and kept:

@@ -176,10 +176,12 @@ class AgentProcess:
                     del self._stderr[: len(self._stderr) - STDERR_TAIL]
 
     async def stop(self) -> None:
-        """Close the connection and end the process group: stdin closed, then SIGTERM, then SIGKILL."""
+        """Kill its terminals, close the connection and end the process group: stdin closed, then
+        SIGTERM, then SIGKILL."""
         self.client.shutdown()
         if self.unfinished is not None:
             self.unfinished.cancel()
+        await self.client.terminals.close()
         conn, self.conn = self.conn, None
         proc = self.proc
         running = proc is not None and proc.returncode is None

@@ -75,7 +75,7 @@ export function agentsPanel() {
   return box;
 }
 
-async function renderAgents(box, editing = null) {
+async function renderAgents(box) {
   const runtimes = await loadRuntimes();
   const agents = runtimes.filter((r) => r.kind === 'acp');
   const list = h('div.provider-list', { 'aria-label': 'Agents' }, agents.length
@@ -85,15 +85,21 @@ async function renderAgents(box, editing = null) {
     text: 'An agent is a program that speaks the Agent Client Protocol (Hermes Agent, Claude Code, Gemini CLI, '
       + 'Codex…). It runs on this server with the server’s privileges, in the session’s workspace.',
   });
-  box.replaceChildren(warning, list,
-    h('h3.section-title', { text: editing ? `Edit ${editing.name}` : 'Add an agent' }),
+  box._form = h('div.agent-form-wrap');
+  box.replaceChildren(warning, list, box._form);
+  showForm(box, null);
+}
+
+/** The form below the list: a new agent, or ``editing`` one. */
+function showForm(box, editing) {
+  box._form.replaceChildren(h('h3.section-title', { text: editing ? `Edit ${editing.name}` : 'Add an agent' }),
     agentForm(editing, () => renderAgents(box)));
 }
 
 function agentRow(a, box) {
   const result = h('div.test-result', { role: 'status' });
   const test = h('button.btn.btn-sm', { type: 'button', text: 'Test', onclick: () => testAgent(a.name, test, result) });
-  const edit = h('button.btn.btn-sm', { type: 'button', text: 'Edit', onclick: () => renderAgents(box, a) });
+  const edit = h('button.btn.btn-sm', { type: 'button', text: 'Edit', onclick: () => { showForm(box, a); box._form.querySelector('input, textarea')?.focus(); } });
   const del = h('button.btn.btn-sm.btn-danger-ghost', {
     type: 'button', text: 'Delete', 'aria-label': `Delete ${a.name}`,
     onclick: async () => {
