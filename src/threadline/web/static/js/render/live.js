@@ -22,6 +22,7 @@ export class LiveTurn {
     this.thinking = null;
     this.thinkingStarted = 0;
     this.cards = new Map();
+    this.planEl = null;
     this.approvals = [];
     this.frame = null;
     this.lastRender = 0;
