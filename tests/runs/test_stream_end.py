@@ -54,10 +54,11 @@ async def test_cancel_while_the_title_is_written_still_ends_the_stream(home: Pat
 
 async def test_concurrent_starts_on_a_draft_answer_409_never_404(chat: httpx.AsyncClient, llm: ScriptedLLM) -> None:
     """The draft used to be discarded before its row was committed, so a racing start found neither."""
-    for _ in range(15):
+    for _ in range(5):
         sid = await new_session(chat)
-        answers = await asyncio.gather(*[
-            chat.post("/api/chat/start", json={"session_id": sid, "message": f"m{i}"}) for i in range(6)
+        answers = await asyncio.gather(*[  # each answer lasts 2 s: the session stays busy meanwhile
+            chat.post("/api/chat/start", json={"session_id": sid, "message": f"[[tokens=40 delay=0.05]] m{i}"})
+            for i in range(6)
         ])
         codes = sorted(r.status_code for r in answers)
         assert codes == [200, 409, 409, 409, 409, 409], [(r.status_code, r.text[:80]) for r in answers]
