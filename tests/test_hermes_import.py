@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import make_settings
-from threadline.sessions.hermes import run_hermes_import
+from threadline.cli.imports import import_hermes
 from threadline.web.app import create_app
 
 T0 = 1_761_000_000.0
@@ -122,7 +122,7 @@ def hermes_dir(tmp_path: Path) -> Path:
 
 async def run_import(home: Path, directory: Path) -> int:
     """The CLI's entry point, in-process (it runs its own event loop, so in a thread here)."""
-    return await asyncio.to_thread(run_hermes_import, make_settings(home), directory)
+    return await asyncio.to_thread(import_hermes, make_settings(home), directory)
 
 
 async def fetch(home: Path, *calls: tuple[str, dict[str, Any]]) -> list[Any]:
@@ -251,7 +251,7 @@ async def test_taken_ids_get_a_new_id(home: Path, hermes_dir: Path, capsys: pyte
 
 
 def test_missing_directory(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_hermes_import(make_settings(home), tmp_path / "nope") == 2
+    assert import_hermes(make_settings(home), tmp_path / "nope") == 2
     assert "not a directory" in capsys.readouterr().out
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import BadRequest
 from threadline.jsonvalues import require_storable
-from threadline.sessions.service import VALID_ROLES, NewMessage, SessionService, clean_title
+from threadline.sessions.service import VALID_ROLES, NewMessage, SessionService, clean_title, new_session_id
 from threadline.store import tables as t
+from threadline.store.bulk import insert_rows
 
 EXPORT_FORMAT = "threadline.session.v1"
 MAX_IMPORT_MESSAGES = 100_000
@@ -146,16 +148,28 @@ def parse_import_messages(raw: Any, now: float | None = None) -> list[NewMessage
     return parsed
 
 
-async def import_session(
+@dataclass
+class PreparedSession:
+    """A session ready to be written: its row (id included) and its message rows."""
+
+    row: dict[str, Any]
+    messages: list[dict[str, Any]]
+
+    @property
+    def id(self) -> str:
+        return str(self.row["id"])
+
+
+def prepare_import(
     service: SessionService,
     payload: dict[str, Any],
     *,
     session_id: str | None = None,
     project_id: str | None = None,
     trust_workspace: bool = False,
-) -> dict[str, Any]:
-    """Write a session with its messages in one transaction. A new id unless ``session_id`` is given
-    (the Hermes importer keeps ids that are free). Refused (400), with nothing written, when any value
+) -> PreparedSession:
+    """Validate an imported session and build its rows, without touching the database. A new id unless
+    ``session_id`` is given (the Hermes importer keeps ids that are free). Refused (400) when any value
     could not be stored and read back (``jsonvalues``) or a count is out of range; timestamps in the
     future are taken as now, so an import cannot pin itself to the top of the list."""
     require_storable(payload)
@@ -174,7 +188,17 @@ async def import_session(
         raise BadRequest("model must be a string")
     created_at = _timestamp(payload.get("created_at"), now) or now
     updated_at = _timestamp(payload.get("updated_at"), now) or created_at
-    values: dict[str, Any] = {
+    row_id = session_id or new_session_id()
+    rows = []
+    last_at = None
+    for seq, message in enumerate(messages):
+        stamp = message.created_at or created_at
+        rows.append(message.values(row_id, seq, None, stamp))
+        if message.role != "tool":
+            last_at = stamp
+    cost = payload.get("estimated_cost")
+    row: dict[str, Any] = {
+        "id": row_id,
         "title": title,
         "workspace": workspace,
         "model": model,
@@ -183,31 +207,39 @@ async def import_session(
         "project_id": project_id,
         "created_at": created_at,
         "updated_at": updated_at,
-        "sort_at": updated_at,
+        "last_message_at": last_at,
+        # The list's order is Hermes WebUI's: the last (non-tool) message, else the last update.
+        "sort_at": updated_at if last_at is None else last_at,
+        "message_count": len(rows),
         "input_tokens": _count(payload, "input_tokens"),
         "output_tokens": _count(payload, "output_tokens"),
-        "estimated_cost": _cost(payload.get("estimated_cost")),
+        "estimated_cost": None if cost is None else _cost(cost),  # None: unknown, not free
         "extra": dict(payload["extra"]) if isinstance(payload.get("extra"), dict) else {},
     }
-    if session_id:
-        values["id"] = session_id
+    return PreparedSession(row, rows)
+
+
+async def write_imports(conn: AsyncConnection, sessions: list[PreparedSession]) -> None:
+    """Insert prepared sessions and their messages: a few multi-row statements, whatever their number."""
+    await insert_rows(conn, t.sessions, [s.row for s in sessions])
+    await insert_rows(conn, t.messages, [m for s in sessions for m in s.messages])
+
+
+async def import_session(
+    service: SessionService,
+    payload: dict[str, Any],
+    *,
+    session_id: str | None = None,
+    project_id: str | None = None,
+    trust_workspace: bool = False,
+) -> dict[str, Any]:
+    """Write one session with its messages in one transaction."""
+    prepared = prepare_import(
+        service, payload, session_id=session_id, project_id=project_id, trust_workspace=trust_workspace
+    )
     async with service.store.write() as conn:
-        row = await service.create_row(conn, **values)
-        last_at = None
-        rows = []
-        for seq, message in enumerate(messages):
-            stamp = message.created_at or created_at
-            rows.append(message.values(row["id"], seq, None, stamp))
-            if message.role != "tool":
-                last_at = stamp
-        if rows:
-            await conn.execute(t.messages.insert(), rows)
-        await conn.execute(
-            update(t.sessions)
-            .where(t.sessions.c.id == row["id"])
-            .values(message_count=len(rows), last_message_at=last_at, sort_at=max(last_at or 0, updated_at))
-        )
-    return await service.get(row["id"])
+        await write_imports(conn, [prepared])
+    return await service.get(prepared.id)
 
 
 def _number(value: Any) -> bool:

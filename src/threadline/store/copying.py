@@ -1,4 +1,4 @@
-"""``threadline copy-store``: move a deployment between databases (SQLite <-> PostgreSQL).
+"""Copy a deployment between databases (SQLite <-> PostgreSQL); the command is ``cli/copy_store.py``.
 
 Every table of ``tables.metadata`` is copied in foreign-key order, in batches, keeping ids; a table
 that refers to itself (``sessions.parent_id``) is copied parents first. The target is migrated first
@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.store import tables as t
+from threadline.store.bulk import insert_rows
 from threadline.store.engine import Store
 
 DEFAULT_BATCH = 1000
@@ -173,7 +174,7 @@ async def _copy_rows(
 
 async def _insert(target: Store, table: Table, rows: list[dict[str, Any]]) -> None:
     async with target.write() as conn:
-        await conn.execute(table.insert(), rows)
+        await insert_rows(conn, table, rows)
 
 
 async def _reset_sequences(target: Store) -> None:
@@ -182,55 +183,3 @@ async def _reset_sequences(target: Store) -> None:
         for table in copy_order():
             for statement in target.dialect.reset_sequence(table):
                 await conn.execute(statement)
-
-
-def _redact(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def run_copy_store(source_url: str, target_url: str, *, force: bool = False, batch: int = DEFAULT_BATCH) -> int:
-    """The command: a progress bar per table, then the counts; exit status 1 on any mismatch."""
-    import asyncio
-
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table as RichTable
-
-    console = Console(stderr=True)
-    source_url, target_url = async_url(source_url), async_url(target_url)
-
-    async def run() -> list[TableCount]:
-        source, target = Store(source_url), Store(target_url)
-        columns = (TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        try:
-            with Progress(*columns, console=console, transient=False) as bar:
-                tasks: dict[str, Any] = {}
-
-                def started(totals: dict[str, int]) -> None:
-                    for name, total in totals.items():
-                        tasks[name] = bar.add_task(name, total=total)
-
-                def advance(name: str, rows: int) -> None:
-                    bar.advance(tasks[name], rows)
-
-                return await copy_store(source, target, force=force, batch=batch, on_start=started,
-                                        progress=advance)
-        finally:
-            await source.close()
-            await target.close()
-
-    console.print(f"copying {_redact(source_url)} -> {_redact(target_url)}")
-    try:
-        counts = asyncio.run(run())
-    except CopyError as exc:
-        console.print(f"[red]copy-store: {exc}[/red]")
-        return 2
-    report = RichTable("table", "source", "target", "")
-    for count in counts:
-        report.add_row(count.table, str(count.source), str(count.target), "ok" if count.ok else "[red]MISMATCH[/red]")
-    console.print(report)
-    if not all(count.ok for count in counts):
-        console.print("[red]copy-store: row counts differ[/red]")
-        return 1
-    console.print(f"copied {sum(c.source for c in counts)} rows")
-    return 0

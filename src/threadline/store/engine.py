@@ -74,8 +74,10 @@ def _configure_text(engine: AsyncEngine) -> None:
     ) -> tuple[str, Any]:
         if not parameters:
             return statement, parameters
-        if executemany:
+        if executemany and isinstance(parameters[0], dict | tuple | list):
             return statement, [_clean_params(p) for p in parameters]
+        # One statement's parameters; each page of a multi-row INSERT (SQLAlchemy's "insertmanyvalues",
+        # see store/bulk.py) also comes flat, though flagged ``executemany``.
         return statement, _clean_params(parameters)
 
 

@@ -63,7 +63,7 @@ sessions = Table(
     Column("message_count", Integer, nullable=False, server_default=text("0")),
     Column("input_tokens", BigInteger, nullable=False, server_default=text("0")),
     Column("output_tokens", BigInteger, nullable=False, server_default=text("0")),
-    Column("estimated_cost", Float, nullable=False, server_default=text("0")),
+    Column("estimated_cost", Float, nullable=True, server_default=text("0")),  # None: unknown (migration 0004)
     Column("active_run_id", String(64), nullable=True),
     Column("runtime", String(64), nullable=True),  # None: the built-in runtime (migration 0003)
     Column("extra", JSON, nullable=False, server_default=text("'{}'")),
