@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -12,8 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from rich.console import Console
 
 from threadline import __version__
+from threadline.cli.progress import CountProgress
 
 pytestmark = pytest.mark.slow
 
@@ -93,3 +96,33 @@ def test_help_lists_every_command() -> None:
     assert result.returncode == 0
     for command in ("serve", "migrate", "import"):
         assert command in result.stdout
+
+
+def test_help_lists_every_command_and_option() -> None:
+    result = subprocess.run([sys.executable, "-m", "threadline", "--help"], capture_output=True, text=True)
+    assert "copy-store" in result.stdout
+    hermes = subprocess.run([sys.executable, "-m", "threadline", "import", "hermes", "--help"],
+                            capture_output=True, text=True)
+    assert hermes.returncode == 0
+    for option in ("directory", "--batch", "--home"):
+        assert option in hermes.stdout
+
+
+def test_progress_on_a_terminal_is_a_bar_with_a_rate() -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    with CountProgress(console, label="Importing", unit="sessions") as progress:
+        progress.update(0, 400)
+        progress.update(400, 400)
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "Importing" in shown and "400/400" in shown and "sessions/s" in shown
+    assert "\x1b[" in shown  # drawn in place, with control codes
+
+
+def test_progress_elsewhere_is_plain_lines_at_most_once_a_second() -> None:
+    console = Console(file=io.StringIO(), force_terminal=False, width=120)
+    with CountProgress(console, label="Importing", unit="sessions", interval=3600) as progress:
+        for done in range(0, 1001, 100):
+            progress.update(done, 1000)
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert len(lines) == 2 and lines[0].startswith("Importing: 0/1,000 sessions")
+    assert lines[1].startswith("Importing: 1,000/1,000 sessions, ") and "sessions/s" in lines[1]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import random
+import re
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -118,23 +122,27 @@ def hermes_dir(tmp_path: Path) -> Path:
     return write_fixture(tmp_path / "hermes-state")
 
 
-
-
 async def run_import(home: Path, directory: Path) -> int:
     """The CLI's entry point, in-process (it runs its own event loop, so in a thread here)."""
     return await asyncio.to_thread(import_hermes, make_settings(home), directory)
 
 
-async def fetch(home: Path, *calls: tuple[str, dict[str, Any]]) -> list[Any]:
+@contextlib.asynccontextmanager
+async def api(home: Path) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(make_settings(home))
-    out = []
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            for path, params in calls:
-                response = await client.get(path, params=params)
-                assert response.status_code == 200, (path, response.text)
-                out.append(response.json())
+            yield client
+
+
+async def fetch(home: Path, *calls: tuple[str, dict[str, Any]]) -> list[Any]:
+    out = []
+    async with api(home) as client:
+        for path, params in calls:
+            response = await client.get(path, params=params)
+            assert response.status_code == 200, (path, response.text)
+            out.append(response.json())
     return out
 
 
@@ -270,6 +278,11 @@ def test_import_cli_subprocess(home: Path, hermes_dir: Path) -> None:
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert first.returncode == 1, first.stderr
     assert "Imported 6 session(s)" in first.stdout
+    # Progress on stderr; not a terminal here, so plain lines without control codes, the last one complete.
+    progress = first.stderr.splitlines()
+    assert progress[0].startswith("Importing: 0/11 sessions"), first.stderr
+    assert re.fullmatch(r"Importing: 11/11 sessions, [\d,]+ sessions/s, [\d.]+ s", progress[-1]), first.stderr
+    assert "\x1b" not in first.stderr
     assert "0000000bad01.json" in first.stdout
     second = subprocess.run(
         [*command, "--home", str(home)], env=os.environ, capture_output=True, text=True, timeout=60
@@ -277,3 +290,67 @@ def test_import_cli_subprocess(home: Path, hermes_dir: Path) -> None:
     assert "Imported 0 session(s)" in second.stdout and "already present: 7" in second.stdout
     missing = subprocess.run([*command[:-1], str(home / "nope")], env=env, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2
+
+
+async def test_an_unknown_cost_stays_unknown(home: Path, tmp_path: Path) -> None:
+    """Hermes writes ``estimated_cost: null`` when it could not price a turn: that is not a cost of 0."""
+    sessions = tmp_path / "state" / "sessions"
+    sessions.mkdir(parents=True)
+    chat = [{"role": "user", "content": "price this"}, {"role": "assistant", "content": "cannot"}]
+    for session_id, cost in (("c0000000000a", None), ("c0000000000b", 0.25), ("c0000000000c", 0)):
+        (sessions / f"{session_id}.json").write_text(json.dumps(_session(session_id, chat, estimated_cost=cost)))
+    assert await run_import(home, sessions) == 0
+    async with api(home) as client:
+        costs = {}
+        for session_id in ("c0000000000a", "c0000000000b", "c0000000000c"):
+            found = (await client.get("/api/session", params={"session_id": session_id})).json()["session"]
+            costs[session_id] = found["estimated_cost"]
+        assert costs == {"c0000000000a": None, "c0000000000b": 0.25, "c0000000000c": 0}
+        # Exported and imported again (through the API), it is still unknown.
+        exported = (await client.get("/api/session/export", params={"session_id": "c0000000000a"})).json()
+        exported.pop("workspace")
+        again = (await client.post("/api/session/import", json=exported)).json()["session"]
+        assert again["session_id"] != "c0000000000a" and again["estimated_cost"] is None
+        listed = (await client.get("/api/sessions")).json()["sessions"]
+        assert {s["session_id"]: s["estimated_cost"] for s in listed}[again["session_id"]] is None
+
+
+def hermes_order(files: list[dict[str, Any]]) -> list[str]:
+    """Hermes WebUI's list order (reference §1.4, §1.7): ``_index.json`` is kept sorted by ``updated_at``,
+    descending; ``all_sessions()`` sorts it again, stably, by (``pinned``, ``last_message_at`` or
+    ``updated_at``), descending, where ``last_message_at`` is the stamp of the last message not from a tool."""
+
+    def last_message_at(data: dict[str, Any]) -> float | None:
+        said = [m for m in data["messages"] if m["role"] != "tool"]
+        return (said[-1].get("timestamp") or said[-1].get("_ts")) if said else None
+
+    index = sorted(files, key=lambda d: d["updated_at"], reverse=True)
+    ordered = sorted(index, key=lambda d: (d["pinned"], last_message_at(d) or d["updated_at"]), reverse=True)
+    return [d["session_id"] for d in ordered]
+
+
+async def test_imported_sessions_keep_hermes_order(home: Path, tmp_path: Path) -> None:
+    sessions = tmp_path / "state" / "sessions"
+    sessions.mkdir(parents=True)
+    rng = random.Random(11)
+    stamps = iter(rng.sample(range(int(T0), int(T0) + 10**6), 400))  # distinct: no ties to break
+    files = []
+    for index in range(40):
+        asked, answered = sorted(next(stamps) for _ in range(2))
+        messages: list[dict[str, Any]] = [
+            {"role": "user", "content": f"question {index}", "timestamp": asked},
+            {"role": "assistant", "content": f"answer {index}", "_ts": answered + 0.5},
+        ]
+        if index % 4 == 1:  # a tool row last, stamped later: not what Hermes sorts by
+            messages.append({"role": "tool", "tool_call_id": "c", "content": "out", "timestamp": next(stamps) + 2e6})
+        if index % 5 == 2:  # the last message unstamped: Hermes falls back to updated_at
+            messages[-1].pop("_ts", None)
+        # Mostly touched after the last message (renamed, pinned, moved...), sometimes long before.
+        updated = float(next(stamps)) + (3e6 if index % 3 else -3e6)
+        files.append(_session(f"{index:012x}", messages, title=f"chat {index}", pinned=index % 7 == 3,
+                              archived=index % 9 == 4, updated_at=updated, created_at=T0 - 9e6))
+    for data in files:
+        (sessions / f"{data['session_id']}.json").write_text(json.dumps(data))
+    assert await run_import(home, sessions) == 0
+    (listed,) = await fetch(home, ("/api/sessions", {"archived": "all", "limit": 500}))
+    assert [s["session_id"] for s in listed["sessions"]] == hermes_order(files)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,13 +68,29 @@ async def _import(
         await store.migrate()
         drafts = MemoryDrafts(ttl_seconds=settings.draft_ttl_seconds, cap=settings.draft_cap)  # unused: no drafts
         sessions = SessionService(store, drafts, settings)
-        with CountProgress(progress_console, label="Importing", unit="sessions") as progress:
+        with frozen_heap(), CountProgress(progress_console, label="Importing", unit="sessions") as progress:
             importer = HermesImporter(
                 sessions, ProjectService(store), batch_size=batch_size or DEFAULT_BATCH, progress=progress.update
             )
             return await importer.run(directory)
     finally:
         await store.close()
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the garbage collector's full passes off the objects that exist now (the libraries).
+
+    An import parses millions of short-lived objects; a batch in flight outlives a few collections, so
+    every few batches the collector makes a full pass, which costs as much as the whole heap: about a
+    third of a second each, none in 1,000 sessions and three in 4,000. Frozen, a full pass only looks at
+    what the import itself keeps."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def print_report(report: ImportReport, console: Console) -> None:

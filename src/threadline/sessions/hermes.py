@@ -53,39 +53,52 @@ def _text(content: Any) -> str:
     return ""
 
 
-def _messages(raw: Any) -> tuple[list[dict[str, Any]], int]:
-    """Messages fit for ``import_session``, and how many were dropped (not an object, unknown role)."""
+@dataclass
+class _Messages:
+    kept: list[dict[str, Any]]
+    dropped: int  # not an object, or an unknown role
+    last_said: float | None  # Hermes' ``last_message_at``: the own stamp of the last message not from a tool
+
+
+def _messages(raw: Any) -> _Messages:
+    """Messages fit for ``prepare_import``."""
     if not isinstance(raw, list):
-        return [], 0
+        return _Messages([], 0, None)
     kept: list[dict[str, Any]] = []
     previous: float | None = None
+    last_said: float | None = None
     for item in raw:
         if not isinstance(item, dict) or item.get("role") not in VALID_ROLES:
             continue
         message = dict(item)
+        own = epoch(item.get("timestamp")) or epoch(item.get("_ts"))
+        if item["role"] != "tool":
+            last_said = own
         # Hermes stamps most rows; tool rows often have none: they happened right after the row before.
-        stamp = epoch(item.get("timestamp")) or epoch(item.get("_ts")) or previous
+        stamp = own or previous
         previous = stamp
         message.pop("_ts", None)
         message["timestamp"] = stamp
         if message.get("content") is None:
             message["content"] = ""
         kept.append(message)
-    return kept, len(raw) - len(kept)
+    return _Messages(kept, len(raw) - len(kept), last_said)
 
 
 def hermes_payload(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Translate one Hermes session into the payload ``import_session`` takes (plus dropped messages)."""
-    messages, dropped = _messages(data.get("messages"))
+    read = _messages(data.get("messages"))
+    messages, last_said = read.kept, read.last_said
     pending = data.get("pending_user_message")
     if isinstance(pending, str) and pending.strip():
         # The turn was submitted but never finished: in Hermes the prompt lived only here (§7 item 8).
         last_user = next((m for m in reversed(messages) if m["role"] == "user"), None)
         if last_user is None or _text(last_user.get("content")) != pending:
+            last_said = epoch(data.get("pending_started_at"))
             messages.append({
                 "role": "user",
                 "content": pending,
-                "timestamp": epoch(data.get("pending_started_at")),
+                "timestamp": last_said,
                 "attachments": data.get("pending_attachments") or None,
             })
     created = epoch(data.get("created_at"))
@@ -113,12 +126,14 @@ def hermes_payload(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
         "archived": data.get("archived") is True,
         "created_at": created,
         "updated_at": updated,
+        # Hermes lists by (pinned, last_message_at or updated_at), descending (reference §1.7).
+        "last_message_at": last_said or updated,
         "input_tokens": data.get("input_tokens"),
         "output_tokens": data.get("output_tokens"),
         "estimated_cost": data.get("estimated_cost"),
         "extra": extra,
     }
-    return payload, dropped
+    return payload, read.dropped
 
 
 @dataclass

@@ -196,6 +196,9 @@ def prepare_import(
         rows.append(message.values(row_id, seq, None, stamp))
         if message.role != "tool":
             last_at = stamp
+    stated = payload.get("last_message_at")  # what the source system lists by, when it says
+    if isinstance(stated, int | float) and not isinstance(stated, bool) and stated > 0:
+        last_at = float(stated)
     cost = payload.get("estimated_cost")
     row: dict[str, Any] = {
         "id": row_id,
@@ -208,7 +211,7 @@ def prepare_import(
         "created_at": created_at,
         "updated_at": updated_at,
         "last_message_at": last_at,
-        # The list's order is Hermes WebUI's: the last (non-tool) message, else the last update.
+        # The list's order, as Hermes WebUI's: the last message not from a tool, else the last update.
         "sort_at": updated_at if last_at is None else last_at,
         "message_count": len(rows),
         "input_tokens": _count(payload, "input_tokens"),
