@@ -2,7 +2,7 @@
 DEV_VENV := .venv-dev
 PYTHON ?= $(if $(wildcard $(DEV_VENV)/bin/python),$(DEV_VENV)/bin/python,python3)
 
-.PHONY: test lint e2e bench bench-sessions bench-relay bench-startup bench-kill
+.PHONY: test lint e2e bench bench-sessions bench-relay bench-startup bench-kill bench-import
 
 test:
 	$(PYTHON) -m pytest -m "not e2e"
@@ -13,8 +13,9 @@ lint:
 e2e:
 	$(PYTHON) -m pytest tests/e2e
 
-# The session store (BENCH_SESSIONS sessions, default 100,000), then the token relay.
-bench: bench-sessions bench-relay bench-startup bench-kill
+# The session store (BENCH_SESSIONS sessions, default 100,000), the token relay, start-up, kill and
+# resume, and `threadline import hermes` at 1k, 4k and 10k sessions (BENCH_IMPORT_100K=1 adds 100k).
+bench: bench-sessions bench-relay bench-startup bench-kill bench-import
 
 bench-sessions:
 	$(PYTHON) bench/run.py
@@ -28,6 +29,9 @@ bench-startup:
 # SIGKILL mid-stream, restart, resume (BENCH_KILL_TRIALS trials, default 100).
 bench-kill:
 	$(PYTHON) bench/kill.py --trials $(or $(BENCH_KILL_TRIALS),100)
+
+bench-import:
+	$(PYTHON) bench/import_hermes.py
 
 # The suite on PostgreSQL (a fresh database per test, cloned from a migrated template); needs a server.
 TEST_PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test

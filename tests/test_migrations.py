@@ -138,3 +138,54 @@ def test_migrate_command(tmp_path: Path) -> None:
         env={**env, "THREADLINE_HOME": str(tmp_path / "from-env")}, timeout=60,
     )
     assert via_env.returncode == 0 and (tmp_path / "from-env" / "threadline.db").is_file()
+
+
+def _alembic(connection: Any, action: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from threadline.store.engine import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    getattr(command, action)(config, revision)
+
+
+async def test_unknown_cost_migration_keeps_every_row(tmp_path: Path) -> None:
+    """0004 makes ``sessions.estimated_cost`` nullable without rebuilding the table: on SQLite a rebuild
+    would drop ``sessions``, and with foreign keys on that deletes every message. Down and up again on a
+    database with rows, on SQLite or on the suite's PostgreSQL."""
+    from sqlalchemy import func, insert, select, update
+
+    from tests.conftest import make_settings
+
+    store = Store(make_settings(tmp_path).resolved_database_url)
+    s, m = tables.sessions, tables.messages
+    try:
+        await store.migrate()
+        async with store.engine.connect() as conn:
+            await conn.run_sync(_alembic, "downgrade", "0003")
+            await conn.commit()
+        async with store.write() as conn:
+            await conn.execute(insert(s).values(id="s1", title="t", workspace="/w", created_at=1, updated_at=1,
+                                                sort_at=1, estimated_cost=0.5))
+            await conn.execute(insert(m), [{"session_id": "s1", "seq": n, "role": "user", "content": f"m{n}",
+                                            "created_at": 1} for n in range(3)])
+        with pytest.raises(Exception, match="(?i)not.null"):
+            async with store.write() as conn:
+                await conn.execute(update(s).values(estimated_cost=None))
+        await store.migrate()
+        async with store.write() as conn:
+            await conn.execute(update(s).values(estimated_cost=None))
+        async with store.read() as conn:
+            assert (await conn.execute(select(func.count()).select_from(m))).scalar_one() == 3
+            assert (await conn.execute(select(s.c.estimated_cost))).scalar_one() is None
+        async with store.engine.connect() as conn:  # down again: an unknown cost becomes 0
+            await conn.run_sync(_alembic, "downgrade", "0003")
+            await conn.commit()
+        async with store.read() as conn:
+            assert (await conn.execute(select(s.c.estimated_cost))).scalar_one() == 0
+            assert (await conn.execute(select(func.count()).select_from(m))).scalar_one() == 3
+    finally:
+        await store.close()

@@ -48,7 +48,7 @@ async def _populate(home: Path) -> None:
             await sessions.create_row(conn, workspace=str(home), kind="btw", parent_id=child["id"])
             await conn.execute(update(t.sessions).where(t.sessions.c.id == ids[2])
                                .values(pinned=True, archived=True, project_id=project["project_id"],
-                                       extra={"x": [1, None]}))
+                                       extra={"x": [1, None]}, estimated_cost=None))
             now = time.time()
             await conn.execute(t.runs.insert().values(id="run1", session_id=ids[3], status="succeeded", created_at=now,
                                                       request={"message": "m"}, usage={"input_tokens": 3}))

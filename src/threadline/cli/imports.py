@@ -94,7 +94,7 @@ def frozen_heap() -> Iterator[None]:
 
 
 def print_report(report: ImportReport, console: Console) -> None:
-    console.print(f"[bold]Imported {len(report.imported)} session(s)[/bold] in {report.seconds:.1f} s")
+    console.print(f"[bold]Imported {len(report.imported)} session(s)[/bold] in {report.seconds:.2f} s")
     console.print(f"  skipped, already present: {len(report.present)}")
     console.print(f"  skipped, no messages:     {len(report.empty)}")
     console.print(f"  failed:                   {len(report.failed)}")

@@ -27,7 +27,8 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-_COLUMN = re.compile(r"(\bestimated_cost\s+FLOAT\s+DEFAULT\s+\S+)(\s+NOT NULL)?", re.IGNORECASE)
+# The column as SQLAlchemy wrote it in 0001: ``estimated_cost FLOAT DEFAULT 0 NOT NULL``.
+_COLUMN = re.compile(r"(\bestimated_cost\s+FLOAT\s+DEFAULT\s+(?:\([^)]*\)|[^\s,()]+))(\s+NOT\s+NULL)?", re.IGNORECASE)
 
 
 def upgrade() -> None:
