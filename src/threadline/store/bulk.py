@@ -2,9 +2,9 @@
 
 On SQLite the full-text index of ``messages`` is kept by a trigger, and FTS5 writes what it has pending
 to a new index segment at every statement that changes it. A plain ``executemany`` runs one statement
-per row, so it leaves one segment per message, and merging those costs more the bigger the index is
-(importing 4,000 Hermes sessions took 5x the time of 1,000). One statement per page of rows makes one
-segment per page, and the work grows with the rows.
+per row, so it leaves one segment per message, and merging those costs more the bigger the index is: the
+64,000 messages of 4,000 Hermes sessions took about 4x as long to insert that way as in one statement
+per 1,000 rows. One statement per page of rows makes one segment per page.
 
 SQLAlchemy's "insertmanyvalues" mode writes those statements: it pages the rows into multi-row INSERTs
 within the database's parameter limit, compiling the statement once. SQLite and asyncpg use it when the
