@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import subprocess
@@ -32,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from bench.hermes_data import write_hermes_dir  # noqa: E402
+from bench.results import database_name, save  # noqa: E402
 
 TARGET_10K_SECONDS = 20.0
 TARGET_RATIO = 4.5
@@ -126,15 +126,9 @@ def main() -> None:
     if args.with_100k and 100_000 not in sizes:
         sizes.append(100_000)
     results = bench(sizes, max(1, args.runs), args.database_url)
-    from sqlalchemy.engine import make_url
-
-    results["database"] = make_url(args.database_url).get_backend_name() if args.database_url else "sqlite"
+    results["database"] = database_name(args.database_url)
     ok = report(results)
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    name = "import.json" if results["database"] == "sqlite" else f"import-{results['database']}.json"
-    (out / name).write_text(json.dumps(results, indent=2))
-    print(f"  written to {out / name}")
+    save("import", results)
     sys.exit(0 if ok else 1)
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import sqlite3
@@ -32,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,6 +38,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from bench.hermes_data import write_hermes_dir  # noqa: E402
 from bench.procs import free_port, wait_http  # noqa: E402
+from bench.results import database_name, save  # noqa: E402
 from bench.seed import (  # noqa: E402
     LARGE_MESSAGES,
     LARGE_SESSION,
@@ -264,13 +263,9 @@ def main() -> None:
         if not url:
             result["query_plans"] = query_plans(home / "threadline.db")
         result.update(bench_hermes_import(home, database_url=url))
-        result["database"] = make_url(url).get_backend_name() if url else "sqlite"
+        result["database"] = database_name(url)
     ok = report(result)
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    name = "sessions.json" if result["database"] == "sqlite" else f"sessions-{result['database']}.json"
-    (out / name).write_text(json.dumps(result, indent=2))
-    print(f"  written to {out / name}")
+    save("sessions", result)
     sys.exit(0 if ok else 1)
 
 
