@@ -100,7 +100,7 @@ class Services:
             everyone.append(cluster)
         runs = RunManager(
             settings=settings, sessions=sessions, providers=providers, preferences=preferences, runtimes=runtimes,
-            instance_id=instance_id, relay=cluster, approval_relay=cluster, listeners=everyone,
+            instance_id=instance_id, relay=cluster, owner_relay=cluster, listeners=everyone,
         )
         if cluster is not None:
             cluster.attach(runs)

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
 
     agent_max_steps: int = Field(default=25, ge=1, le=500)
     approval_timeout_seconds: float = Field(default=300.0, gt=0)
+    clarify_timeout_seconds: float = Field(default=120.0, gt=0)
     shell_timeout_seconds: float = Field(default=120.0, gt=0)
     tool_output_cap: int = Field(default=50_000, ge=1000)
     workspace_threads: int = Field(default=8, ge=1, le=256)

@@ -186,7 +186,8 @@ async def test_stale_worker_cannot_write_after_cancel(chat_app, chat, llm):
     await read_events(chat, stream_id, limit=3)
     await chat.post("/api/chat/cancel", json={"stream_id": stream_id})
     # A worker that never heard of the cancel (its flag unset) still cannot write.
-    stale = Recorder(LiveRun(id=live.id, session_id=live.session_id), runs.sessions, runs.approvals)
+    stale = Recorder(LiveRun(id=live.id, session_id=live.session_id), runs.sessions, runs.approvals,
+                     clarify=runs.clarify)
     stale.text = "late text"
     checkpoints = Checkpointer(runs.sessions, interval=1)
     checkpoints.add(stale)

@@ -1,5 +1,7 @@
 """The built-in runtime: the provider loop of ``agent/loop.py`` with the workspace tools and the
-tools of the enabled MCP servers (``extra_tools``, asked for at the start of each run)."""
+tools of the enabled MCP servers (``extra_tools``, asked for at the start of each run). Chat runs
+also get ``clarify`` (a question to the user); it steers (``steerable``): text the user sends while a
+run is live joins the turn before the next model call."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ ExtraTools = Callable[[], Awaitable[Sequence[Tool]]]
 class BuiltinRuntime:
     name = BUILTIN
     kind = "builtin"
+    steerable = True
 
     def __init__(
         self,
@@ -57,22 +60,26 @@ class BuiltinRuntime:
     async def run(self, ctx: RunContext, sink: RunSink) -> RuntimeResult:
         await self.providers.load_sdks()
         provider, model = self.providers.resolve(ctx.model)
+        asks = ctx.kind == "chat"  # someone watches a chat run; nobody answers a background one
         result = await run_agent(
             provider=provider,
             model=model,
             history=ctx.history,
-            tools=ctx.tools if ctx.tools is not None else await self.default_tools(),
-            ctx=ToolContext(jail=Jail(ctx.workspace), output_cap=self.output_cap, shell_timeout=self.shell_timeout),
+            tools=ctx.tools if ctx.tools is not None else await self.default_tools(clarify=asks),
+            ctx=ToolContext(jail=Jail(ctx.workspace), output_cap=self.output_cap, shell_timeout=self.shell_timeout,
+                            ask_user=sink.ask_user if asks else None),
             sink=sink,
             max_steps=await self._max_steps(),
             system=ctx.system,
+            inbox=ctx.inbox,
         )
         return RuntimeResult(result.stopped_reason, result.note, result.final_text)
 
-    async def default_tools(self) -> ToolRegistry:
-        """The tools of a run that names none: the workspace tools, then the extra ones (MCP)."""
+    async def default_tools(self, *, clarify: bool = False) -> ToolRegistry:
+        """The tools of a run that names none: the workspace tools (with ``clarify`` when asked), then
+        the extra ones (MCP)."""
         extra = await self._extra_tools() if self._extra_tools is not None else ()
-        return ToolRegistry([*default_tools(), *extra])
+        return ToolRegistry([*default_tools(clarify=clarify), *extra])
 
     async def close(self) -> None:
         return None

@@ -2,7 +2,9 @@
 
 ``run_agent`` reports everything through an ``AgentSink`` as it happens; it raises ``ProviderError``
 when the model fails and lets ``asyncio.CancelledError`` through (a running shell command is killed).
-Tool failures never end a run: they go back to the model as error results.
+Tool failures never end a run: they go back to the model as error results. Before each model call,
+text the user sent meanwhile (``inbox``, steering) joins the conversation as user messages, after the
+tool results of the previous step.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from threadline.agent.events import (
     Usage,
 )
 from threadline.agent.providers.base import Provider, ToolSpec
-from threadline.agent.runtime import RunSink, StoppedReason
+from threadline.agent.runtime import RunSink, SteerInbox, StoppedReason
 from threadline.agent.tools.base import ApprovalScope, Tool, ToolContext, ToolResult, error, truncate, validate_args
 from threadline.agent.tools.registry import ToolRegistry
 from threadline.errors import ThreadlineError
@@ -77,6 +79,7 @@ async def run_agent(
     sink: AgentSink,
     max_steps: int = 25,
     system: str | None = None,
+    inbox: SteerInbox | None = None,
 ) -> AgentResult:
     """Run one agent turn on top of ``history`` (which is not modified)."""
     messages = list(history)
@@ -85,6 +88,11 @@ async def run_agent(
     last_text = ""
     specs = tools.specs()
     for step in range(1, max_steps + 1):
+        for text in inbox.take() if inbox is not None else ():
+            await sink.on_steer(text)
+            steer = {"role": "user", "content": text}
+            messages.append(steer)
+            added.append(steer)
         turn = await _model_turn(provider, model, messages, specs, system, sink)
         if turn.usage is not None:
             total += turn.usage

@@ -10,6 +10,9 @@ agent process (``acp``), or anything else that implements ``Runtime``.
     Runtime.run(ctx, sink)    produce the turn through ``sink``; return how it stopped. Raise
                               ``ProviderError`` for a failure the user should see; let
                               ``asyncio.CancelledError`` through (cancel), stopping all work first.
+    Runtime.steerable         optional, False when absent: the runtime reads ``ctx.inbox`` at each
+                              step, so text the user sends while it runs can steer the turn
+                              (``POST /api/chat/steer``); others answer ``agent_lacks_steer``.
 
 The sink (``RunSink``) is the run's recorder: every call is numbered, stored and broadcast by the run.
 A runtime never writes to the database itself.
@@ -17,7 +20,7 @@ A runtime never writes to the database itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -57,6 +60,16 @@ class RunSink(Protocol):
         approval of it covers (``Tool.approval_scope``). The run owns the policy and the timeout."""
         ...
 
+    async def ask_user(self, question: str, choices: Sequence[str]) -> str | None:
+        """Ask the user ``question`` (with ``choices`` to pick from, or an answer in their own words)
+        and wait. The run owns the timeout: ``None`` means nobody answered in time."""
+        ...
+
+    async def on_steer(self, text: str) -> None:
+        """Text the user sent while the run was live, taken from ``RunContext.inbox`` at this point of
+        the turn: stored in the transcript here as a user message marked ``steer``."""
+        ...
+
     async def on_usage(self, usage: Usage) -> None: ...
 
     async def on_event(self, type_: str, data: dict[str, Any]) -> None:
@@ -67,6 +80,32 @@ class RunSink(Protocol):
         """Keep runtime-private state with the session (an agent's own session id...); the next run
         of the session gets it back as ``RunContext.state``."""
         ...
+
+
+class SteerInbox:
+    """Text the user sends to a live run, waiting for the runtime's next step. Closed when the run
+    stops taking it; what is still there then comes back to the user (``pending_steer_leftover``)."""
+
+    def __init__(self) -> None:
+        self._texts: list[str] = []
+        self.closed = False
+
+    def put(self, text: str) -> bool:
+        """False once the run no longer takes steer text (it is finishing)."""
+        if self.closed:
+            return False
+        self._texts.append(text)
+        return True
+
+    def take(self) -> list[str]:
+        """Everything sent since the last call, oldest first."""
+        texts, self._texts = self._texts, []
+        return texts
+
+    def close(self) -> list[str]:
+        """Stop taking text; returns what was never taken."""
+        self.closed = True
+        return self.take()
 
 
 @dataclass(frozen=True)
@@ -83,6 +122,7 @@ class RunContext:
     system: str
     tools: ToolRegistry | None = None  # None: the runtime's own defaults; empty: no tools
     state: dict[str, Any] = field(default_factory=dict)
+    inbox: SteerInbox | None = None  # set for a runtime that is ``steerable``
 
     @property
     def prompt(self) -> str:
@@ -111,6 +151,11 @@ class Runtime(Protocol):
     async def run(self, ctx: RunContext, sink: RunSink) -> RuntimeResult: ...
 
     async def close(self) -> None: ...
+
+
+def can_steer(runtime: Runtime) -> bool:
+    """Whether ``runtime`` declares that it reads steer text (``steerable = True``)."""
+    return getattr(runtime, "steerable", False) is True
 
 
 class RuntimeRegistry:

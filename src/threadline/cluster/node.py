@@ -2,7 +2,8 @@
 
     Cluster.connect(settings)  a Redis client and the drafts in Redis
     attach(runs)               mirror runs started here into Redis Streams; serve runs live elsewhere
-                               from there; relay cancel and approval answers to the owner instance
+                               from there; relay cancel, approvals, clarify questions and steer
+                               text to the owner instance
     start()                    listen for requests from other instances; sweep expired leases
     close()                    stop both, let the last events reach Redis
 """
@@ -71,15 +72,9 @@ class Cluster:
         """Serve other instances' requests about the runs of ``runs`` (which has this cluster as its
         relay and listener)."""
         self._runs = runs
-        self.control.handlers.update(
-            cancel=lambda args: runs.cancel(str(args["run_id"])),
-            pending=self._local_pending,
-            respond=lambda args: runs.approvals.respond(str(args["session_id"]), str(args["choice"]),
-                                                        args.get("approval_id")),
-        )
-
-    async def _local_pending(self, args: dict[str, Any]) -> list[dict[str, Any]]:
-        return self.runs.approvals.pending(str(args["session_id"]))
+        self.control.handlers.update(cancel=lambda args: runs.cancel(str(args["run_id"])))
+        for part in (runs.approvals, runs.clarify, runs.steering):
+            self.control.handlers.update(part.relay_handlers())
 
     # -- RunListener: mirror runs started here into Redis Streams ---------------------------------
 
@@ -137,7 +132,7 @@ class Cluster:
             await asyncio.sleep(0.05)
         return cancelled
 
-    # -- ApprovalRelay ----------------------------------------------------------------------------
+    # -- OwnerRelay -------------------------------------------------------------------------------
 
     async def _session_owner(self, session_id: str) -> str | None:
         s, r = t.sessions, t.runs
@@ -147,20 +142,11 @@ class Cluster:
             )).scalar()
         return None if owner in (None, self.instance_id) else str(owner)
 
-    async def pending(self, session_id: str) -> list[dict[str, Any]]:
-        owner = await self._session_owner(session_id)
-        if owner is None:
-            return []
-        result = await self.control.call(owner, "pending", {"session_id": session_id}, timeout=5)
-        return list(result or [])
-
-    async def respond(self, session_id: str, choice: str, approval_id: str | None) -> dict[str, Any] | None:
+    async def call_owner(self, session_id: str, op: str, args: dict[str, Any], *, timeout: float = 10.0) -> Any:
         owner = await self._session_owner(session_id)
         if owner is None:
             return None
-        args = {"session_id": session_id, "choice": choice, "approval_id": approval_id}
-        result = await self.control.call(owner, "respond", args, timeout=10)
-        return dict(result) if result else None
+        return await self.control.call(owner, op, args, timeout=timeout)
 
     # -- leases -----------------------------------------------------------------------------------
 

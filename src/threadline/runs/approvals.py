@@ -9,33 +9,29 @@ answers once / session / always / deny; "session" and "always" store every patte
 act as "once" for a call that cannot be covered. No answer within the timeout is "timed_out".
 
 While a call waits, ``extra.pending_approval`` names its run, so the session list and
-``GET /api/session`` say "needs approval" (``sessions.views``) on every instance and after reloads.
+``GET /api/session`` say "needs approval" (``sessions.views``) on every instance and after reloads;
+the queue, the wait and the mark are ``runs/waiting.py``'s, shared with clarify.
 Patterns are stored as they are: an ``approvals`` row (``run_shell``, ``ls``) is the program ``ls``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
-import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from threadline.agent.runtime import ApprovalOutcome
 from threadline.agent.tools.base import ApprovalScope
 from threadline.errors import BadRequest, NotFound
+from threadline.runs.waiting import Announce, Waiting, WaitingBroker, edit_extra
 from threadline.sessions.views import PENDING_APPROVAL
 from threadline.store import tables as t
 from threadline.store.engine import Store
 
 if TYPE_CHECKING:
-    from threadline.runs.relay import ApprovalRelay
-
-log = logging.getLogger("threadline.runs")
+    from threadline.runs.relay import OwnerRelay
 
 CHOICES = ("once", "session", "always", "deny")
 SESSION_APPROVALS = "approved_patterns"  # in sessions.extra: ["<tool>:<pattern>", ...]
@@ -54,17 +50,16 @@ def covers_text(tool: str, patterns: tuple[str, ...] | None, reason: str) -> str
     return f"“Always” allows {names}, with any arguments, in every chat; “For this chat” only here."
 
 
-@dataclass
-class PendingApproval:
-    approval_id: str
-    session_id: str
-    run_id: str
+@dataclass(kw_only=True)
+class PendingApproval(Waiting):
     tool: str
     scope: ApprovalScope
     command: str
     description: str
-    created_at: float = field(default_factory=time.time)
-    future: asyncio.Future[str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    @property
+    def approval_id(self) -> str:
+        return self.id
 
     def public(self) -> dict[str, Any]:
         """Hermes WebUI's pending shape, plus what "always" would cover (``covers``: the patterns, or
@@ -72,7 +67,7 @@ class PendingApproval:
         patterns = self.scope.patterns or None  # none at all: nothing to store either
         keys = [f"{self.tool}:{p}" for p in patterns or ()]
         return {
-            "approval_id": self.approval_id,
+            "approval_id": self.id,
             "session_id": self.session_id,
             "stream_id": self.run_id,
             "tool": self.tool,
@@ -87,12 +82,13 @@ class PendingApproval:
         }
 
 
-class ApprovalBroker:
-    def __init__(self, store: Store, timeout: float, *, relay: ApprovalRelay | None = None) -> None:
-        self.store = store
+class ApprovalBroker(WaitingBroker[PendingApproval]):
+    PENDING_OP = "pending"
+    RESPOND_OP = "respond"
+
+    def __init__(self, store: Store, timeout: float, *, relay: OwnerRelay | None = None) -> None:
+        super().__init__(store, PENDING_APPROVAL, relay)
         self.timeout = timeout
-        self._pending: dict[str, list[PendingApproval]] = {}
-        self.relay = relay  # approvals waiting on other instances (threadline.cluster)
 
     # -- asking ----------------------------------------------------------------------------------
 
@@ -105,23 +101,16 @@ class ApprovalBroker:
         arguments: dict[str, Any],
         description: str,
         scope: ApprovalScope,
-        announce: Callable[[dict[str, Any]], Awaitable[None]],
+        announce: Announce,
     ) -> ApprovalOutcome:
         if scope.patterns is not None and await self._allowed(session_id, tool, scope.patterns):
             return "approved"
         command = arguments.get("command")
-        pending = PendingApproval(uuid.uuid4().hex[:12], session_id, run_id, tool, scope,
-                                  command if isinstance(command, str) else "", description)
-        self._pending.setdefault(session_id, []).append(pending)
-        try:
-            await self._mark_waiting(pending, waiting=True)
-            await announce(pending.public())
-            choice = await asyncio.wait_for(asyncio.shield(pending.future), timeout=self.timeout)
-        except TimeoutError:
+        pending = PendingApproval(session_id=session_id, run_id=run_id, tool=tool, scope=scope,
+                                  command=command if isinstance(command, str) else "", description=description)
+        choice = await self.room.wait(pending, announce, self.timeout)
+        if choice is None:
             return "timed_out"
-        finally:
-            self._remove(pending)
-            await self._mark_waiting(pending, waiting=False)
         return "denied" if choice == "deny" else "approved"
 
     async def _allowed(self, session_id: str, tool: str, patterns: tuple[str, ...]) -> bool:
@@ -139,72 +128,27 @@ class ApprovalBroker:
         session = set((extra or {}).get(SESSION_APPROVALS) or []) if isinstance(extra, dict) else set()
         return all(p in approved or f"{tool}:{p}" in session for p in patterns)
 
-    async def _edit_extra(self, session_id: str, edit: Callable[[dict[str, Any]], bool]) -> bool:
-        """Apply ``edit`` to the session's ``extra`` in one write transaction; False without a row.
-        ``edit`` returns whether it changed anything."""
-        s = t.sessions
-        async with self.store.write() as conn:
-            row = (await conn.execute(select(s.c.extra).where(s.c.id == session_id))).first()
-            if row is None:
-                return False
-            extra: dict[str, Any] = dict(row.extra) if isinstance(row.extra, dict) else {}
-            if edit(extra):
-                await conn.execute(update(s).where(s.c.id == session_id).values(extra=extra))
-            return True
-
-    async def _mark_waiting(self, pending: PendingApproval, *, waiting: bool) -> None:
-        """Best effort: a mark left behind is ignored, as it names a run that is no longer active."""
-
-        def edit(extra: dict[str, Any]) -> bool:
-            mark = extra.get(PENDING_APPROVAL)
-            if waiting:
-                extra[PENDING_APPROVAL] = {"run_id": pending.run_id, "approval_id": pending.approval_id,
-                                           "requested_at": pending.created_at}
-                return True
-            if isinstance(mark, dict) and mark.get("approval_id") == pending.approval_id:
-                del extra[PENDING_APPROVAL]
-                return True
-            return False
-
-        try:
-            await self._edit_extra(pending.session_id, edit)
-        except Exception:
-            log.warning("could not %s the approval mark of session %s", "set" if waiting else "clear",
-                        pending.session_id, exc_info=True)
-
-    def _remove(self, pending: PendingApproval) -> None:
-        queue = self._pending.get(pending.session_id, [])
-        if pending in queue:
-            queue.remove(pending)
-        if not queue:
-            self._pending.pop(pending.session_id, None)
-
-    def pending(self, session_id: str) -> list[dict[str, Any]]:
-        return [p.public() for p in self._pending.get(session_id, [])]
-
-    async def pending_anywhere(self, session_id: str) -> list[dict[str, Any]]:
-        """``pending``, asking the instance that runs the session when it is not this one."""
-        local = self.pending(session_id)
-        if local or self.relay is None:
-            return local
-        return await self.relay.pending(session_id)
-
     def cancel_run(self, run_id: str) -> None:
         """Deny whatever a cancelled run was waiting for."""
-        for queue in list(self._pending.values()):
-            for pending in list(queue):
-                if pending.run_id == run_id and not pending.future.done():
-                    pending.future.set_result("deny")
+        self.room.cancel_run(run_id, "deny")
+
+    async def answer_relayed(self, args: dict[str, Any]) -> dict[str, Any]:
+        approval_id = args.get("approval_id")
+        return await self.respond(str(args["session_id"]), str(args["choice"]),
+                                  str(approval_id) if approval_id else None, relay=False)
 
     # -- answering -------------------------------------------------------------------------------
 
-    async def respond(self, session_id: str, choice: str, approval_id: str | None) -> dict[str, Any]:
+    async def respond(self, session_id: str, choice: str, approval_id: str | None, *,
+                      relay: bool = True) -> dict[str, Any]:
+        """Answer the approval ``approval_id`` (else the oldest) of the session, here or, with
+        ``relay``, on the instance that runs the session."""
         if choice not in CHOICES:
             raise BadRequest(f"choice must be one of {', '.join(CHOICES)}")
-        queue = self._pending.get(session_id, [])
-        target = next((p for p in queue if approval_id is None or p.approval_id == approval_id), None)
+        target = self.room.find(session_id, approval_id)
         if target is None:
-            relayed = await self.relay.respond(session_id, choice, approval_id) if self.relay is not None else None
+            args = {"session_id": session_id, "choice": choice, "approval_id": approval_id}
+            relayed = await self.relay_answer(session_id, args) if relay else None
             return relayed or {"ok": True, "choice": choice, "matched": False}
         patterns = target.scope.patterns
         applied = "once" if choice in ("session", "always") and not patterns else choice
@@ -215,9 +159,8 @@ class ApprovalBroker:
                 for pattern in patterns or ():
                     values = {"tool": target.tool, "pattern": pattern, "created_at": time.time()}
                     await conn.execute(self.store.dialect.insert_ignore(t.approvals, values))
-        if not target.future.done():
-            target.future.set_result(choice)
-        return {"ok": True, "choice": choice, "applied": applied, "matched": True, "approval_id": target.approval_id,
+        self.room.answer(target, choice)
+        return {"ok": True, "choice": choice, "applied": applied, "matched": True, "approval_id": target.id,
                 "stored": list(patterns or ()) if applied in ("session", "always") else []}
 
     async def _allow_for_session(self, session_id: str, tool: str, patterns: tuple[str, ...]) -> None:
@@ -227,7 +170,7 @@ class ApprovalBroker:
             extra[SESSION_APPROVALS] = allowed + added
             return bool(added)
 
-        await self._edit_extra(session_id, edit)
+        await edit_extra(self.store, session_id, edit)
 
     # -- the standing approvals (Settings) ----------------------------------------------------------
 
@@ -273,7 +216,7 @@ class ApprovalBroker:
             extra[SESSION_APPROVALS] = [k for k in allowed if k != key]
             return found
 
-        if not await self._edit_extra(session_id, edit):
+        if not await edit_extra(self.store, session_id, edit):
             raise NotFound(f"session not found: {session_id}")
         if not found:
             raise NotFound(f"no approval for {tool} {pattern!r} in this session")

@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import update
 
 from threadline.agent.events import ProviderError, Usage
-from threadline.agent.runtime import BUILTIN, RunContext, RuntimeRegistry
+from threadline.agent.runtime import BUILTIN, RunContext, RuntimeRegistry, SteerInbox, can_steer
 from threadline.runs.approvals import ApprovalBroker
 from threadline.runs.checkpoints import Checkpointer
+from threadline.runs.clarify import ClarifyBroker
 from threadline.runs.context import model_history
 from threadline.runs.endings import RunEndings, uncancellable
 from threadline.runs.instructions import Instructions, RunTarget
@@ -30,6 +31,7 @@ from threadline.runs.live import LiveRun, flush_events
 from threadline.runs.recorder import NotOwner, Recorder
 from threadline.runs.relay import EndedRun, RunListener
 from threadline.runs.starts import Claim
+from threadline.runs.steering import Steering
 from threadline.sessions.service import RUNTIME_STATE, SessionService
 from threadline.settings import Settings
 from threadline.store import tables as t
@@ -48,6 +50,8 @@ class RunExecutor:
         sessions: SessionService,
         runtimes: RuntimeRegistry,
         approvals: ApprovalBroker,
+        clarify: ClarifyBroker,
+        steering: Steering,
         endings: RunEndings,
         instructions: Instructions,
         listeners: Sequence[RunListener] = (),
@@ -57,6 +61,8 @@ class RunExecutor:
         self.store = sessions.store
         self.runtimes = runtimes
         self.approvals = approvals
+        self.clarify = clarify
+        self.steering = steering
         self.endings = endings
         self.instructions = instructions
         self.listeners = list(listeners)
@@ -82,7 +88,7 @@ class RunExecutor:
         live.task = asyncio.create_task(self._execute(live, claim), name=f"run-{claim.run_id}")
         return live
 
-    async def _context(self, live: LiveRun, claim: Claim) -> RunContext:
+    async def _context(self, live: LiveRun, claim: Claim, inbox: SteerInbox | None) -> RunContext:
         spec = claim.spec
         if spec.history is not None:
             history = spec.history
@@ -97,17 +103,21 @@ class RunExecutor:
         return RunContext(
             run_id=live.id, session_id=live.session_id, kind=spec.kind, model=claim.model,
             workspace=Path(claim.workspace), history=history, system=await self.instructions.compose(target),
-            tools=spec.tools, state=dict(state) if isinstance(state, dict) else {},
+            tools=spec.tools, state=dict(state) if isinstance(state, dict) else {}, inbox=inbox,
         )
 
     async def _execute(self, live: LiveRun, claim: Claim) -> None:
-        recorder = Recorder(live, self.sessions, self.approvals, runtime=claim.runtime)
+        recorder = Recorder(live, self.sessions, self.approvals, clarify=self.clarify, runtime=claim.runtime)
         self.checkpoints.add(recorder)
         status = "failed"
         answer: str | None = None
         try:
             runtime = self.runtimes.get(claim.runtime)
-            result = await runtime.run(await self._context(live, claim), recorder)
+            inbox = self.steering.open(live, steerable=can_steer(runtime))
+            try:
+                result = await runtime.run(await self._context(live, claim, inbox), recorder)
+            finally:
+                self.steering.close(live)  # steer text that came too late goes back, before any ending
             if live.cancel_requested:
                 raise asyncio.CancelledError  # the cancel arrived but something below swallowed it
             answer = "\n\n".join(recorder.answer_parts) or result.final_text
@@ -208,6 +218,7 @@ class RunExecutor:
         if not live.cancel_requested:  # a second cancel (two tabs, GET and POST) only waits for the first
             live.cancel_requested = True
             self.approvals.cancel_run(run_id)
+            self.clarify.cancel_run(run_id)
             live.task.cancel()
         await asyncio.wait([live.task], timeout=CANCEL_WAIT_SECONDS)
         return True

@@ -6,7 +6,7 @@ the event stream. It wires four collaborators, each owning one concept:
     RunRecovery  (recovery.py)  runs whose process died: at start-up and in lease sweeps
     RunReader    (reader.py)    events (live, relayed or replayed) and status
 
-Other instances (``RunRelay``, ``ApprovalRelay``) and listeners (``RunListener``: the cluster's event
+Other instances (``RunRelay``, ``OwnerRelay``) and listeners (``RunListener``: the cluster's event
 mirror, background-task delivery, metrics) are passed in; nothing is patched in afterwards.
 """
 
@@ -21,6 +21,7 @@ from threadline.agent.providers.registry import ProviderRegistry
 from threadline.agent.runtime import RuntimeRegistry
 from threadline.preferences import PreferenceService
 from threadline.runs.approvals import ApprovalBroker
+from threadline.runs.clarify import ClarifyBroker
 from threadline.runs.endings import RunEndings
 from threadline.runs.executor import RunExecutor
 from threadline.runs.instructions import Instructions
@@ -28,8 +29,9 @@ from threadline.runs.leases import LeaseKeeper
 from threadline.runs.live import LiveRun, RunEvent
 from threadline.runs.reader import RunReader
 from threadline.runs.recovery import RunRecovery
-from threadline.runs.relay import ApprovalRelay, EndedRun, RunListener, RunRelay
+from threadline.runs.relay import EndedRun, OwnerRelay, RunListener, RunRelay
 from threadline.runs.starts import Claim, RunStarter, StartTx
+from threadline.runs.steering import Steering
 from threadline.sessions.service import SessionService
 from threadline.settings import Settings
 
@@ -47,7 +49,7 @@ class RunManager:
         runtimes: RuntimeRegistry,
         instance_id: str,
         relay: RunRelay | None = None,
-        approval_relay: ApprovalRelay | None = None,
+        owner_relay: OwnerRelay | None = None,
         listeners: Sequence[RunListener] = (),
         instructions: Instructions | None = None,
     ) -> None:
@@ -56,11 +58,14 @@ class RunManager:
         self.store = sessions.store
         self.runtimes = runtimes
         self.instance_id = instance_id
-        self.approvals = ApprovalBroker(self.store, settings.approval_timeout_seconds, relay=approval_relay)
+        self.approvals = ApprovalBroker(self.store, settings.approval_timeout_seconds, relay=owner_relay)
+        self.clarify = ClarifyBroker(self.store, settings.clarify_timeout_seconds, relay=owner_relay)
+        self.steering = Steering(sessions, relay=owner_relay)
         self.endings = RunEndings(settings=settings, sessions=sessions, providers=providers, preferences=preferences)
         everyone = [_QueueAdvance(self), *listeners]
         self.executor = RunExecutor(settings=settings, sessions=sessions, runtimes=runtimes,
-                                    approvals=self.approvals, endings=self.endings,
+                                    approvals=self.approvals, clarify=self.clarify, steering=self.steering,
+                                    endings=self.endings,
                                     instructions=instructions or Instructions(), listeners=everyone)
         self.starter = RunStarter(settings=settings, sessions=sessions, runtimes=runtimes, endings=self.endings,
                                   instance_id=instance_id, is_live=self.executor.is_live)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import update
@@ -20,6 +20,7 @@ from threadline.agent.events import ToolCallRequest, Usage
 from threadline.agent.runtime import ApprovalOutcome
 from threadline.agent.tools.base import ApprovalScope, ToolResult
 from threadline.runs.approvals import ApprovalBroker
+from threadline.runs.clarify import ClarifyBroker
 from threadline.runs.live import TERMINAL_EVENTS, LiveRun, flush_events
 from threadline.sessions.service import NewMessage, SessionService
 from threadline.store import tables as t
@@ -42,6 +43,7 @@ class Recorder:
         sessions: SessionService,
         approvals: ApprovalBroker,
         *,
+        clarify: ClarifyBroker,
         runtime: str | None = None,
         message_meta: dict[str, Any] | None = None,
     ) -> None:
@@ -50,6 +52,7 @@ class Recorder:
         self.sessions = sessions
         self.store = sessions.store
         self.approvals = approvals
+        self.clarify = clarify
         self.message_meta = message_meta or {}
         self.text = ""
         self.reasoning = ""
@@ -146,15 +149,31 @@ class Recorder:
                            tool_call_id=message.get("tool_call_id"), meta=meta),
             )
 
-    async def request_approval(self, call: ToolCallRequest, description: str, scope: ApprovalScope) -> ApprovalOutcome:
+    def _announcer(self, event: str) -> Callable[[dict[str, Any]], Any]:
+        """Emit a question as ``event`` and store it at once, so a reload shows it again."""
+
         async def announce(pending: dict[str, Any]) -> None:
-            self.run.emit("approval", pending)
+            self.run.emit(event, pending)
             await flush_events(self.store, self.run)
 
+        return announce
+
+    async def request_approval(self, call: ToolCallRequest, description: str, scope: ApprovalScope) -> ApprovalOutcome:
         return await self.approvals.request(
             session_id=self.run.session_id, run_id=self.run.id, tool=call.name, arguments=call.arguments,
-            description=description, scope=scope, announce=announce,
+            description=description, scope=scope, announce=self._announcer("approval"),
         )
+
+    async def ask_user(self, question: str, choices: Sequence[str]) -> str | None:
+        self._check_cancelled()
+        return await self.clarify.ask(session_id=self.run.session_id, run_id=self.run.id, question=question,
+                                      choices=choices, announce=self._announcer("clarify"))
+
+    async def on_steer(self, text: str) -> None:
+        self._check_cancelled()
+        async with self.owned() as conn:
+            row = await self._append(conn, NewMessage(role="user", content=text, meta={"steer": True}))
+        self.run.emit("steer", {"session_id": self.run.session_id, "text": text, "seq": row["seq"]})
 
     async def on_usage(self, usage: Usage) -> None:
         self.usage = self.usage + usage

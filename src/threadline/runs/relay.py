@@ -3,7 +3,9 @@ these protocols; ``threadline.cluster`` implements the relays and a listener, th
 delivery and the metrics are listeners too.
 
     RunRelay       runs that are not live in this process (another instance owns them)
-    ApprovalRelay  approvals waiting in another instance
+    OwnerRelay     requests to the instance that runs a session's active run: approvals and clarify
+                   questions waiting there, answers to them, steer text (each part of the run layer
+                   offers its ``relay_handlers()``, which that instance runs)
     RunListener    told when a run starts here and when any run ends (here, or swept)
 
 Without ``THREADLINE_REDIS_URL`` no relay is set and everything stays local.
@@ -11,7 +13,7 @@ Without ``THREADLINE_REDIS_URL`` no relay is set and everything stays local.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,13 +31,14 @@ class RunRelay(Protocol):
         ...
 
 
-class ApprovalRelay(Protocol):
-    async def pending(self, session_id: str) -> list[dict[str, Any]]:
-        """Approvals waiting in the instance that runs the session's active run."""
-        ...
+RelayHandler = Callable[[dict[str, Any]], Awaitable[Any]]  # runs an ``OwnerRelay`` op on the owner
 
-    async def respond(self, session_id: str, choice: str, approval_id: str | None) -> dict[str, Any] | None:
-        """Hand an answer to that instance; ``None`` when no other instance runs the session."""
+
+class OwnerRelay(Protocol):
+    async def call_owner(self, session_id: str, op: str, args: dict[str, Any], *, timeout: float = 10.0) -> Any:
+        """Have the instance that runs the session's active run do ``op`` (a name from the run layer's
+        ``relay_handlers()``) and return its answer: ``None`` when no other instance runs the session
+        or it did not answer in time."""
         ...
 
 

@@ -13,13 +13,20 @@ from threadline.sessions.drafts import Draft
 UNTITLED = "Untitled"
 BUILTIN_RUNTIME = "builtin"
 HIDDEN_KINDS = ("btw", "background")
-PENDING_APPROVAL = "pending_approval"  # in ``extra`` while a run waits for consent: {run_id, approval_id, ...}
+PENDING_APPROVAL = "pending_approval"  # in ``extra`` while a run waits for consent: {run_id, id, requested_at}
+PENDING_CLARIFY = "pending_clarify"  # in ``extra`` while a run waits for an answer to a question: the same
+
+
+def _waits(extra: dict[str, Any], mark: str, active: str | None) -> bool:
+    """Whether the session's active run waits for the user (a mark of another run is stale)."""
+    waiting = extra.pop(mark, None)
+    return active is not None and isinstance(waiting, dict) and waiting.get("run_id") == active
 
 
 def session_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
     extra = dict(readable(row["extra"] or {}))
     active = row["active_run_id"]
-    waiting = extra.pop(PENDING_APPROVAL, None)
+    approval, clarify = _waits(extra, PENDING_APPROVAL, active), _waits(extra, PENDING_CLARIFY, active)
     public = {
         "session_id": row["id"],
         "title": row["title"],
@@ -40,7 +47,8 @@ def session_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
         "estimated_cost": row["estimated_cost"],
         "active_stream_id": active,
         "is_streaming": active is not None,
-        "pending_approval": active is not None and isinstance(waiting, dict) and waiting.get("run_id") == active,
+        "pending_approval": approval,
+        "pending_clarify": clarify,
         "is_draft": False,
     }
     if extra:
@@ -70,6 +78,7 @@ def draft_public(draft: Draft) -> dict[str, Any]:
         "active_stream_id": None,
         "is_streaming": False,
         "pending_approval": False,
+        "pending_clarify": False,
         "is_draft": True,
     }
 

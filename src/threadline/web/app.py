@@ -24,6 +24,7 @@ from threadline.web.routes import (
     approvals,
     auth,
     chat,
+    clarify,
     files,
     health,
     mcp,
@@ -81,9 +82,9 @@ def create_app(settings: Settings | None = None, *, env: dict[str, str] | None =
     app.state.metrics = registry
     install_error_handlers(app)
     for router in (
-        health.router, metrics.router, sessions.router, chat.router, approvals.router, side.router, providers.router,
-        mcp.router, runtimes.router, projects.router, settings_routes.router, auth.router, files.router, docs.router,
-        pages.router,
+        health.router, metrics.router, sessions.router, chat.router, approvals.router, clarify.router, side.router,
+        providers.router, mcp.router, runtimes.router, projects.router, settings_routes.router, auth.router,
+        files.router, docs.router, pages.router,
     ):
         app.include_router(router)
     # Innermost first; the order is explained in web/middleware/__init__.py.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from threadline.agent.providers.base import ToolSpec
 from threadline.workspace.jail import Jail
 
 DEFAULT_OUTPUT_CAP = 50_000
+AskUser = Callable[[str, Sequence[str]], Awaitable[str | None]]  # (question, choices) -> answer | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,7 @@ class ToolContext:
     output_cap: int = DEFAULT_OUTPUT_CAP
     shell_timeout: float = 120.0
     env: Mapping[str, str] | None = None  # the shell's environment; None: the server's, secrets removed
+    ask_user: AskUser | None = None  # the run's ``RunSink.ask_user``; None: nobody to ask (background runs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from threadline.agent.providers.base import ToolSpec
 from threadline.agent.tools.base import Tool
+from threadline.agent.tools.clarify import Clarify
 from threadline.agent.tools.files import FILE_TOOLS
 from threadline.agent.tools.shell import RunShell
 
@@ -40,9 +41,12 @@ class ToolRegistry:
         return len(self._tools)
 
 
-def default_tools(*, shell: bool = True) -> ToolRegistry:
-    """The built-in workspace tools; ``shell=False`` leaves out ``run_shell``."""
+def default_tools(*, shell: bool = True, clarify: bool = False) -> ToolRegistry:
+    """The built-in workspace tools; ``shell=False`` leaves out ``run_shell``, ``clarify=True`` adds
+    the question to the user (for runs someone watches)."""
     tools: list[Tool] = [cls() for cls in FILE_TOOLS]
     if shell:
         tools.append(RunShell())
+    if clarify:
+        tools.append(Clarify())
     return ToolRegistry(tools)

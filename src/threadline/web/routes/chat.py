@@ -1,4 +1,5 @@
-"""Chat runs, the resumable event stream and cancel (reference §2.2, §3); approvals are in approvals.py."""
+"""Chat runs, the resumable event stream, cancel and steer (reference §2.2, §3); approvals are in
+approvals.py, clarify in clarify.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
+from threadline.errors import BadRequest
 from threadline.runs.live import RunEvent
+from threadline.runs.starts import MAX_MESSAGE_CHARS
 from threadline.web import sse
 from threadline.web.deps import JSON, RunsDep, SettingsDep
 from threadline.web.schemas import Body, SessionId
@@ -28,6 +31,13 @@ class ChatStart(Body):
     queue: bool = False
 
 
+class ChatSteer(Body):
+    """Both optional here so that a missing one is Hermes WebUI's 400, not a validation 422."""
+
+    session_id: str | None = Field(default=None, max_length=64)
+    text: str | None = Field(default=None, max_length=MAX_MESSAGE_CHARS)
+
+
 class StreamRef(Body):
     stream_id: str = Field(min_length=1, max_length=64)
 
@@ -44,6 +54,17 @@ async def chat_start(body: ChatStart, runs: RunsDep) -> JSON:
     return await runs.start(
         body.session_id, body.message, model=body.model, attachments=body.attachments, queue=body.queue
     )
+
+
+@router.post("/chat/steer")
+async def chat_steer(body: ChatSteer, runs: RunsDep) -> JSON:
+    """Send ``text`` into the session's live run, taken at its next step. Always 200
+    ``{accepted, fallback, stream_id}`` (``streaming.md``, Steering); 400 without an id or text."""
+    if not body.session_id:
+        raise BadRequest("session_id is required")
+    if body.text is None or not body.text.strip():
+        raise BadRequest("text is required")
+    return await runs.steering.steer(body.session_id, body.text)
 
 
 @router.get("/chat/stream", response_class=StreamingResponse)
