@@ -79,7 +79,7 @@ async def test_text_too_late_for_the_turn_comes_back_as_a_leftover(chat: httpx.A
     names = [f[1] for f in frames]
     assert names[-1] == "stream_end" and "steer" not in names
     leftover = [f[2] for f in frames if f[1] == "pending_steer_leftover"]
-    assert leftover == [{"session_id": sid, "text": "one\n\ntwo"}]
+    assert leftover == [{"session_id": sid, "text": "one"}, {"session_id": sid, "text": "two"}]
     assert names.index("pending_steer_leftover") < names.index("done")
     session = await wait_idle(chat, sid)
     assert [m["role"] for m in session["messages"]] == ["user", "assistant"]

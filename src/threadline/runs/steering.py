@@ -49,14 +49,15 @@ class Steering:
         return inbox
 
     def close(self, live: LiveRun) -> None:
-        """The run takes no more text: what it never took goes back to the user, as one text."""
+        """The run takes no more text: what it never took goes back to the user, each text as sent (a
+        tab queues only what it sent itself, so two tabs on the run never queue it twice)."""
         entry = self._live.get(live.session_id)
         if entry is None or entry[0] is not live:
             return
         del self._live[live.session_id]
-        leftover = entry[1].close() if entry[1] is not None else []
-        if leftover and not live.ended:
-            live.emit(LEFTOVER, {"session_id": live.session_id, "text": "\n\n".join(leftover)})
+        for text in entry[1].close() if entry[1] is not None else ():
+            if not live.ended:
+                live.emit(LEFTOVER, {"session_id": live.session_id, "text": text})
 
     async def steer(self, session_id: str, text: str) -> dict[str, Any]:
         here = self._steer_here(session_id, text)

@@ -9,6 +9,7 @@ import { reload as loadSessions } from './list.js';
 import { initHeader } from './header.js';
 import { initTranscript } from './transcript.js';
 import { initChat, stop } from './chat.js';
+import { initSteer } from './steer.js';
 import { initMessageActions } from './message-actions.js';
 import { initComposer } from './composer.js';
 import { initSide } from './side.js';
@@ -31,6 +32,7 @@ async function main() {
   initHeader();
   initTranscript();
   initChat();
+  initSteer();
   initMessageActions();
   initComposer();
   initSide();

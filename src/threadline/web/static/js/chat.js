@@ -1,7 +1,8 @@
 // The open chat's runs: send (start a run, or queue it on the server while one is live), follow a
-// run's stream into a live turn, stop, answer approvals, and follow the server's queue: when a run
-// ends and a queued message is waiting, the server starts it by itself; the chat notices (the
-// session's `active_stream_id`) and follows that run live too.
+// run's stream into a live turn, stop, answer approvals and the agent's questions, and follow the
+// server's queue: when a run ends and a queued message is waiting, the server starts it by itself;
+// the chat notices (the session's `active_stream_id`) and follows that run live too. Steering a
+// live run is `steer.js`'s.
 import { post, get, ApiError } from './api.js';
 import { state, setRun, setStarting } from './state.js';
 import { EV, on, emit } from './events.js';
@@ -11,6 +12,7 @@ import { toast, showError } from './dialogs.js';
 import { userBubble } from './render/messages.js';
 import { LiveTurn } from './render/live.js';
 import { resolveApproval } from './render/tools.js';
+import { resolveClarify } from './render/clarify.js';
 import { currentId, reloadSession, markMaterialized, patchSession, whenSessionReady } from './session.js';
 import { appendToTranscript, followOutput, showSession } from './transcript.js';
 import { provisionalTitle } from './format.js';
@@ -105,7 +107,8 @@ export async function send(text, { attachments = [] } = {}) {
   }
 }
 
-async function enqueue(message, attachments) {
+/** Queues a message on the server behind the live run (or sends it when the session is free). */
+export async function enqueue(message, attachments = []) {
   try {
     const body = { session_id: currentId(), message, queue: true };
     if (attachments.length) body.attachments = attachments;
@@ -131,7 +134,18 @@ function newLiveTurn() {
   return new LiveTurn({
     showThinking: state.settings.show_thinking !== false,
     onApprove: (approval, choice) => respondApproval(approval, choice),
+    onAnswer: (question, text) => respondClarify(question, text),
   });
+}
+
+async function respondClarify(question, response) {
+  try {
+    await post('/api/clarify/respond', { session_id: currentId(), clarify_id: question.clarify_id, response });
+    patchSession({ pending_clarify: false });
+  } catch (err) {
+    showError(err, 'Could not send the answer');
+    throw err;
+  }
 }
 
 async function respondApproval(approval, choice) {
@@ -144,16 +158,26 @@ async function respondApproval(approval, choice) {
   }
 }
 
-/** A replayed approval (after a reload) may have been answered already: ask the server, which knows. */
-async function confirmPending(run, approval) {
+// What the run waits for: approvals and questions, each with its pending list, id, card and flag.
+const WAITS = {
+  approval: { url: '/api/approval/pending', id: 'approval_id', flag: 'pending_approval',
+    card: (run, id) => run.turn.approvals.find((c) => c.dataset.approvalId === id), resolve: (card) => resolveApproval(card, 'answered') },
+  clarify: { url: '/api/clarify/pending', id: 'clarify_id', flag: 'pending_clarify',
+    card: (run, id) => run.turn.questions.find((c) => c.dataset.clarifyId === id), resolve: (card) => resolveClarify(card, '', 'elsewhere') },
+};
+
+/** A replayed approval or question (after a reload, or answered in another tab) may have been
+ * answered already: ask the server, which knows. */
+async function confirmPending(run, kind, item) {
+  const wait = WAITS[kind];
   let pending;
   try {
-    pending = (await get('/api/approval/pending', { session_id: run.sessionId })).all || [];
+    pending = (await get(wait.url, { session_id: run.sessionId })).all || [];
   } catch { return; }  // the card stays; answering it reports any error
-  if (run !== state.run || run.ended || pending.some((p) => p.approval_id === approval.approval_id)) return;
-  const card = run.turn.approvals.find((c) => c.dataset.approvalId === approval.approval_id);
-  if (card) resolveApproval(card, 'answered');
-  if (!pending.length) patchSession({ pending_approval: false });
+  if (run !== state.run || run.ended || pending.some((p) => p[wait.id] === item[wait.id])) return;
+  const card = wait.card(run, item[wait.id]);
+  if (card) wait.resolve(card);
+  if (!pending.length) patchSession({ [wait.flag]: false });
 }
 
 /** Follows a run's event stream into a live turn (new, or replayed after a reload). */
@@ -185,10 +209,13 @@ function onRunEvent(run, name, data) {
     case 'tool': t.tool(data); break;
     case 'tool_complete':
       t.toolComplete(data);
-      if (state.session?.pending_approval) patchSession({ pending_approval: false });
+      if (state.session?.pending_approval || state.session?.pending_clarify) patchSession({ pending_approval: false, pending_clarify: false });
       emit(EV.WORKSPACE_CHANGED, data);
       break;
-    case 'approval': t.approval(data); patchSession({ pending_approval: true }); notifyApproval(); confirmPending(run, data); break;
+    case 'approval': t.approval(data); patchSession({ pending_approval: true }); notifyWaiting('Approval needed'); confirmPending(run, 'approval', data); break;
+    case 'clarify': t.clarify(data); patchSession({ pending_clarify: true }); notifyWaiting('Question'); confirmPending(run, 'clarify', data); break;
+    case 'steer': t.steer(data); break;
+    case 'pending_steer_leftover': t.leftover(data.text); emit(EV.STEER_LEFTOVER, { streamId: run.streamId, text: data.text }); break;
     case 'apperror': t.error(data); break;
     case 'cancel': t.cancelled(data); break;
     case 'done':
@@ -212,7 +239,7 @@ async function onRunEnd(run, reason) {
   if (run !== state.run) return;
   run.turn.finalize();
   run.ended = true;
-  patchSession({ is_streaming: false, active_stream_id: null, pending_approval: false });
+  patchSession({ is_streaming: false, active_stream_id: null, pending_approval: false, pending_clarify: false });
   emit(EV.RUN_ENDED, { sessionId: run.sessionId, reason });
   if (currentId() !== run.sessionId) { setRun(null); return; }
   // Busy until the stored transcript has replaced the live one, so nothing reads a half state. The
@@ -274,11 +301,11 @@ function stopQueueWatch() {
   queueWatch = null;
 }
 
-// ---- stop, approvals ------------------------------------------------------------------------
+// ---- stop, approvals, questions -------------------------------------------------------------
 
-function notifyApproval() {
+function notifyWaiting(what) {
   if (!document.hidden) return;
-  document.title = 'Approval needed · Threadline';
+  document.title = `${what} · Threadline`;
   document.addEventListener('visibilitychange', () => emit(EV.SESSION_META, state.session), { once: true });
 }
 

@@ -9,12 +9,17 @@ import { retry, undo, clearChat } from './message-actions.js';
 import { appendLocal } from './transcript.js';
 import { askBtw, startBackground } from './side.js';
 import { loadModels, resolveModelName } from './models.js';
+import { send } from './chat.js';
+import { steer, interrupt } from './steer.js';
 
 export const COMMANDS = [
   { name: 'new', description: 'Start a new chat', run: () => newChat() },
   { name: 'clear', description: 'Remove every message in this chat', run: clear },
   { name: 'retry', description: 'Send the last message again', run: () => retry() },
   { name: 'undo', description: 'Remove the last exchange', run: () => undo() },
+  { name: 'steer', args: '<message>', description: 'Add a message to the running answer, at its next step', run: (arg) => need(arg, 'a message', () => steer(arg)) },
+  { name: 'queue', args: '<message>', description: 'Send a message after the running answer', run: (arg) => need(arg, 'a message', () => send(arg)) },
+  { name: 'interrupt', args: '<message>', description: 'Stop the running answer and send a message', run: (arg) => need(arg, 'a message', () => interrupt(arg)) },
   { name: 'btw', args: '<question>', description: 'Ask a side question; the chat is not changed', run: (arg) => need(arg, 'a question', () => askBtw(arg)) },
   { name: 'background', args: '<prompt>', description: 'Run a task in the background', run: (arg) => need(arg, 'a prompt', () => startBackground(arg)) },
   { name: 'model', args: '[name]', description: 'Switch model, or pick one', run: model },

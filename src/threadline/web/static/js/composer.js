@@ -1,5 +1,6 @@
 // The message box: send keys, autosize, attachments (uploaded into the workspace), slash-command
-// autocomplete, model and workspace pickers, queued-message chips, stop.
+// autocomplete, model and workspace pickers, queued-message chips, stop. While a run is live, Send
+// queues the message and Steer (Alt+Enter) adds it to the running answer (`steer.js`).
 import { api, post } from './api.js';
 import { state } from './state.js';
 import { EV, on, emit } from './events.js';
@@ -8,11 +9,12 @@ import { icon } from './icons.js';
 import { openMenu, toast, showError, modal } from './dialogs.js';
 import { basename, modelLabel, fileSize } from './format.js';
 import { send, stop } from './chat.js';
+import { steer } from './steer.js';
 import { COMMANDS, runCommand } from './commands.js';
 import { modelId, modelRef } from './models.js';
 import { currentId, patchSession } from './session.js';
 
-let form; let input; let sendBtn; let stopBtn; let slashBox; let attachBox; let queueBox;
+let form; let input; let sendBtn; let steerBtn; let stopBtn; let slashBox; let attachBox; let queueBox;
 let attachments = [];     // [{name, path, size, uploading}]
 let slashIndex = 0;
 let slashItems = [];
@@ -22,6 +24,7 @@ export function initComposer() {
   input = $('#composer-input');
   sendBtn = $('#send');
   stopBtn = $('#stop');
+  steerBtn = $('#steer');
   slashBox = $('#slash');
   attachBox = $('#attachments');
   queueBox = $('#queue');
@@ -31,13 +34,20 @@ export function initComposer() {
   input.addEventListener('keydown', onKeydown);
   input.addEventListener('paste', onPaste);
   stopBtn.addEventListener('click', () => stop());
+  steerBtn.addEventListener('click', () => submit({ steering: true }));
   $('#attach').addEventListener('click', () => $('#file-input').click());
   $('#file-input').addEventListener('change', (e) => { uploadFiles([...e.target.files]); e.target.value = ''; });
   $('#model-picker').addEventListener('click', (e) => openModelPicker(e.currentTarget));
   $('#workspace-picker').addEventListener('click', () => openWorkspacePicker());
   initDrop();
 
-  on(EV.BUSY, (busy) => { stopBtn.hidden = !busy; updateSendState(); input.placeholder = busy ? 'Queue a follow-up…' : 'Message Threadline'; });
+  on(EV.BUSY, (busy) => {
+    stopBtn.hidden = !busy;
+    steerBtn.hidden = !busy;
+    updateSendState();
+    updateHint();
+    input.placeholder = busy ? 'Queue a follow-up, or steer the answer…' : 'Message Threadline';
+  });
   on(EV.SESSION_OPENED, () => { attachments = []; renderAttachments(); updateChips(); focus(); });
   on(EV.SESSION_META, updateChips);
   on(EV.SESSION_RELOADED, updateChips);
@@ -63,6 +73,7 @@ function autosize() {
 function updateSendState() {
   const uploading = attachments.some((a) => a.uploading);
   sendBtn.disabled = uploading || (!input.value.trim() && !attachments.length);
+  steerBtn.disabled = !input.value.trim() || attachments.length > 0 || input.value.trim().startsWith('/');
   sendBtn.setAttribute('aria-label', state.busy ? 'Queue message' : 'Send message');
   sendBtn.title = state.busy ? 'Queue message' : 'Send';
 }
@@ -70,6 +81,11 @@ function updateSendState() {
 function updateHint() {
   const ctrl = state.settings.send_key === 'ctrl+enter';
   const mod = isMac() ? '⌘' : 'Ctrl';
+  const alt = isMac() ? '⌥' : 'Alt';
+  if (state.busy) {
+    $('#composer-hint').textContent = `${ctrl ? `${mod}+Enter` : 'Enter'} to queue · ${alt}+Enter to steer the running answer · /interrupt to stop and send`;
+    return;
+  }
   $('#composer-hint').textContent = ctrl
     ? `${mod}+Enter to send · Enter for a new line · / for commands`
     : 'Enter to send · Shift+Enter for a new line · / for commands';
@@ -95,6 +111,11 @@ function onKeydown(e) {
     if (e.key === 'Escape') { e.preventDefault(); hideSlash(); return; }
   }
   if (e.key !== 'Enter' || e.isComposing) return;
+  if (e.altKey && state.busy) {
+    e.preventDefault();
+    if (!steerBtn.disabled) submit({ steering: true });
+    return;
+  }
   const ctrlMode = state.settings.send_key === 'ctrl+enter';
   const mod = e.ctrlKey || e.metaKey;
   if ((ctrlMode && mod) || (!ctrlMode && !e.shiftKey && !mod)) {
@@ -103,11 +124,18 @@ function onKeydown(e) {
   }
 }
 
-async function submit() {
+async function submit({ steering = false } = {}) {
   const text = input.value;
   if (!text.trim() && !attachments.length) return;
   if (attachments.some((a) => a.uploading)) return;
   hideSlash();
+  if (steering) {
+    input.value = '';
+    autosize();
+    updateSendState();
+    if (!(await steer(text)) && !input.value) { input.value = text; autosize(); updateSendState(); }
+    return;
+  }
   if (text.trim().startsWith('/')) {
     const handled = await runCommand(text.trim());
     if (handled) { input.value = ''; autosize(); updateSendState(); return; }

@@ -18,6 +18,7 @@ export const EV = Object.freeze({
   BUSY: 'busy',                           // boolean: a run is starting or live in the open chat
   RUN_ENDED: 'run:ended',                 // {sessionId, reason}
   QUEUE: 'queue',                         // [{id, message, created_at}]: the server-side queue
+  STEER_LEFTOVER: 'steer:leftover',       // {streamId, text}: steer text the run gave back
   // data loaded from the server
   SETTINGS: 'settings',                   // state.settings
   MODELS: 'models',                       // state.models

@@ -1,4 +1,4 @@
-// The chat header: title (click to rename), live state, token usage, the chat's menu, and the
+// The chat header: title (click to rename), live state (Working, Needs approval, Needs input), token usage, the chat's menu, and the
 // document title.
 import { state } from './state.js';
 import { EV, on, emit } from './events.js';
@@ -37,9 +37,10 @@ function render() {
   usage.textContent = `${compactNumber(total)} tokens`;
   usage.title = `${(s?.input_tokens || 0).toLocaleString()} in · ${(s?.output_tokens || 0).toLocaleString()} out`;
   $('#chat-menu').disabled = !s;
-  const waiting = !!s?.pending_approval;  // the run waits for an approval card to be answered
-  $('#live-pill').classList.toggle('needs-approval', waiting);
-  $('#live-label').textContent = waiting ? 'Needs approval' : 'Working';
+  // The run waits for an approval card, or for the answer to the agent's question.
+  const waiting = s?.pending_approval ? 'Needs approval' : s?.pending_clarify ? 'Needs input' : null;
+  $('#live-pill').classList.toggle('needs-approval', !!waiting);
+  $('#live-label').textContent = waiting || 'Working';
 }
 
 async function rename() {

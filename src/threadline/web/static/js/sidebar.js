@@ -178,6 +178,7 @@ function rowEl(r, active) {
 
 function rowBadges(r) {
   if (r.pending_approval) return h('span.srow-badge.needs-approval', { text: 'needs approval', title: 'Waiting for your approval' });
+  if (r.pending_clarify) return h('span.srow-badge.needs-input', { text: 'needs input', title: 'The agent asked you a question' });
   return r.is_streaming ? h('span.live-dot', { title: 'Working', 'aria-label': 'Working' }) : null;
 }
 

@@ -5,8 +5,8 @@
 import { apiUrl, get } from './api.js';
 
 export const STREAM_EVENTS = [
-  'token', 'reasoning', 'plan', 'tool', 'tool_complete', 'approval', 'done', 'title',
-  'stream_end', 'apperror', 'cancel', 'warning',
+  'token', 'reasoning', 'plan', 'tool', 'tool_complete', 'approval', 'clarify', 'steer', 'pending_steer_leftover',
+  'done', 'title', 'stream_end', 'apperror', 'cancel', 'warning',
 ];
 const TERMINAL = new Set(['stream_end', 'apperror', 'cancel']);
 

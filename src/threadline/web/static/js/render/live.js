@@ -1,5 +1,5 @@
 // The assistant turn being streamed: segments follow the run's events (thinking, text, tool cards,
-// approval cards, text...), drawn at most every 60 ms while tokens arrive.
+// approval and question cards, steered messages, text...), drawn at most every 60 ms while tokens arrive.
 import { h } from '../dom.js';
 import { icon } from '../icons.js';
 import { DOM_EV } from '../events.js';
@@ -7,12 +7,18 @@ import { setMarkdown } from './markdown.js';
 import { toolCard, updateToolCard, approvalCard, resolveApproval } from './tools.js';
 import { planCard, updatePlanCard } from './plan.js';
 import { thinkingCard, errorRow } from './messages.js';
+import { clarifyCard, resolveClarify } from './clarify.js';
+
+const CLARIFY = 'clarify';  // the tool whose call is drawn as a question card, not a tool card
 
 /** The assistant turn being streamed. Segments follow the events: thinking, text, tools, text... */
 export class LiveTurn {
-  constructor({ showThinking = true, onApprove } = {}) {
+  constructor({ showThinking = true, onApprove, onAnswer } = {}) {
     this.showThinking = showThinking;
     this.onApprove = onApprove;
+    this.onAnswer = onAnswer;
+    this.questions = [];    // clarify cards not yet resolved
+    this.steering = [];     // steer notes sent from here and not yet taken by the run
     this.body = h('div.msg-body');
     this.indicator = h('div.typing', { 'aria-label': 'Working' }, h('span'), h('span'), h('span'));
     this.body.append(this.indicator);
@@ -58,6 +64,7 @@ export class LiveTurn {
   tool(data) {
     this.settleBefore();
     this.flushText(true);
+    if (data.name === CLARIFY) { this.placeIndicator(); return; }   // its question card follows
     // A call id is reused by some providers in each model turn: a finished card with the same id
     // belongs to an earlier call, so this one gets its own.
     const id = data.tool_call_id || `${data.name}-${this.cards.size}`;
@@ -72,6 +79,11 @@ export class LiveTurn {
 
   toolComplete(data) {
     this.resolveApprovals(data.approval || 'answered');
+    if (data.name === CLARIFY && this.questions.length) {
+      this.resolveQuestions(data.result ?? data.preview ?? '', 'answered');
+      this.placeIndicator();
+      return;
+    }
     let card = data.tool_call_id ? this.cards.get(data.tool_call_id) : null;
     if (!card) card = [...this.cards.values()].reverse().find((c) => c._call.running && c._call.name === data.name);
     if (!card) {
@@ -102,6 +114,45 @@ export class LiveTurn {
     this.body.append(card);
   }
 
+  clarify(data) {
+    this.hideIndicator();
+    this.flushText(true);
+    if (data.clarify_id && this.body.querySelector(`.clarify-card[data-clarify-id="${CSS.escape(data.clarify_id)}"]`)) return;
+    const card = clarifyCard(data, (text) => this.onAnswer?.(data, text));
+    this.questions.push(card);
+    this.body.append(card);
+  }
+
+  resolveQuestions(text, how) {
+    for (const card of this.questions) resolveClarify(card, text, how);
+    this.questions = [];
+  }
+
+  /** Text sent to steer this run, until the run takes it (`steer`) or gives it back. */
+  steerPending(text) {
+    const note = steerNote(text, true);
+    this.steering.push(note);
+    this.body.append(note);
+    this.placeIndicator();
+  }
+
+  steer(data) {
+    this.settleBefore();
+    this.flushText(true);
+    const i = this.steering.findIndex((n) => n._text === data.text);
+    const note = i >= 0 ? this.steering.splice(i, 1)[0] : steerNote(data.text, false);
+    note.classList.remove('pending');
+    note.querySelector('.steer-label').textContent = 'Steered';
+    this.body.append(note);   // where the run took it
+    this.placeIndicator();
+  }
+
+  /** The run gave steer text back (it came too late): its note goes, the text is queued instead. */
+  leftover(text) {
+    const i = this.steering.findIndex((n) => n._text === text);
+    if (i >= 0) this.steering.splice(i, 1)[0].remove();
+  }
+
   error(data) {
     this.finishThinking();
     this.flushText(true);
@@ -123,6 +174,7 @@ export class LiveTurn {
     this.finishThinking();
     this.hideIndicator();
     this.resolveApprovals('expired');
+    this.resolveQuestions('', 'expired');
     this.el.classList.remove('live');
   }
 
@@ -175,4 +227,12 @@ export class LiveTurn {
   }
 
   hideIndicator() { this.indicator.hidden = true; }
+}
+
+function steerNote(text, pending) {
+  const note = h(`div.steer-note${pending ? '.pending' : ''}`, null,
+    h('span.steer-label', { text: pending ? 'Steering at the next step' : 'Steered' }),
+    h('span.steer-text', { text }));
+  note._text = text;
+  return note;
 }

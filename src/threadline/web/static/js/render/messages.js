@@ -4,7 +4,8 @@ import { h } from '../dom.js';
 import { icon } from '../icons.js';
 import { clockTime, fullTime, compactNumber } from '../format.js';
 import { markdownEl } from './markdown.js';
-import { toolCard } from './tools.js';
+import { toolCard, parseArgs } from './tools.js';
+import { clarifyRecord } from './clarify.js';
 
 /** Plain text of a message's content (a string, or a list of parts). */
 export function contentText(content) {
@@ -99,8 +100,9 @@ function callResults(messages, i, matched) {
 export function userBubble(m, index) {
   const text = contentText(m.content);
   const attachments = Array.isArray(m.attachments) ? m.attachments : [];
-  const el = h('div.msg.msg-user', { dataset: { index: String(index ?? ''), seq: String(m.seq ?? '') } },
+  const el = h(`div.msg.msg-user${m.steer ? '.steered' : ''}`, { dataset: { index: String(index ?? ''), seq: String(m.seq ?? '') } },
     h('div.bubble', null,
+      m.steer ? h('div.steer-label', { text: 'Steered mid-answer', title: 'Sent while the agent was working, and added to that answer' }) : null,
       h('div.user-text', { text: text.replace(/\n\n\[Attached files: [^\]]*\]$/, '') }),
       attachments.length ? h('div.msg-attachments', null, attachments.map((a) => h('span.file-chip', null, icon('file', { size: 14 }), h('span', { text: String(a) })))) : null),
     h('div.msg-actions', null,
@@ -170,6 +172,11 @@ class TurnView {
     for (const call of m.tool_calls || []) {
       const fn = call.function || {};
       const result = results.get(call.id);
+      const failed = result && (result._error || result.status === 'error' || result.is_error);
+      if ((call.name || fn.name) === 'clarify' && !failed) {   // a question to the user and the answer
+        this.body.append(clarifyRecord(parseArgs(call.arguments ?? fn.arguments), result ? contentText(result.content) : undefined));
+        continue;
+      }
       const card = toolCard({
         id: call.id, name: call.name || fn.name, args: call.arguments ?? fn.arguments,
         result: result ? contentText(result.content) : undefined,
