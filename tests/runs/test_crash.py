@@ -28,7 +28,7 @@ def free_port() -> int:
 
 
 def last_message(base: str, sid: str) -> dict[str, Any]:
-    session = httpx.get(f"{base}/api/session", params={"session_id": sid}).json()["session"]
+    session = httpx.get(f"{base}/api/session", params={"session_id": sid}, timeout=30).json()["session"]
     return dict(session["messages"][-1])
 
 
@@ -76,9 +76,9 @@ def test_sigkill_mid_stream_then_restart(tmp_path: Path, llm_proc: ScriptedLLM) 
     base = f"http://127.0.0.1:{port}"
     sent_before_the_stall = "".join(f"t{i} " for i in range(20))
     try:
-        sid = httpx.post(f"{base}/api/session/new", json={}).json()["session"]["session_id"]
+        sid = httpx.post(f"{base}/api/session/new", json={}, timeout=30).json()["session"]["session_id"]
         message = "long please [[tokens=40 delay=0.01 chunk=1 fail=hang]]"
-        started = httpx.post(f"{base}/api/chat/start", json={"session_id": sid, "message": message})
+        started = httpx.post(f"{base}/api/chat/start", json={"session_id": sid, "message": message}, timeout=30)
         assert started.status_code == 200, started.text
         received = ""
         with httpx.stream("GET", f"{base}/api/chat/stream", params={"stream_id": started.json()["stream_id"]},
@@ -103,15 +103,15 @@ def test_sigkill_mid_stream_then_restart(tmp_path: Path, llm_proc: ScriptedLLM) 
 
     server = start_server(home, port, llm_proc)
     try:
-        session = httpx.get(f"{base}/api/session", params={"session_id": sid}).json()["session"]
+        session = httpx.get(f"{base}/api/session", params={"session_id": sid}, timeout=30).json()["session"]
         assert session["active_stream_id"] is None
         user, partial, marker = session["messages"]
         assert user["content"].startswith("long please")
         assert partial["status"] == "interrupted" and partial["content"] == received
         assert marker["_interrupted"] and marker["in_context"] is False
-        listed = httpx.get(f"{base}/api/sessions").json()["sessions"]
+        listed = httpx.get(f"{base}/api/sessions", timeout=30).json()["sessions"]
         assert sid in [s["session_id"] for s in listed]
-        again = httpx.post(f"{base}/api/chat/start", json={"session_id": sid, "message": "are you back?"})
+        again = httpx.post(f"{base}/api/chat/start", json={"session_id": sid, "message": "are you back?"}, timeout=30)
         assert again.status_code == 200, again.text
         replay = httpx.get(f"{base}/api/chat/stream", params={"stream_id": started.json()["stream_id"]}, timeout=10)
         assert "event: apperror" in replay.text and "interrupted" in replay.text
@@ -128,7 +128,7 @@ def test_a_client_resuming_after_a_crash_gets_the_terminal_event(tmp_path: Path,
     server = start_server(home, port, llm_proc)
     base = f"http://127.0.0.1:{port}"
     try:
-        sid = httpx.post(f"{base}/api/session/new", json={}).json()["session"]["session_id"]
+        sid = httpx.post(f"{base}/api/session/new", json={}, timeout=30).json()["session"]["session_id"]
         message = "long please [[tokens=400 delay=0.01 chunk=1]]"
         started = httpx.post(f"{base}/api/chat/start", json={"session_id": sid, "message": message}, timeout=30)
         assert started.status_code == 200, started.text

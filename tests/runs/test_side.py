@@ -177,10 +177,10 @@ def test_restart_during_background_task_marks_it_interrupted(tmp_path, llm_sessi
     base = f"http://127.0.0.1:{port}"
     server = start_server(home, port, llm)
     try:
-        sid = httpx.post(f"{base}/api/session/new", json={}).json()["session"]["session_id"]
-        httpx.post(f"{base}/api/session/rename", json={"session_id": sid, "title": "parent"})
+        sid = httpx.post(f"{base}/api/session/new", json={}, timeout=30).json()["session"]["session_id"]
+        httpx.post(f"{base}/api/session/rename", json={"session_id": sid, "title": "parent"}, timeout=30)
         task = httpx.post(f"{base}/api/background",
-                          json={"session_id": sid, "prompt": "long [[tokens=200 delay=0.05]]"}).json()
+                          json={"session_id": sid, "prompt": "long [[tokens=200 delay=0.05]]"}, timeout=30).json()
         time.sleep(1.0)
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=10)
@@ -189,16 +189,17 @@ def test_restart_during_background_task_marks_it_interrupted(tmp_path, llm_sessi
             server.kill()
     server = start_server(home, port, llm)
     try:
-        status = httpx.get(f"{base}/api/background/status", params={"session_id": sid}).json()
+        status = httpx.get(f"{base}/api/background/status", params={"session_id": sid}, timeout=30).json()
         assert status["tasks"][0]["status"] == "interrupted"
-        session = httpx.get(f"{base}/api/session", params={"session_id": sid}).json()["session"]
+        session = httpx.get(f"{base}/api/session", params={"session_id": sid}, timeout=30).json()["session"]
         notes = [m for m in session["messages"] if m.get("background")]
         assert len(notes) == 1 and "interrupted" in notes[0]["content"]
-        hidden = httpx.get(f"{base}/api/session", params={"session_id": task["session_id"]}).json()["session"]
+        hidden = httpx.get(f"{base}/api/session", params={"session_id": task["session_id"]},
+                           timeout=30).json()["session"]
         assert hidden["active_stream_id"] is None
         for _ in range(3):  # polling again delivers nothing twice
-            httpx.get(f"{base}/api/background/status", params={"session_id": sid})
-        session = httpx.get(f"{base}/api/session", params={"session_id": sid}).json()["session"]
+            httpx.get(f"{base}/api/background/status", params={"session_id": sid}, timeout=30)
+        session = httpx.get(f"{base}/api/session", params={"session_id": sid}, timeout=30).json()["session"]
         assert len([m for m in session["messages"] if m.get("background")]) == 1
     finally:
         server.send_signal(signal.SIGTERM)

@@ -28,8 +28,8 @@ def copy_store_command(source_url: str, target_url: str, *, force: bool = False,
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table as RichTable
-    from sqlalchemy.engine import make_url
 
+    from threadline.cli.options import shown_url
     from threadline.store.copying import CopyError, TableCount, async_url, copy_store
     from threadline.store.engine import Store
 
@@ -56,10 +56,7 @@ def copy_store_command(source_url: str, target_url: str, *, force: bool = False,
             await source.close()
             await target.close()
 
-    def redact(url: str) -> str:
-        return make_url(url).render_as_string(hide_password=True)
-
-    console.print(f"copying {redact(source_url)} -> {redact(target_url)}")
+    console.print(f"copying {shown_url(source_url)} -> {shown_url(target_url)}")
     try:
         counts = asyncio.run(copy())
     except CopyError as exc:

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from threadline.cli.options import add_home, settings_from
+from threadline.cli.options import add_home, settings_from, shown_url
 
 
 def add_parser(commands: Any) -> None:
@@ -29,12 +29,5 @@ def run(args: argparse.Namespace) -> int:
             await store.close()
 
     asyncio.run(upgrade())
-    print(f"database is up to date: {_redact_url(settings.resolved_database_url)}")
+    print(f"database is up to date: {shown_url(settings.resolved_database_url)}")
     return 0
-
-
-def _redact_url(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url

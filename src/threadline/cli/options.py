@@ -1,4 +1,5 @@
-"""What the commands share: the ``--home`` option and the settings built from the flags."""
+"""What the commands share: the ``--home`` option, the settings built from the flags, how a database
+URL is shown."""
 
 from __future__ import annotations
 
@@ -19,3 +20,10 @@ def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
     if getattr(args, "home", None):
         overrides["home"] = Path(args.home)
     return Settings(**overrides)
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

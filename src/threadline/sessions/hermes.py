@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from threadline.sessions.content import text_of
 from threadline.sessions.service import VALID_ROLES
 from threadline.sessions.views import UNTITLED
 
@@ -43,14 +44,6 @@ def epoch(value: Any) -> float | None:
     if not isinstance(value, int | float) or value <= 0:
         return None
     return float(value) / 1000 if value > 1e11 else float(value)
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(str(p.get("text") or "") for p in content if isinstance(p, dict)).strip()
-    return ""
 
 
 @dataclass
@@ -93,7 +86,7 @@ def hermes_payload(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     if isinstance(pending, str) and pending.strip():
         # The turn was submitted but never finished: in Hermes the prompt lived only here (§7 item 8).
         last_user = next((m for m in reversed(messages) if m["role"] == "user"), None)
-        if last_user is None or _text(last_user.get("content")) != pending:
+        if last_user is None or text_of(last_user.get("content")) != pending:
             last_said = epoch(data.get("pending_started_at"))
             messages.append({
                 "role": "user",
@@ -110,7 +103,7 @@ def hermes_payload(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     title = raw_title if isinstance(raw_title, str) else ""
     if title.strip() in PLACEHOLDER_TITLES:
         first_user = next((m for m in messages if m["role"] == "user"), None)
-        title = _text(first_user.get("content")).strip()[:AUTO_TITLE_CHARS] if first_user else ""
+        title = text_of(first_user.get("content")).strip()[:AUTO_TITLE_CHARS] if first_user else ""
     extra: dict[str, Any] = {"hermes_id": str(data.get("session_id") or "")}
     for key in ("profile", "personality", "llm_title_generated"):
         if data.get(key) not in (None, ""):

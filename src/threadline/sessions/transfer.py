@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import BadRequest
 from threadline.jsonvalues import require_storable
+from threadline.sessions.content import text_of
 from threadline.sessions.service import VALID_ROLES, NewMessage, SessionService, clean_title, new_session_id
 from threadline.store import tables as t
 from threadline.store.bulk import insert_rows
@@ -25,20 +26,6 @@ async def export_json(service: SessionService, session_id: str) -> dict[str, Any
     session = await service.get(session_id)
     session["format"] = EXPORT_FORMAT
     return session
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if isinstance(part, dict):
-                parts.append(str(part.get("text") or part.get("thinking") or ""))
-            elif isinstance(part, str):
-                parts.append(part)
-        return "\n".join(p for p in parts if p)
-    return "" if content is None else str(content)
 
 
 def _markdown_tool_call(call: Any) -> str:
@@ -90,7 +77,7 @@ def to_markdown(session: dict[str, Any]) -> str:
             lines.append("<details><summary>Thinking</summary>\n")
             lines.append(message["reasoning"])
             lines.append("\n</details>\n")
-        text = _text_of(message.get("content"))
+        text = text_of(message.get("content"))
         if role == "tool":
             lines.append("```\n" + text.replace("```", "ˋˋˋ") + "\n```")
         else:
@@ -134,7 +121,7 @@ def parse_import_messages(raw: Any, now: float | None = None) -> list[NewMessage
         parsed.append(
             NewMessage(
                 role=role,
-                content=_text_of(content),
+                content=text_of(content),
                 parts=parts,
                 tool_calls=tool_calls,
                 tool_call_id=str(item["tool_call_id"]) if item.get("tool_call_id") else None,

@@ -60,6 +60,13 @@ def parse_arguments(raw: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def arguments_of(value: Any) -> dict[str, Any]:
+    """Stored tool-call arguments (a dict, or the JSON text of one) as a dict; ``{}`` otherwise."""
+    if isinstance(value, dict):
+        return value
+    return parse_arguments(value) if isinstance(value, str) else {}
+
+
 INTERRUPTED_RESULT = "[no result: the run stopped before this tool call finished]"
 
 
