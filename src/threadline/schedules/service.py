@@ -67,7 +67,8 @@ class TaskService:
         await self.runs.check_model(None, value, None)
         return value
 
-    async def create(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def create(self, body: dict[str, Any], *, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A new task from an API body; ``extra`` is kept with it (an importer's ``hermes_id``)."""
         prompt = check_prompt(body.get("prompt"))
         name = check_label(body.get("name"), prompt)
         tz_name = body.get("timezone") or self.timezone
@@ -82,7 +83,7 @@ class TaskService:
         if await self.jobs.count() >= MAX_JOBS:
             raise Conflict(f"there are already {MAX_JOBS} tasks; delete some first")
         job_id = new_job_id()
-        extra = {k: v for k, v in body.items() if k in ("deliver", "origin") and isinstance(v, str | dict)}
+        kept = {k: v for k, v in body.items() if k in ("deliver", "origin") and isinstance(v, str | dict)}
         async with self.store.write() as conn:
             if target is not None:
                 session = await self.sessions.materialize(conn, target)
@@ -99,7 +100,7 @@ class TaskService:
                 expr=schedule.expr, timezone=tz.key, model=model, skills=skills, session_id=session_id,
                 own_session=own, state="scheduled", next_run_at=timing.first(schedule, tz, now, now), anchor_at=now,
                 repeat_times=1 if schedule.kind == "once" and repeat is None else repeat,
-                created_at=now, updated_at=now, extra=extra,
+                created_at=now, updated_at=now, extra=kept | (extra or {}),
             ))
         self.scheduler.wake()
         return await self.jobs.get(job_id)
