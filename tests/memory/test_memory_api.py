@@ -4,8 +4,11 @@ with nothing changed."""
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
 
 from tests.support import new_draft
+from threadline.store import tables as t
 
 
 async def test_write_read_history_and_undo(client: httpx.AsyncClient) -> None:
@@ -67,7 +70,7 @@ async def test_bad_input_is_refused_and_changes_nothing(client: httpx.AsyncClien
     assert (state["memory"], state["memory_revision"], state["user"]) == ("kept", 1, "")
 
 
-async def test_project_memory_is_apart_and_has_no_user_profile(client: httpx.AsyncClient) -> None:
+async def test_project_memory_is_apart_and_has_no_user_profile(client: httpx.AsyncClient, app: FastAPI) -> None:
     project = (await client.post("/api/projects/create", json={"name": "Garden"})).json()["project"]["project_id"]
     await client.post("/api/memory/write", json={"section": "memory", "content": "shared note"})
     await client.post("/api/memory/write", json={"section": "user", "content": "Name: Ada"})
@@ -82,6 +85,11 @@ async def test_project_memory_is_apart_and_has_no_user_profile(client: httpx.Asy
     assert (await client.get("/api/memory", params={"project_id": "missing"})).status_code == 404
     await new_draft(client)  # unrelated drafts leave memory alone
     assert (await client.get("/api/memory")).json()["user"] == "Name: Ada"
+    # Deleting the project deletes its memory, never the shared one.
+    assert (await client.post("/api/projects/delete", json={"project_id": project})).status_code == 200
+    async with app.state.services.store.read() as conn:
+        left = (await conn.execute(select(t.memory_revisions.c.project_id).distinct())).scalars().all()
+    assert left == [""] and (await client.get("/api/memory")).json()["memory"] == "shared note"
 
 
 async def test_secrets_in_memory_are_redacted_in_answers(client: httpx.AsyncClient) -> None:

@@ -145,3 +145,15 @@ async def test_past_the_grace_period_a_firing_is_recorded_as_missed(home: Any, l
         kinds = [n["kind"] for n in (await client.get("/api/notices")).json()["notices"]]
         assert kinds.count("task_missed") == 2
     assert all("Once" not in str(r) for r in llm.requests)
+
+
+async def test_deleting_a_task_stops_what_runs_in_its_chat(chat: httpx.AsyncClient, llm: ScriptedLLM) -> None:
+    job = (await chat.post("/api/crons/create", json={"prompt": "Later", "schedule": "@daily"})).json()["job"]
+    slow = await chat.post("/api/chat/start", json={"session_id": job["session_id"],
+                                                     "message": "talk [[tokens=200 delay=0.05]]"})
+    assert slow.status_code == 200
+    r = await chat.post("/api/crons/delete", json={"job_id": job["job_id"]})
+    assert r.status_code == 200, r.text
+    assert (await chat.get("/api/session", params={"session_id": job["session_id"]})).status_code == 404
+    status = (await chat.get("/api/chat/stream/status", params={"stream_id": slow.json()["stream_id"]})).json()
+    assert status["active"] is False

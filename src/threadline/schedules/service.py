@@ -172,12 +172,15 @@ class TaskService:
         async with self.store.read() as conn:
             live = [r.run_id for r in await conn.execute(
                 select(f.c.run_id).where(f.c.job_id == row["id"], f.c.status == "running"))]
+            own = await self.sessions.row(conn, row["session_id"]) if row["own_session"] and row["session_id"] else None
+        if own is not None and own["active_run_id"] and own["active_run_id"] not in live:
+            live.append(own["active_run_id"])  # someone chatting in the task's own chat
         for run_id in live:
             await self.runs.cancel(run_id)
         async with self.store.write() as conn:
             await conn.execute(delete(t.cron_jobs).where(t.cron_jobs.c.id == row["id"]))
-        if row["own_session"] and row["session_id"]:
-            await self.sessions.delete(row["session_id"])
+        if own is not None:
+            await self.sessions.delete(own["id"])
         return {"ok": True, "job_id": row["id"]}
 
     async def output(self, job_id: object, limit: int = 10) -> dict[str, Any]:
