@@ -1,7 +1,7 @@
 """memory documents and their revisions; scheduled tasks, their firings; notices
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-08
 
 ``memory_documents`` holds the current text of each memory document (``memory`` and ``user``, per owner
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
