@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.memory.hermes_home import make_hermes_home
@@ -72,3 +77,43 @@ def test_schedule_text_reads_every_hermes_shape() -> None:
     assert schedule_text({"schedule": "every 2h"}) == "every 2h"
     assert schedule_text({"schedule": {"kind": "weird"}, "schedule_display": "@daily"}) == "@daily"
     assert schedule_text({}) is None
+
+
+@pytest.mark.slow
+def test_import_hermes_with_a_hermes_home_and_import_skills(tmp_path: Path) -> None:
+    """The command as a user runs it: ``import hermes ~/.hermes`` brings the memories, skills, jobs and the
+    WebUI's sessions; ``import skills DIR`` a folder of skills; a second run adds nothing."""
+    hermes = make_hermes_home(tmp_path)
+    sessions = hermes / "webui" / "sessions"
+    sessions.mkdir(parents=True)
+    (sessions / "0000000abc01.json").write_text(json.dumps({
+        "session_id": "0000000abc01", "title": "From Hermes", "created_at": 1_761_000_000.0,
+        "updated_at": 1_761_000_100.0, "messages": [{"role": "user", "content": "hi"},
+                                                    {"role": "assistant", "content": "hello"}]}))
+    home = tmp_path / "threadline"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
+    command = [sys.executable, "-m", "threadline", "import", "hermes", str(hermes), "--home", str(home)]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 1, first.stdout + first.stderr  # the broken skill and the bad job are reported
+    out = first.stdout
+    assert "Memory: entries added: 2 memory, 2 user" in out
+    assert "Skills: 2 imported" in out and "failed broken" in out
+    assert "Scheduled tasks: 3 imported" in out and "skipped Old: a one-shot whose time has passed" in out
+    assert "Imported 1 session(s)" in out
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert "entries added: 0 memory, 0 user" in second.stdout and "Skills: 0 imported" in second.stdout
+    assert "Scheduled tasks: 0 imported" in second.stdout and "Imported 0 session(s)" in second.stdout
+
+    extra = tmp_path / "claude-skills"
+    (extra / "deploy").mkdir(parents=True)
+    (extra / "deploy" / "SKILL.md").write_text("---\nname: deploy\ndescription: Deploy the app\n---\nShip it.\n")
+    skills = [sys.executable, "-m", "threadline", "import", "skills", str(extra), "--home", str(home)]
+    result = subprocess.run(skills, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "Skills: 1 imported" in result.stdout, result.stdout + result.stderr
+    (extra / "deploy" / "SKILL.md").write_text("---\nname: deploy\ndescription: Deploy it again\n---\nShip.\n")
+    again = subprocess.run([*skills, "--overwrite"], env=env, capture_output=True, text=True, timeout=120)
+    assert "Skills: 1 imported" in again.stdout
+    assert (home / "skills" / "deploy" / "SKILL.md").read_text().startswith("---\nname: deploy\ndescription: Deploy it")
+    missing = subprocess.run([*skills[:-3], str(tmp_path / "nope")], env=env, capture_output=True, text=True,
+                             timeout=60)
+    assert missing.returncode == 2
