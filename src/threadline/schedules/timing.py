@@ -139,7 +139,7 @@ def _local(ts: float, tz: ZoneInfo) -> str:
 
 
 def iso(ts: float | None, tz: ZoneInfo) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds")
+    return None if ts is None else datetime.fromtimestamp(ts, tz).isoformat(timespec="milliseconds")
 
 
 def first(schedule: Schedule, tz: ZoneInfo, anchor: float, now: float) -> float | None:
