@@ -99,8 +99,11 @@ async def test_a_broken_skill_is_listed_with_its_error_and_never_shown_to_the_mo
     root = Path(app.state.services.settings.resolved_skills_dir)
     (root / "broken").mkdir(parents=True)
     (root / "broken" / "SKILL.md").write_text("just text")
-    listed = (await client.get("/api/skills")).json()["skills"]
-    assert listed[0]["name"] == "broken" and "front matter" in listed[0]["error"]
+    (root / "My Skill").mkdir()
+    (root / "My Skill" / "SKILL.md").write_text("---\ndescription: fine\n---\nbody")
+    listed = {s["name"]: s for s in (await client.get("/api/skills")).json()["skills"]}
+    assert "front matter" in listed["broken"]["error"]
+    assert "not a skill name" in listed["My Skill"]["error"]
     assert await app.state.services.skills.enabled() == []
 
 

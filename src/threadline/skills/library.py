@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from threadline.errors import BadRequest, Conflict, NotFound
-from threadline.skills.documents import SKILL_FILE, check_name, parse_skill
+from threadline.skills.documents import NAME, SKILL_FILE, check_name, parse_skill
 from threadline.skills.imports import SkillImport, import_tree
 from threadline.store import tables as t
 from threadline.store.engine import Store
@@ -107,6 +107,11 @@ class SkillLibrary:
         if cached is not None and cached[0] == key:
             return cached[1]
         skill = Skill(folder.name, category, folder, updated_at=st.st_mtime)
+        if not NAME.match(folder.name) or ".." in folder.name:
+            skill = Skill(folder.name, category, folder, updated_at=st.st_mtime,
+                          error="the folder's name is not a skill name (letters, digits, '.', '_', '-'); rename it")
+            self._cache[folder] = (key, skill)
+            return skill
         try:
             doc = parse_skill((folder / SKILL_FILE).read_text(encoding="utf-8", errors="replace"))
             problem = None if doc.name in (None, folder.name) else f"its front matter names it {doc.name!r}"
