@@ -13,7 +13,7 @@ import httpx
 
 from tests.conftest import make_settings
 from tests.llm_server import ScriptedLLM, Turn
-from tests.memory.helpers import new_session, system_of, turn
+from tests.memory_skills_tasks.helpers import new_session, system_of, turn
 from tests.runs.conftest import llm_env, serve, wait_idle
 from threadline.settings import Settings
 from threadline.web.app import create_app

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 
 from tests.llm_server import ScriptedLLM, Turn
-from tests.memory.helpers import new_session, set_preference, system_of, tool_results, turn
+from tests.memory_skills_tasks.helpers import new_session, set_preference, system_of, tool_results, turn
 
 
 async def test_memory_is_in_the_instructions_and_the_tool_changes_it(chat: httpx.AsyncClient, llm: ScriptedLLM) -> None:

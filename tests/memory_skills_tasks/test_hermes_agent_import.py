@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.memory.hermes_home import make_hermes_home
+from tests.memory_skills_tasks.hermes_home import make_hermes_home
 from threadline.memory.imports import import_memory_files
 from threadline.schedules.imports import import_jobs, schedule_text
 

@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from tests.llm_server import ScriptedLLM, Turn
-from tests.memory.helpers import new_session, system_of, tool_results, turn
+from tests.memory_skills_tasks.helpers import new_session, system_of, tool_results, turn
 
 
 def skill_md(name: str, description: str, body: str = "Do it well.") -> str:
