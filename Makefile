@@ -2,7 +2,7 @@
 DEV_VENV := .venv-dev
 PYTHON ?= $(if $(wildcard $(DEV_VENV)/bin/python),$(DEV_VENV)/bin/python,python3)
 
-.PHONY: test lint e2e bench bench-sessions bench-relay bench-startup bench-kill bench-import
+.PHONY: test lint e2e bench bench-sessions bench-relay bench-startup bench-kill bench-import bench-schedules
 
 test:
 	$(PYTHON) -m pytest -m "not e2e"
@@ -14,8 +14,9 @@ e2e:
 	$(PYTHON) -m pytest tests/e2e
 
 # The session store (BENCH_SESSIONS sessions, default 100,000), the token relay, start-up, kill and
-# resume, and `threadline import hermes` at 1k, 4k and 10k sessions (BENCH_IMPORT_100K=1 adds 100k).
-bench: bench-sessions bench-relay bench-startup bench-kill bench-import
+# resume, `threadline import hermes` at 1k, 4k and 10k sessions (BENCH_IMPORT_100K=1 adds 100k), and the
+# scheduler (a wake-up with 10,000 tasks, how late firings start).
+bench: bench-sessions bench-relay bench-startup bench-kill bench-import bench-schedules
 
 bench-sessions:
 	$(PYTHON) bench/run.py
@@ -32,6 +33,9 @@ bench-kill:
 
 bench-import:
 	$(PYTHON) bench/import_hermes.py
+
+bench-schedules:
+	$(PYTHON) bench/schedules.py
 
 # The suite on PostgreSQL (a fresh database per test, cloned from a migrated template); needs a server.
 TEST_PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test

@@ -2,8 +2,8 @@
 source with ``ast``, goes from a layer to the same layer or a lower one.
 
     errors, settings, store, preferences, redact, logs, jsonvalues   (the base)
-    < sessions, workspace                                (side by side)
-    < agent < runs < cluster < services < web < cli
+    < sessions, workspace, memory, skills                (side by side)
+    < agent < runs, schedules < cluster < services < web < cli
 
 Nothing below ``web`` imports FastAPI or Starlette. No module is over 400 lines.
 """
@@ -18,8 +18,8 @@ import threadline
 PACKAGE = Path(threadline.__file__).parent
 LAYERS = {
     "__init__": 0, "errors": 0, "settings": 0, "store": 0, "preferences": 0, "redact": 0, "logs": 0, "jsonvalues": 0,
-    "sessions": 1, "workspace": 1,
-    "agent": 2, "runs": 3, "cluster": 4, "services": 5, "web": 6, "cli": 7, "__main__": 8,
+    "sessions": 1, "workspace": 1, "memory": 1, "skills": 1,
+    "agent": 2, "runs": 3, "schedules": 3, "cluster": 4, "services": 5, "web": 6, "cli": 7, "__main__": 8,
 }
 WEB_FRAMEWORKS = ("fastapi", "starlette", "uvicorn")
 MAX_LINES = 400

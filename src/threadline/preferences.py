@@ -64,6 +64,7 @@ PREFERENCES: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "title_model": (None, _text(300)),
     "onboarding_done": (False, _bool),
     "agent_max_steps": (None, lambda v: v if v is None else _int_range(1, 500)(v)),
+    "memory_tool": ("ask", _choice("ask", "allow", "off")),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 import uuid
@@ -15,19 +16,36 @@ from threadline.agent.builtin import BuiltinRuntime
 from threadline.agent.mcp import Limits, McpPool
 from threadline.agent.providers.registry import ProviderRegistry
 from threadline.agent.runtime import RuntimeRegistry
+from threadline.agent.tools.base import Tool
+from threadline.agent.tools.memory import MemoryTool
+from threadline.agent.tools.skills import SkillSaveTool, SkillTool
 from threadline.cluster.node import Cluster
+from threadline.memory import MemoryService
+from threadline.memory.instructions import MemorySection
 from threadline.preferences import PreferenceService
 from threadline.runs.delivery import BackgroundDelivery
+from threadline.runs.instructions import Instructions
 from threadline.runs.manager import RunManager
 from threadline.runs.relay import RunListener
 from threadline.runs.side import SideRuns
+from threadline.schedules.endings import FiringEndings
+from threadline.schedules.firings import Firings
+from threadline.schedules.jobs import JobStore
+from threadline.schedules.scheduler import Scheduler
+from threadline.schedules.service import TaskService
+from threadline.schedules.timing import local_zone_name, zone
 from threadline.sessions.drafts import DraftStore, MemoryDrafts
+from threadline.sessions.notices import NoticeService
 from threadline.sessions.projects import ProjectService
 from threadline.sessions.service import SessionService
 from threadline.settings import Settings
+from threadline.skills import SkillLibrary
+from threadline.skills.instructions import SkillsSection
 from threadline.store.engine import Store
 from threadline.workspace import pool
 from threadline.workspace.pool import WorkspacePool
+
+log = logging.getLogger("threadline")
 
 
 @dataclass
@@ -45,6 +63,10 @@ class Services:
     runs: RunManager
     side: SideRuns
     delivery: BackgroundDelivery
+    memory: MemoryService
+    skills: SkillLibrary
+    notices: NoticeService
+    tasks: TaskService
     instance_id: str
     workspace_pool: WorkspacePool
     started_at: float = field(default_factory=time.time)
@@ -80,6 +102,11 @@ class Services:
             auth_timeout=settings.mcp_auth_timeout_seconds,
             cwd=settings.home,
         ))
+        memory = MemoryService(store, limits={"memory": settings.memory_char_limit, "user": settings.user_char_limit})
+        skills = SkillLibrary(settings.resolved_skills_dir, store)
+        notices = NoticeService(store)
+        jobs = JobStore(store)
+        endings = FiringEndings(store, notices, jobs)
         runtimes = RuntimeRegistry()
         runtimes.register(BuiltinRuntime(
             providers,
@@ -87,7 +114,7 @@ class Services:
             max_steps=lambda: _max_steps(preferences, settings),
             output_cap=settings.tool_output_cap,
             shell_timeout=settings.shell_timeout_seconds,
-            extra_tools=mcp.run_tools,
+            extra_tools=lambda: _extra_tools(mcp, memory, skills, preferences),
         ))
         agents = AcpAgents(AgentConfigs.load(settings.runtimes_file), AgentProcesses(ProcessLimits(
             max_processes=settings.acp_max_processes, idle_seconds=settings.acp_idle_seconds,
@@ -95,15 +122,25 @@ class Services:
             shell_timeout=settings.shell_timeout_seconds, output_cap=settings.tool_output_cap,
         )), runtimes)
         delivery = BackgroundDelivery(sessions)
-        everyone: list[RunListener] = [delivery, *listeners]
+        everyone: list[RunListener] = [delivery, endings, *listeners]
         if cluster is not None:
             everyone.append(cluster)
+        instructions = Instructions([
+            MemorySection(memory, lambda: _memory_policy(preferences)),
+            SkillsSection(skills, endings.skills_for_run),
+        ])
         runs = RunManager(
             settings=settings, sessions=sessions, providers=providers, preferences=preferences, runtimes=runtimes,
             instance_id=instance_id, relay=cluster, owner_relay=cluster, listeners=everyone,
+            instructions=instructions,
         )
         if cluster is not None:
             cluster.attach(runs)
+        firings = Firings(runs=runs, sessions=sessions, notices=notices, jobs=jobs, instance_id=instance_id,
+                          grace=settings.schedule_grace_seconds)
+        scheduler = Scheduler(jobs, firings, poll_seconds=settings.schedule_poll_seconds)
+        tasks = TaskService(jobs=jobs, firings=firings, endings=endings, scheduler=scheduler, sessions=sessions,
+                            runs=runs, skills=skills, timezone=zone(settings.timezone or local_zone_name()).key)
         return cls(
             settings=settings,
             store=store,
@@ -118,6 +155,10 @@ class Services:
             runs=runs,
             side=SideRuns(runs),
             delivery=delivery,
+            memory=memory,
+            skills=skills,
+            notices=notices,
+            tasks=tasks,
             instance_id=instance_id,
             workspace_pool=pool.acquire(settings.workspace_threads),
             cluster=cluster,
@@ -134,6 +175,9 @@ class Services:
         self.mcp.start()
         await self.runs.recover(only_expired=self.settings.redis_url is not None)
         await self.delivery.reconcile()
+        await self.tasks.endings.reconcile()
+        if self.settings.scheduler:
+            self.tasks.scheduler.start()
         if self.cluster is not None:
             await self.cluster.start()
 
@@ -142,6 +186,7 @@ class Services:
             task = self.extras.pop(name, None)
             if task is not None:
                 task.cancel()
+        await self.tasks.scheduler.close()
         await self.runs.close()
         await self.runtimes.close()
         await self.mcp.close()
@@ -155,6 +200,29 @@ class Services:
 
 async def _default_model(preferences: PreferenceService, settings: Settings) -> str | None:
     return await preferences.get("default_model") or settings.default_model
+
+
+async def _memory_policy(preferences: PreferenceService) -> str:
+    return str(await preferences.get("memory_tool"))
+
+
+async def _extra_tools(
+    mcp: McpPool, memory: MemoryService, skills: SkillLibrary, preferences: PreferenceService,
+) -> list[Tool]:
+    """The built-in runtime's tools beyond the workspace's, decided at each run's start: ``memory``
+    (unless its policy is off; ``ask`` makes it ask), ``skill`` (when a skill is enabled), ``skill_save``,
+    then the tools of the enabled MCP servers."""
+    tools: list[Tool] = []
+    policy = await _memory_policy(preferences)
+    if policy != "off":
+        tools.append(MemoryTool(memory, asks=policy == "ask"))
+    try:
+        if await skills.enabled():
+            tools.append(SkillTool(skills))
+    except OSError:
+        log.warning("the skills folder cannot be read; the skill tool is left out of this run", exc_info=True)
+    tools.append(SkillSaveTool(skills))
+    return [*tools, *await mcp.run_tools()]
 
 
 async def _max_steps(preferences: PreferenceService, settings: Settings) -> int:

@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     acp_silence_seconds: float = Field(default=600.0, gt=0)
     detect_ollama: bool = True
 
+    memory_char_limit: int = Field(default=2200, ge=100, le=100_000)
+    user_char_limit: int = Field(default=1375, ge=100, le=100_000)
+    skills_dir: Path | None = None
+    timezone: str | None = None
+    scheduler: bool = True
+    schedule_grace_seconds: float = Field(default=3600.0, ge=0)
+    schedule_poll_seconds: float = Field(default=30.0, gt=0, le=3600)
+
     password: str | None = None
     insecure: bool = False
     allowed_origins: list[str] = Field(default_factory=list)
@@ -94,6 +102,10 @@ class Settings(BaseSettings):
         if not any(default.is_relative_to(r) for r in roots):
             roots.append(default)
         return roots
+
+    @property
+    def resolved_skills_dir(self) -> Path:
+        return (self.skills_dir or self.home / "skills").expanduser().resolve()
 
     @property
     def providers_file(self) -> Path:

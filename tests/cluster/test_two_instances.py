@@ -63,7 +63,7 @@ class Deployment:
     llm: ScriptedLLM
     root: Path
 
-    def start(self, name: str) -> Instance:
+    def start(self, name: str, extra: dict[str, str] | None = None) -> Instance:
         home = self.root / name
         home.mkdir(parents=True, exist_ok=True)
         port = free_port()
@@ -84,6 +84,7 @@ class Deployment:
             "THREADLINE_HEARTBEAT_SECONDS": "1",
             "THREADLINE_LOG_JSON": "1",
         })
+        env.update(extra or {})
         log = self.root / f"{name}.log"
         proc = subprocess.Popen(
             [sys.executable, "-m", "threadline", "serve", "--home", str(home), "--port", str(port)],

@@ -67,7 +67,7 @@ class BuiltinRuntime:
             history=ctx.history,
             tools=ctx.tools if ctx.tools is not None else await self.default_tools(clarify=asks),
             ctx=ToolContext(jail=Jail(ctx.workspace), output_cap=self.output_cap, shell_timeout=self.shell_timeout,
-                            ask_user=sink.ask_user if asks else None),
+                            ask_user=sink.ask_user if asks else None, session_id=ctx.session_id),
             sink=sink,
             max_steps=await self._max_steps(),
             system=ctx.system,

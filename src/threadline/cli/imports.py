@@ -1,5 +1,7 @@
 """``threadline import hermes DIR``: import a Hermes WebUI ``sessions/`` directory
-(``sessions/hermes_import.py`` does the import), with progress on stderr and a summary on stdout.
+(``sessions/hermes_import.py`` does the import), with progress on stderr and a summary on stdout. When
+``DIR`` is a Hermes home (``~/.hermes``), its memories, skills and scheduled jobs come in too
+(``agent_home.py``, which also gives ``threadline import skills DIR``), then its ``webui/sessions/``.
 
 Exit codes: 0 when nothing failed, 1 when at least one file failed (the others are imported), 2 when the
 directory itself cannot be used.
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from threadline.cli import agent_home
 from threadline.cli.options import add_home, settings_from
 from threadline.settings import Settings
 
@@ -25,17 +28,27 @@ if TYPE_CHECKING:
 
 
 def add_parser(commands: Any) -> None:
-    importer = commands.add_parser("import", help="import sessions from another system")
+    importer = commands.add_parser("import", help="import sessions, memory, skills and tasks from another system")
     sources = importer.add_subparsers(dest="source", required=True)
-    hermes = sources.add_parser("hermes", help="import a Hermes WebUI sessions/ directory")
-    hermes.add_argument("directory", help="the sessions/ directory (projects.json beside it is read too)")
+    hermes = sources.add_parser("hermes", help="import a Hermes home (~/.hermes: memories, skills, scheduled "
+                                               "jobs, WebUI sessions) or a Hermes WebUI sessions/ directory")
+    hermes.add_argument("directory", help="a Hermes home, or a sessions/ directory (projects.json beside it is "
+                                          "read too)")
     hermes.add_argument("--batch", type=int, help="sessions written per transaction (default 200)")
     add_home(hermes)
     hermes.set_defaults(func=run)
+    agent_home.add_sources(sources)
 
 
 def run(args: argparse.Namespace) -> int:
-    return import_hermes(settings_from(args), Path(args.directory), batch_size=args.batch)
+    settings, directory = settings_from(args), Path(args.directory).expanduser()
+    if not agent_home.is_agent_home(directory):
+        return import_hermes(settings, directory, batch_size=args.batch)
+    code = agent_home.import_agent_home(settings, directory)
+    sessions = agent_home.sessions_of(directory)
+    if sessions is not None:
+        code = max(code, import_hermes(settings, sessions, batch_size=args.batch))
+    return code
 
 
 def import_hermes(settings: Settings, directory: Path, *, batch_size: int | None = None) -> int:

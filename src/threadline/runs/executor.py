@@ -97,7 +97,8 @@ class RunExecutor:
         async with self.store.read() as conn:
             row = await self.sessions.row(conn, live.session_id)
         extra = dict(row["extra"] or {}) if row is not None else {}
-        target = RunTarget(live.session_id, spec.kind, claim.workspace, row["project_id"] if row else None, extra)
+        target = RunTarget(live.session_id, spec.kind, claim.workspace, row["project_id"] if row else None, extra,
+                           run_id=live.id)
         states = extra.get(RUNTIME_STATE) or {}
         state = states.get(claim.runtime or BUILTIN) if isinstance(states, dict) else None
         return RunContext(

@@ -34,6 +34,7 @@ class RunTarget:
     workspace: str
     project_id: str | None
     extra: dict[str, Any]
+    run_id: str = ""
 
 
 class InstructionSection(Protocol):

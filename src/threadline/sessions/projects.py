@@ -64,7 +64,7 @@ class ProjectService:
         return _public(row)
 
     async def delete(self, project_id: str) -> None:
-        """Delete the project; its sessions stay, with no project."""
+        """Delete the project and its memory; its sessions stay, with no project."""
         async with self.store.write() as conn:
             await conn.execute(
                 update(t.sessions).where(t.sessions.c.project_id == project_id).values(project_id=None)
@@ -72,3 +72,5 @@ class ProjectService:
             result = await conn.execute(delete(t.projects).where(t.projects.c.id == project_id))
             if result.rowcount == 0:
                 raise NotFound(f"project not found: {project_id}")
+            for table in (t.memory_documents, t.memory_revisions):
+                await conn.execute(delete(table).where(table.c.project_id == project_id))

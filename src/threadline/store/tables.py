@@ -167,3 +167,103 @@ instances = Table(
     Column("id", String(64), primary_key=True),
     Column("heartbeat_at", Float, nullable=False),
 )
+
+# Memory (migration 0005): two documents per owner, ``memory`` (what the agent learned) and ``user``
+# (about the user); ``project_id`` is "" for the owner's own memory, else a project's. Every change
+# is kept as a revision, so the UI can show the history and undo.
+memory_documents = Table(
+    "memory_documents",
+    metadata,
+    Column("owner", String(64), primary_key=True),
+    Column("project_id", String(64), primary_key=True),
+    Column("section", String(16), primary_key=True),
+    Column("content", Text, nullable=False, server_default=""),
+    Column("revision", Integer, nullable=False, server_default=text("0")),
+    Column("updated_at", Float, nullable=False),
+)
+
+memory_revisions = Table(
+    "memory_revisions",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("owner", String(64), nullable=False),
+    Column("project_id", String(64), nullable=False),
+    Column("section", String(16), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("source", String(16), nullable=False),  # api | agent | import | undo
+    Column("note", String(300), nullable=True),  # what changed, in a few words
+    Column("session_id", String(64), nullable=True),  # the session whose run changed it
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("owner", "project_id", "section", "revision", name="uq_memory_revisions_document"),
+)
+
+# Scheduled tasks (migration 0005). ``next_run_at`` is the lease: a firing is claimed by the one
+# conditional UPDATE that moves it on, and recorded as a ``cron_firings`` row, unique per slot.
+cron_jobs = Table(
+    "cron_jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("prompt", Text, nullable=False),
+    Column("schedule", String(200), nullable=False),  # as the user wrote it
+    Column("kind", String(16), nullable=False),  # cron | interval | once
+    Column("expr", String(200), nullable=False),  # cron expression, interval seconds, or ISO time
+    Column("timezone", String(64), nullable=False),
+    Column("model", String(300), nullable=True),
+    Column("skills", JSON, nullable=False, server_default=text("'[]'")),
+    Column("session_id", String(64), ForeignKey("sessions.id", ondelete="SET NULL"), nullable=True),
+    Column("own_session", Boolean, nullable=False, server_default=text("false")),  # a hidden session of its own
+    Column("state", String(16), nullable=False),  # scheduled | paused | completed
+    Column("next_run_at", Float, nullable=True),
+    Column("anchor_at", Float, nullable=False),  # intervals count from here
+    Column("repeat_times", Integer, nullable=True),  # None: forever
+    Column("run_count", Integer, nullable=False, server_default=text("0")),
+    Column("last_run_at", Float, nullable=True),
+    Column("last_status", String(16), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("extra", JSON, nullable=False, server_default=text("'{}'")),
+    Index("ix_cron_jobs_due", "state", "next_run_at"),
+)
+
+cron_firings = Table(
+    "cron_firings",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), ForeignKey("cron_jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("due_at", Float, nullable=False),
+    Column("trigger", String(16), nullable=False),  # schedule | manual
+    Column("status", String(16), nullable=False),  # running | succeeded | failed | cancelled | interrupted | missed
+    Column("run_id", String(64), nullable=True),
+    Column("session_id", String(64), ForeignKey("sessions.id", ondelete="SET NULL"), nullable=True),
+    Column("instance_id", String(64), nullable=True),
+    Column("started_at", Float, nullable=True),
+    Column("finished_at", Float, nullable=True),
+    Column("answer", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("delivered", Boolean, nullable=False, server_default=text("false")),
+    UniqueConstraint("job_id", "trigger", "due_at", name="uq_cron_firings_slot"),
+    Index("ix_cron_firings_job", "job_id", "id"),
+    Index("ix_cron_firings_run", "run_id"),
+    Index("ix_cron_firings_finished", "finished_at"),
+)
+
+# What the user is told outside a chat (a scheduled task's result...): the sidebar's list with an unread
+# badge. ``source`` makes each notice exactly once (a firing gives one notice whatever happens).
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("body", Text, nullable=False, server_default=""),
+    Column("session_id", String(64), ForeignKey("sessions.id", ondelete="SET NULL"), nullable=True),
+    Column("job_id", String(32), ForeignKey("cron_jobs.id", ondelete="SET NULL"), nullable=True),
+    Column("source", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("read_at", Float, nullable=True),
+    UniqueConstraint("source", name="uq_notices_source"),
+    Index("ix_notices_unread", "read_at", "id"),
+)

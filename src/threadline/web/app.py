@@ -25,15 +25,19 @@ from threadline.web.routes import (
     auth,
     chat,
     clarify,
+    crons,
     files,
     health,
     mcp,
+    memory,
     metrics,
+    notices,
     projects,
     providers,
     runtimes,
     sessions,
     side,
+    skills,
 )
 from threadline.web.routes import settings as settings_routes
 
@@ -84,7 +88,7 @@ def create_app(settings: Settings | None = None, *, env: dict[str, str] | None =
     for router in (
         health.router, metrics.router, sessions.router, chat.router, approvals.router, clarify.router, side.router,
         providers.router, mcp.router, runtimes.router, projects.router, settings_routes.router, auth.router,
-        files.router, docs.router, pages.router,
+        files.router, memory.router, skills.router, crons.router, notices.router, docs.router, pages.router,
     ):
         app.include_router(router)
     # Innermost first; the order is explained in web/middleware/__init__.py.

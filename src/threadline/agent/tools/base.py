@@ -26,6 +26,7 @@ class ToolContext:
     shell_timeout: float = 120.0
     env: Mapping[str, str] | None = None  # the shell's environment; None: the server's, secrets removed
     ask_user: AskUser | None = None  # the run's ``RunSink.ask_user``; None: nobody to ask (background runs)
+    session_id: str | None = None  # the run's session (tools that keep state per session or project)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,10 @@ import { initSide } from './side.js';
 import { initWorkspace } from './workspace.js';
 import { initRuntimes, loadRuntimes } from './runtimes.js';
 import { initSettings, applyCachedTheme, loadSettings } from './settings.js';
+import { initMemory } from './memory.js';
+import { initSkills } from './skills.js';
+import { initTasks } from './tasks.js';
+import { initNotices, refreshNotices } from './notices.js';
 import { maybeFirstRun } from './providers.js';
 import { loadModels } from './models.js';
 import { showError } from './dialogs.js';
@@ -39,9 +43,13 @@ async function main() {
   initWorkspace();
   initRuntimes();
   initSettings();
+  initMemory();
+  initSkills();
+  initTasks();
+  initNotices();
   initShortcuts({ newChat: () => newChat(), search: () => focusSearch(), stop: () => stop() });
 
-  await Promise.all([loadSettings(), loadModels(), loadRuntimes(), loadProjects(), route(), loadSessions()]);
+  await Promise.all([loadSettings(), loadModels(), loadRuntimes(), loadProjects(), route(), loadSessions(), refreshNotices()]);
   document.body.classList.add('ready');
   maybeFirstRun();
 }

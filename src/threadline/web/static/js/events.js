@@ -26,6 +26,8 @@ export const EV = Object.freeze({
   RUNTIMES: 'runtimes',                   // state.runtimes: the built-in agent and the ACP agents
   // requests to other modules
   OPEN_SETTINGS: 'settings:open',         // section name
+  OPEN_PAGE: 'page:open',                 // 'memory' | 'skills' | 'tasks': open that page
+  NOTICES_CHANGED: 'notices:changed',     // -: notices may have changed; read them again
   OPEN_SETUP: 'setup:open',               // -: first-run provider setup
   PICK_MODEL: 'model:pick',               // -: open the model picker
   COMPOSER_FOCUS: 'composer:focus',       // -

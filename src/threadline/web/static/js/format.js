@@ -34,6 +34,13 @@ export function relativeTime(epochSeconds) {
   return d.toLocaleDateString(undefined, sameYear ? { month: 'short', day: 'numeric' } : { year: 'numeric', month: 'short' });
 }
 
+/** "5m ago", "just now", or a date for anything older than a week. */
+export function agoText(epochSeconds) {
+  const r = relativeTime(epochSeconds);
+  if (r === 'now') return 'just now';
+  return /^\d+[mhd]$/.test(r) ? `${r} ago` : r;
+}
+
 export function clockTime(epochSeconds) {
   if (!epochSeconds) return '';
   const d = new Date(epochSeconds * 1000);
