@@ -9,6 +9,7 @@ test:
 
 lint:
 	$(PYTHON) -m ruff check src tests bench
+	$(PYTHON) -m mypy
 
 e2e:
 	$(PYTHON) -m pytest tests/e2e
