@@ -37,6 +37,7 @@ async def test_streamed_text_reasoning_plan_and_usage(chat: httpx.AsyncClient, a
     assert [(m["role"], m["content"]) for m in session["messages"]] == [
         ("user", "hello there"), ("assistant", "Hello from the agent.")]
     assert session["messages"][1]["reasoning"] == "The user greets me."
+    assert session["messages"][1]["plan"]["entries"][0]["content"] == "Greet the user"  # kept for a reload
     assert (session["input_tokens"], session["output_tokens"]) == (21, 9)
     # Replay from any point gives exactly the events after it, in order, once.
     for cut in (0, 2, len(frames) - 2):

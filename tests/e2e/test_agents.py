@@ -59,9 +59,12 @@ def test_add_an_agent_test_it_and_run_a_chat_on_it(page: Any, api: httpx.Client,
     sid = session_id(page)
     assert get_session(api, sid)["runtime"] == name
 
-    page.reload()  # kept with the session
+    page.reload()  # kept with the session, and so is the agent's plan
     page.wait_for_selector("body.ready")
     page.wait_for_function(f"() => document.querySelector('#runtime-label').textContent === '{name}'")
+    stored_plan = page.locator(".msg-assistant .plan-card").last
+    stored_plan.wait_for()
+    assert stored_plan.locator(".plan-entry").count() == 2
 
     page.locator("#settings-open").click()
     page.locator("#tab-agents").click()

@@ -60,6 +60,7 @@ class Recorder:
         self.checkpointed = ("", "")
         self.usage = Usage()
         self.answer_parts: list[str] = []
+        self.plan: dict[str, Any] | None = None  # an agent's latest plan (the ``plan`` event)
         self.settled = False  # the run's success is stored
         self.lost = False  # another run took the session over
 
@@ -103,6 +104,7 @@ class Recorder:
         tool_calls = message.get("tool_calls") or None
         reasoning = message.get("reasoning") or None
         meta = {"reasoning_signature": message["reasoning_signature"]} if message.get("reasoning_signature") else {}
+        meta |= self._plan_meta()
         async with self.owned() as conn:
             if self.row_id is not None:
                 values: dict[str, Any] = {"content": content, "tool_calls": tool_calls, "reasoning": reasoning,
@@ -182,7 +184,12 @@ class Recorder:
         self._check_cancelled()
         if type_ in TERMINAL_EVENTS:
             raise ValueError(f"a runtime cannot send the terminal event {type_!r}; the run ends itself")
+        if type_ == "plan":
+            self.plan = data  # kept with the turn's assistant rows, so a reload shows it too
         self.run.emit(type_, data)
+
+    def _plan_meta(self) -> dict[str, Any]:
+        return {"plan": self.plan} if self.plan is not None else {}
 
     async def save_state(self, state: dict[str, Any]) -> None:
         async with self.owned() as conn:
@@ -205,7 +212,8 @@ class Recorder:
         if (text, reasoning) != self.checkpointed and (text or reasoning):
             if row_id is None:
                 row = await self._append(
-                    conn, NewMessage(role="assistant", content=text, reasoning=reasoning or None, status="partial")
+                    conn, NewMessage(role="assistant", content=text, reasoning=reasoning or None, status="partial",
+                                     meta=self._plan_meta())
                 )
                 row_id = row["id"]
             else:
@@ -230,7 +238,8 @@ class Recorder:
             )
         else:
             await self._append(
-                conn, NewMessage(role="assistant", content=self.text, reasoning=self.reasoning or None, status=status)
+                conn, NewMessage(role="assistant", content=self.text, reasoning=self.reasoning or None, status=status,
+                                 meta=self._plan_meta())
             )
         self.text, self.reasoning, self.row_id = "", "", None
 

@@ -6,6 +6,7 @@ import { clockTime, fullTime, compactNumber } from '../format.js';
 import { markdownEl } from './markdown.js';
 import { toolCard, parseArgs } from './tools.js';
 import { clarifyRecord } from './clarify.js';
+import { planCard, updatePlanCard } from './plan.js';
 
 /** Plain text of a message's content (a string, or a list of parts). */
 export function contentText(content) {
@@ -149,6 +150,7 @@ class TurnView {
     this.texts = [];
     this.timestamp = null;
     this.lastIndex = null;
+    this.planEl = null;  // an agent's plan: one card per turn, showing the latest version stored
   }
 
   addAssistant(m, results, index) {
@@ -162,6 +164,10 @@ class TurnView {
         this.body.append(errorRow(contentText(m.content), m.hint));
       }
       return;
+    }
+    if (m.plan) {
+      if (!this.planEl) { this.planEl = planCard(); this.body.append(this.planEl); }
+      updatePlanCard(this.planEl, m.plan.entries || []);
     }
     if (m.reasoning && this.opts.showThinking !== false) this.body.append(thinkingCard(m.reasoning));
     const text = contentText(m.content);
