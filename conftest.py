@@ -8,6 +8,10 @@ Playwright's sync API for the whole session, which keeps an event loop running i
 until the session ends; any async test that pytest-asyncio starts after it fails with "Runner.run()
 cannot be called from a running event loop". Ordering the browser tests after everything else keeps
 ``python -m pytest`` green whatever the collection order.
+
+Tests that do not depend on the database backend (agent runtimes and tools, MCP and ACP processes,
+redaction, installs of other agents) are marked ``backend_independent``: the PostgreSQL pass of CI
+(``-m "not e2e and not backend_independent"``) runs everything else again on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -23,5 +27,17 @@ def _is_browser_test(item: pytest.Item) -> bool:
     return f"{os.sep}tests{os.sep}e2e{os.sep}" in str(item.path)
 
 
+BACKEND_INDEPENDENT = (
+    f"{os.sep}tests{os.sep}agent{os.sep}",
+    f"{os.sep}tests{os.sep}acp{os.sep}",
+    f"{os.sep}tests{os.sep}mcp{os.sep}",
+    f"{os.sep}tests{os.sep}security{os.sep}test_redact",
+    f"{os.sep}tests{os.sep}security{os.sep}test_shell_approvals",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(part in str(item.path) for part in BACKEND_INDEPENDENT):
+            item.add_marker(pytest.mark.backend_independent)
     items.sort(key=_is_browser_test)  # stable: the order within each group is kept
