@@ -298,3 +298,25 @@ async def test_branch_errors(client: httpx.AsyncClient, app: FastAPI) -> None:
     assert busy.status_code == 409 and busy.json()["active_stream_id"] == "r" * 32
     listing = await client.get("/api/session/branches", params={"session_id": session_id, "message_id": mine})
     assert listing.status_code == 200 and listing.json()["count"] == 1
+
+
+async def test_hermes_sessions_import_as_single_branch_trees(tmp_path: Path, client: httpx.AsyncClient,
+                                                             app: FastAPI) -> None:
+    from threadline.sessions.hermes import import_directory
+
+    sessions = tmp_path / "hermes" / "sessions"
+    sessions.mkdir(parents=True)
+    messages = [{"role": "user", "content": "hi", "timestamp": 1_761_000_000},
+                {"role": "assistant", "content": "hello", "timestamp": 1_761_000_001},
+                {"role": "user", "content": "bye", "timestamp": 1_761_000_002}]
+    (sessions / "abcdef012345.json").write_text(json.dumps({
+        "session_id": "abcdef012345", "title": "From Hermes", "workspace": "/tmp", "created_at": 1_761_000_000,
+        "updated_at": 1_761_000_002, "messages": messages}))
+    report = await import_directory(app.state.services, sessions)
+    assert len(report.imported) == 1
+    session = await get_session(client, "abcdef012345")
+    assert texts(session) == ["hi", "hello", "bye"]
+    assert [m["parent_id"] for m in session["messages"]] == [None, *[m["id"] for m in session["messages"][:-1]]]
+    assert not any("sibling_count" in m for m in session["messages"]) and session["branches_after"] is None
+    await add_messages(app, "abcdef012345", 1, text="after import", roles=("assistant",))
+    assert (await get_session(client, "abcdef012345"))["messages"][-1]["parent_id"] == session["messages"][-1]["id"]
