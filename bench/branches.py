@@ -11,7 +11,8 @@ in-process through ``SessionService`` on a fresh database (SQLite, or ``--databa
 - switching versions (``POST /api/session/branch``'s work), near the end (20 messages change) and near the
   start (about 10,000 change): the cost follows the messages that change, not the tree.
 
-Prints a table, writes ``bench/results/branches.json`` (``branches-<dialect>.json`` with a URL) and exits 1
+Prints a table, writes ``bench/results/branches.json`` (``branches-<dialect>.json`` with a URL, see
+``bench/results.py``) and exits 1
 when a branched session's page or append is more than ``RATIO`` times the linear one's.
 """
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import statistics
@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from sqlalchemy.engine import make_url  # noqa: E402
-
+from bench.results import database_name, save  # noqa: E402
 from threadline.sessions import branches, history  # noqa: E402
 from threadline.sessions.service import NewMessage, SessionService  # noqa: E402
 
@@ -169,11 +169,9 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=200)
     args = parser.parse_args()
     result = asyncio.run(bench(args.database_url, args.versions))
+    result["database"] = database_name(args.database_url)
     ok = report(result)
-    suffix = f"-{make_url(args.database_url).get_backend_name()}" if args.database_url else ""
-    out = ROOT / "bench" / "results" / f"branches{suffix}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    save("branches", result)
     sys.exit(0 if ok else 1)
 
 

@@ -302,7 +302,8 @@ async def test_branch_errors(client: httpx.AsyncClient, app: FastAPI) -> None:
 
 async def test_hermes_sessions_import_as_single_branch_trees(tmp_path: Path, client: httpx.AsyncClient,
                                                              app: FastAPI) -> None:
-    from threadline.sessions.hermes import import_directory
+    from threadline.sessions.hermes_import import HermesImporter
+    from threadline.sessions.projects import ProjectService
 
     sessions = tmp_path / "hermes" / "sessions"
     sessions.mkdir(parents=True)
@@ -312,8 +313,9 @@ async def test_hermes_sessions_import_as_single_branch_trees(tmp_path: Path, cli
     (sessions / "abcdef012345.json").write_text(json.dumps({
         "session_id": "abcdef012345", "title": "From Hermes", "workspace": "/tmp", "created_at": 1_761_000_000,
         "updated_at": 1_761_000_002, "messages": messages}))
-    report = await import_directory(app.state.services, sessions)
-    assert len(report.imported) == 1
+    service = app.state.services.sessions
+    report = await HermesImporter(service, ProjectService(service.store), batch_size=2).run(sessions)
+    assert report.exit_code == 0 and report.imported == ["abcdef012345"]
     session = await get_session(client, "abcdef012345")
     assert texts(session) == ["hi", "hello", "bye"]
     assert [m["parent_id"] for m in session["messages"]] == [None, *[m["id"] for m in session["messages"][:-1]]]

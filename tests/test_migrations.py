@@ -187,13 +187,14 @@ async def test_unknown_cost_migration_keeps_every_row(tmp_path: Path) -> None:
         async with store.read() as conn:
             assert (await conn.execute(select(s.c.estimated_cost))).scalar_one() == 0
             assert (await conn.execute(select(func.count()).select_from(m))).scalar_one() == 3
+    finally:
+        await store.close()
 
 
 def _branches_migration() -> Any:
     """The migration that made messages a tree, and the revision before it."""
-    from alembic.script import ScriptDirectory
-
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
     from threadline.store.engine import MIGRATIONS_DIR
 

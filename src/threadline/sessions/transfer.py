@@ -186,8 +186,10 @@ def prepare_import(
     require_storable(payload)
     now = time.time()
     raw, raw_branches = payload.get("messages"), payload.get("branches")
-    both = isinstance(raw, list) and isinstance(raw_branches, list) and bool(raw_branches)
-    messages = parse_import_messages([*raw, *raw_branches] if both else raw, now)
+    if isinstance(raw, list) and isinstance(raw_branches, list) and raw_branches:
+        messages = parse_import_messages([*raw, *raw_branches], now)
+    else:
+        messages = parse_import_messages(raw, now)
     tree = parse_tree(raw, raw_branches, messages)
     path_length = tree.path_length if tree is not None else len(messages)
     title = clean_title(payload.get("title") or "Untitled")
