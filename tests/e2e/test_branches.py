@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import screenshot
-from tests.e2e.helpers import chat, get_session, ready, send, session_id, wait_idle
+from tests.e2e.helpers import chat, edit_and_send, get_session, ready, send, session_id, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -35,11 +35,7 @@ def test_edit_and_switch_between_versions(page: Any, api: httpx.Client) -> None:
     send(page, "Second question")
     wait_idle(page)
     sid = session_id(page)
-    first = page.locator(".msg-user").first
-    first.hover()
-    first.locator("[data-action=edit]").click()
-    first.locator("textarea.edit-area").fill("First question, edited")
-    first.get_by_role("button", name="Send", exact=True).click()
+    edit_and_send(page.locator(".msg-user").first, "First question, edited")
     page.locator(".msg-assistant .md", has_text="Echo: First question, edited").wait_for()
     wait_idle(page)
     # The edit is a new version: the old question and what followed it are one click away.
