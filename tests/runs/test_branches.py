@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
 
 from tests.llm_server import ScriptedLLM, Turn
 from tests.runs.conftest import read_events, wait_idle
+from threadline.store import tables as t
 
 
 async def new_session(client: httpx.AsyncClient) -> str:
@@ -34,7 +37,9 @@ def contents(session: dict[str, Any]) -> list[str]:
     return [m["content"] for m in session["messages"]]
 
 
-async def test_edit_an_earlier_message_keeps_both_versions(chat: httpx.AsyncClient, llm: ScriptedLLM) -> None:
+async def test_edit_an_earlier_message_keeps_both_versions(
+    chat_app: FastAPI, chat: httpx.AsyncClient, llm: ScriptedLLM
+) -> None:
     sid = await new_session(chat)
     await turn(chat, sid, "first question")
     await turn(chat, sid, "second question")
@@ -50,6 +55,10 @@ async def test_edit_an_earlier_message_keeps_both_versions(chat: httpx.AsyncClie
                                ("user", "second question, edited")]
     new = edited["messages"][2]
     assert new["parent_id"] == second["parent_id"] and new["seq"] == 2
+    # The run's claim recorded where its turn branched from: the edited message's parent.
+    async with chat_app.state.services.store.read() as conn:
+        request = (await conn.execute(select(t.runs.c.request).where(t.runs.c.id == new["run_id"]))).scalar()
+    assert request["branch_from"] == second["parent_id"]
     assert new["sibling_ids"] == [second["id"], new["id"]]
     assert (new["sibling_index"], new["sibling_count"]) == (1, 2)
     assert edited["message_count"] == 4

@@ -91,8 +91,7 @@ class StartTx:
         row = await self.starter.sessions.row(self.conn, session_id)
         if row is None:
             raise BadRequest(f"session not found: {session_id}")
-        request = {"message": message, "attachments": attachments or [], "model": requested_model,
-                   "branch_from": row["active_leaf_id"]}  # the run's turn follows this message
+        request = {"message": message, "attachments": attachments or [], "model": requested_model}
         claim = Claim(run_id or new_run_id(), session_id, model, row["runtime"], row["workspace"], spec)
         await self.starter.claim_row(self.conn, claim, request, store_message=stored_message)
         self.claims.append(claim)
@@ -212,6 +211,9 @@ class RunStarter:
         self, conn: AsyncConnection, claim: Claim, request: dict[str, Any], *, store_message: bool = True,
         replace_queued: bool = False,
     ) -> None:
+        # The message the run's turn follows: its user message's parent, or for a regenerated answer the
+        # user message itself. Nothing moves the active path while the run owns the session.
+        request = {**request, "branch_from": await branches.leaf(conn, claim.session_id)}
         if store_message:
             meta = {"attachments": request["attachments"]} if request.get("attachments") else {}
             await self.sessions.append_message(

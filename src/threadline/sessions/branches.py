@@ -191,6 +191,12 @@ async def versions(conn: AsyncConnection, session_id: str, message_id: int) -> d
             "seq": row["seq"], "index": index, "count": len(items), "versions": items}
 
 
+async def leaf(conn: AsyncConnection, session_id: str) -> int | None:
+    """The id of the active path's last message (None: the path is empty)."""
+    found = await conn.execute(select(t.sessions.c.active_leaf_id).where(t.sessions.c.id == session_id))
+    return found.scalar()
+
+
 async def last_on_path(conn: AsyncConnection, session_id: str, *conditions: Any) -> Any:
     """The last row of the active path matching ``conditions`` (read backwards along the index)."""
     query = (
