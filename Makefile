@@ -2,7 +2,7 @@
 DEV_VENV := .venv-dev
 PYTHON ?= $(if $(wildcard $(DEV_VENV)/bin/python),$(DEV_VENV)/bin/python,python3)
 
-.PHONY: test lint e2e bench bench-sessions bench-relay bench-startup bench-kill bench-import bench-schedules
+.PHONY: test lint e2e bench bench-sessions bench-branches bench-relay bench-startup bench-kill bench-import bench-schedules
 
 test:
 	$(PYTHON) -m pytest -m "not e2e"
@@ -14,13 +14,17 @@ lint:
 e2e:
 	$(PYTHON) -m pytest tests/e2e
 
-# The session store (BENCH_SESSIONS sessions, default 100,000), the token relay, start-up, kill and
-# resume, `threadline import hermes` at 1k, 4k and 10k sessions (BENCH_IMPORT_100K=1 adds 100k), and the
-# scheduler (a wake-up with 10,000 tasks, how late firings start).
-bench: bench-sessions bench-relay bench-startup bench-kill bench-import bench-schedules
+# The session store (BENCH_SESSIONS sessions, default 100,000), versions, the token relay, start-up, kill
+# and resume, `threadline import hermes` at 1k, 4k and 10k sessions (BENCH_IMPORT_100K=1 adds 100k), and
+# the scheduler (a wake-up with 10,000 tasks, how late firings start).
+bench: bench-sessions bench-branches bench-relay bench-startup bench-kill bench-import bench-schedules
 
 bench-sessions:
 	$(PYTHON) bench/run.py
+
+# A page, an append and the model's context with 200 other versions in the tree, against none.
+bench-branches:
+	$(PYTHON) bench/branches.py
 
 bench-relay:
 	$(PYTHON) bench/relay.py

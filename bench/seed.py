@@ -75,6 +75,8 @@ def _session_row(session_id: str, title: str, created: float, last: float, count
         "output_tokens": 0,
         "estimated_cost": 0.0,
         "active_run_id": None,
+        "runtime": None,
+        "active_leaf_id": None,  # set by _link_paths once the messages have ids
         "extra": {},
         **extra,
     }
@@ -84,6 +86,9 @@ def _message_row(session_id: str, seq: int, text: str, stamp: float) -> dict[str
     return {
         "session_id": session_id,
         "seq": seq,
+        "parent_id": None,  # set by _link_paths
+        "position": seq,
+        "active_at": stamp,
         "role": "user" if seq % 2 == 0 else "assistant",
         "content": text,
         "parts": None,
@@ -125,6 +130,20 @@ async def _write(store: Store, sessions: list[dict[str, Any]], messages: list[di
                                        _tuples(messages, MESSAGE_COLUMNS))
 
 
+async def _link_paths(store: Store) -> None:
+    """Every seeded transcript is one path: each message follows the one before it, the last is the
+    session's leaf (set-based, through ``uq_messages_session_position``)."""
+    async with store.write() as conn:
+        await conn.exec_driver_sql(
+            "UPDATE messages SET parent_id = (SELECT p.id FROM messages p WHERE p.session_id = messages.session_id "
+            "AND p.position = messages.position - 1) WHERE position > 0"
+        )
+        await conn.exec_driver_sql(
+            "UPDATE sessions SET active_leaf_id = (SELECT m.id FROM messages m WHERE m.session_id = sessions.id "
+            "AND m.position = sessions.message_count - 1)"
+        )
+
+
 async def seed(
     home: Path, count: int, *, rng_seed: int = RNG_SEED, progress: bool = True, database_url: str | None = None
 ) -> SeedResult:
@@ -163,6 +182,7 @@ async def seed(
             rows = [_message_row(session_id, i, " ".join(rng.choices(words, k=20)), stamps[i]) for i in range(size)]
             await _write(store, [_session_row(session_id, f"Append bench {size}", stamps[0], stamps[-1], size)], rows)
             total_messages += size
+        await _link_paths(store)
         async with store.write() as conn:
             await conn.exec_driver_sql("ANALYZE")
             if store.is_sqlite:

@@ -189,3 +189,92 @@ async def test_unknown_cost_migration_keeps_every_row(tmp_path: Path) -> None:
             assert (await conn.execute(select(func.count()).select_from(m))).scalar_one() == 3
     finally:
         await store.close()
+
+
+def _branches_migration() -> Any:
+    """The migration that made messages a tree, and the revision before it."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from threadline.store.engine import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    scripts = ScriptDirectory.from_config(config)
+    return next(s for s in scripts.walk_revisions() if "message_branches" in (s.path or ""))
+
+
+async def _move_to(store: Store, action: str, revision: str) -> None:
+    async with store.engine.connect() as conn:
+        await conn.run_sync(_alembic, action, revision)
+        await conn.commit()
+
+
+async def test_linear_transcripts_become_single_branch_trees(tmp_path: Path) -> None:
+    """Upgrading a database with linear transcripts (SQLite, or PostgreSQL with
+    THREADLINE_TEST_DATABASE_URL): every message follows the one before it, all on the active path,
+    the last one its leaf; search still finds them and new messages go after the leaf. Downgrading keeps
+    the active path."""
+    from sqlalchemy import text
+
+    url = os.environ.get("THREADLINE_TEST_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    store = Store(url)
+    script = _branches_migration()
+    try:
+        await store.migrate()
+        await _move_to(store, "downgrade", script.down_revision)
+        async with store.write() as conn:
+            for sid, count in (("s1", 5), ("s2", 2), ("s3", 0)):
+                await conn.execute(text(
+                    "INSERT INTO sessions (id, title, workspace, created_at, updated_at, sort_at, message_count) "
+                    "VALUES (:id, 'old chat', '/w', 0, 0, 0, :n)"), {"id": sid, "n": count})
+                for seq in range(count):
+                    await conn.execute(text(
+                        "INSERT INTO messages (session_id, seq, role, content, created_at) "
+                        "VALUES (:sid, :seq, :role, :content, :at)"),
+                        {"sid": sid, "seq": seq, "role": "user" if seq % 2 == 0 else "assistant",
+                         "content": f"{sid} words number{seq}", "at": 100.0 + seq})
+        await store.migrate()
+        async with store.read() as conn:
+            rows = (await conn.execute(text(
+                "SELECT id, session_id, seq, parent_id, position, active_at FROM messages ORDER BY session_id, seq"
+            ))).mappings().all()
+            leaves = dict((await conn.execute(text("SELECT id, active_leaf_id FROM sessions"))).all())
+            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        assert version == HEAD
+        for sid in ("s1", "s2"):
+            chain = [r for r in rows if r["session_id"] == sid]
+            assert [r["position"] for r in chain] == [r["seq"] for r in chain] == list(range(len(chain)))
+            assert [r["parent_id"] for r in chain] == [None, *[r["id"] for r in chain[:-1]]]
+            assert [r["active_at"] for r in chain] == [100.0 + r["seq"] for r in chain]
+            assert leaves[sid] == chain[-1]["id"]
+        assert leaves["s3"] is None
+
+        service = SessionService(store, MemoryDrafts(ttl_seconds=60, cap=10), Settings(home=tmp_path))
+        session = await service.get("s1", msg_limit=2)
+        assert [m["content"] for m in session["messages"]] == ["s1 words number3", "s1 words number4"]
+        from threadline.sessions.search import search_sessions
+
+        found = await search_sessions(service, "number4")
+        assert [(s["session_id"], s["on_active_path"]) for s in found["sessions"]] == [("s1", True)]
+        async with store.write() as conn:
+            from threadline.sessions.service import NewMessage
+
+            added = await service.append_message(conn, "s1", NewMessage(role="user", content="fresh zeppelin"))
+        assert added["parent_id"] == leaves["s1"] and added["seq"] == 5
+        assert [s["session_id"] for s in (await search_sessions(service, "zeppelin"))["sessions"]] == ["s1"]
+
+        # A version off the path, then back down: the active path stays, as a linear transcript.
+        from threadline.sessions import history
+
+        await history.truncate(service, "s1", 2)
+        async with store.write() as conn:
+            await service.append_message(conn, "s1", NewMessage(role="user", content="other version"))
+        await _move_to(store, "downgrade", script.down_revision)
+        async with store.read() as conn:
+            kept = (await conn.execute(text(
+                "SELECT seq, content FROM messages WHERE session_id = 's1' ORDER BY seq"))).all()
+        assert kept == [(0, "s1 words number0"), (1, "s1 words number1"), (2, "other version")]
+        await store.migrate()
+    finally:
+        await store.close()

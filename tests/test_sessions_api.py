@@ -300,8 +300,9 @@ async def test_duplicate_copies_messages(client: httpx.AsyncClient, app: FastAPI
     assert copy["message_count"] == 5 and copy["project_id"] == project
     original_messages = (await get_session(client, source))["messages"]
     copied_messages = (await get_session(client, copy["session_id"]))["messages"]
-    strip = [{k: v for k, v in m.items() if k != "id"} for m in original_messages]
-    assert [{k: v for k, v in m.items() if k != "id"} for m in copied_messages] == strip
+    strip = [{k: v for k, v in m.items() if k not in ("id", "parent_id")} for m in original_messages]
+    assert [{k: v for k, v in m.items() if k not in ("id", "parent_id")} for m in copied_messages] == strip
+    assert [m["parent_id"] for m in copied_messages] == [None, *[m["id"] for m in copied_messages[:-1]]]
     # The copy is independent.
     await client.post("/api/session/truncate", json={"session_id": copy["session_id"], "keep_count": 1})
     assert (await get_session(client, source))["message_count"] == 5

@@ -22,6 +22,14 @@ def send(page: Any, text: str) -> None:
     box.press("Enter")
 
 
+def edit_and_send(bubble: Any, text: str) -> None:
+    """"Edit and resend" on a user message's bubble: the text becomes a new version of that message."""
+    bubble.hover()
+    bubble.locator("[data-action=edit]").click()
+    bubble.locator("textarea.edit-area").fill(text)
+    bubble.get_by_role("button", name="Send", exact=True).click()
+
+
 def wait_idle(page: Any, timeout: int = DONE_TIMEOUT) -> None:
     """Until the open session has no live run (the header's Working pill is gone)."""
     page.wait_for_function(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import screenshot
-from tests.e2e.helpers import chat, get_session, listed_ids, ready, send, session_id, wait_idle
+from tests.e2e.helpers import chat, edit_and_send, get_session, listed_ids, ready, send, session_id, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -175,12 +175,7 @@ def test_edit_a_message_and_send_again(page: Any, api: httpx.Client) -> None:
     send(page, "first draft [[tokens=2]]")
     wait_idle(page)
     sid = session_id(page)
-    bubble = page.locator(".msg-user").first
-    bubble.hover()
-    bubble.locator("[data-action=edit]").click()
-    area = bubble.locator("textarea.edit-area")
-    area.fill("second draft [[tokens=3]]")
-    bubble.get_by_role("button", name="Send", exact=True).click()
+    edit_and_send(page.locator(".msg-user").first, "second draft [[tokens=3]]")
     page.wait_for_function("() => document.querySelector('.msg-user .user-text')?.textContent.startsWith('second')")
     wait_idle(page)
     messages = get_session(api, sid)["messages"]

@@ -131,8 +131,8 @@ class RunEndings:
 
     async def _first_user_text(self, conn: AsyncConnection, session_id: str) -> str:
         m = t.messages
-        query = (select(m.c.content).where(m.c.session_id == session_id, m.c.role == "user")
-                 .order_by(m.c.seq).limit(1))
+        query = (select(m.c.content).where(m.c.session_id == session_id, m.c.position >= 0, m.c.role == "user")
+                 .order_by(m.c.position).limit(1))
         return (await conn.execute(query)).scalar() or ""
 
     async def fail(self, live: LiveRun, recorder: Recorder, kind: str, message: str, hint: str | None) -> None:

@@ -97,11 +97,23 @@ class RunManager:
         model: str | None = None,
         attachments: list[str] | None = None,
         queue: bool = False,
+        edit_of: int | None = None,
     ) -> dict[str, Any]:
-        """A chat turn. 409 while another run owns the session, unless ``queue``."""
-        turn = await self.starter.prepare(session_id, message, model=model, attachments=attachments)
+        """A chat turn. 409 while another run owns the session, unless ``queue``. With ``edit_of`` (a
+        user message) the turn is a new version of that message: the old one and what followed it stay."""
+        turn = await self.starter.prepare(session_id, message, model=model, attachments=attachments, edit_of=edit_of)
         async with self.transaction() as tx:
             result = await self.starter.start(tx, turn, queue=queue)
+        return result
+
+    async def regenerate(
+        self, session_id: str, message_id: int | None = None, *, model: str | None = None
+    ) -> dict[str, Any]:
+        """A new version of the answer to a user message; the earlier answers stay. 409 while a run is live."""
+        current = await self.sessions.get(session_id, messages=False)
+        model_ref = await self.check_model(current.get("runtime"), model, current.get("model"))
+        async with self.transaction() as tx:
+            result = await self.starter.regenerate(tx, session_id, message_id, model_ref, model)
         return result
 
     @contextlib.asynccontextmanager

@@ -23,6 +23,7 @@ from threadline.agent.tools.registry import ToolRegistry
 from threadline.errors import BadRequest, Conflict
 from threadline.runs.endings import RunEndings
 from threadline.runs.live import SEQ_RESERVE, LiveRun
+from threadline.sessions import branches
 from threadline.sessions.service import NewMessage, SessionService
 from threadline.settings import Settings
 from threadline.store import tables as t
@@ -55,6 +56,7 @@ class ChatTurn:
     requested_model: str | None
     model: str | None  # the effective reference
     attachments: list[str]
+    edit_of: int | None = None  # a user message this turn is a new version of (its sibling)
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class RunStarter:
 
     async def prepare(
         self, session_id: str, message: str, *, model: str | None = None, attachments: list[str] | None = None,
+        edit_of: int | None = None,
     ) -> ChatTurn:
         """Check a chat turn before any write: the message, the attachments, the session and its
         runtime's model (which may ask a provider, so never inside a write transaction)."""
@@ -140,23 +143,54 @@ class RunStarter:
             raise BadRequest(f"at most {MAX_ATTACHMENTS} attachments")
         current = await self.sessions.get(session_id, messages=False)
         model_ref = await self.check_model(current.get("runtime"), model, current.get("model"))
-        return ChatTurn(session_id, message, model, model_ref, attachments)
+        return ChatTurn(session_id, message, model, model_ref, attachments, edit_of)
 
     async def start(self, tx: StartTx, turn: ChatTurn, *, queue: bool = False) -> dict[str, Any]:
-        """Claim the session for ``turn``: 409 while another run owns it, unless ``queue``."""
+        """Claim the session for ``turn``: 409 while another run owns it, unless ``queue`` (an edit is
+        never queued: it moves the active path, which waits for no run)."""
         run_id = new_run_id()
         session_id = turn.session_id
         row = await self.sessions.materialize(tx.conn, session_id)
         if row["active_run_id"] is not None and not await self._clear_if_stale(tx.conn, row):
-            if not queue:
+            if not queue or turn.edit_of is not None:
                 raise Conflict("session already has an active stream", active_stream_id=row["active_run_id"])
             request = {"message": turn.message, "attachments": turn.attachments, "model": turn.requested_model}
             await self._insert_run(tx.conn, run_id, session_id, "queued", turn.model, request)
             return {"queued": True, "queue_id": run_id, "session_id": session_id,
                     "active_stream_id": row["active_run_id"]}
+        if turn.edit_of is not None:
+            edited = await branches.message_row(tx.conn, session_id, turn.edit_of)
+            if edited["role"] != "user":
+                raise BadRequest("edit_of must be a user message")
+            await branches.set_leaf(tx.conn, row, edited["parent_id"])
         await tx.claim(session_id, turn.message, model=turn.model, run_id=run_id, attachments=turn.attachments,
                        requested_model=turn.requested_model)
         return {"stream_id": run_id, "session_id": session_id, "effective_model": turn.model}
+
+    async def regenerate(
+        self, tx: StartTx, session_id: str, message_id: int | None, model: str | None, requested_model: str | None,
+    ) -> dict[str, Any]:
+        """A new answer to a user message (default: the last one on the active path), beside the answers
+        it has: the active path is moved to end at that message and a run starts without a new user
+        message. 409 while another run owns the session."""
+        m = t.messages
+        row = await self.sessions.materialize(tx.conn, session_id)
+        if row["active_run_id"] is not None and not await self._clear_if_stale(tx.conn, row):
+            raise Conflict("session already has an active stream", active_stream_id=row["active_run_id"])
+        if message_id is None:
+            asked = await branches.last_on_path(tx.conn, row["id"], m.c.role == "user", m.c.in_context)
+            if asked is None:
+                raise Conflict("No previous message to retry.")
+        else:
+            asked = await branches.message_row(tx.conn, row["id"], message_id)
+            if asked["role"] != "user" or not asked["in_context"]:
+                raise BadRequest("message_id must be a user message of the conversation")
+        await branches.set_leaf(tx.conn, row, asked["id"])
+        attachments = list((asked["meta"] or {}).get("attachments") or [])
+        claim = await tx.claim(session_id, asked["content"], model=model, attachments=attachments,
+                               requested_model=requested_model, stored_message=False)
+        return {"stream_id": claim.run_id, "session_id": session_id, "effective_model": model,
+                "message_id": asked["id"]}
 
     async def _insert_run(
         self, conn: AsyncConnection, run_id: str, session_id: str, status: str, model: str | None,
@@ -177,6 +211,9 @@ class RunStarter:
         self, conn: AsyncConnection, claim: Claim, request: dict[str, Any], *, store_message: bool = True,
         replace_queued: bool = False,
     ) -> None:
+        # The message the run's turn follows: its user message's parent, or for a regenerated answer the
+        # user message itself. Nothing moves the active path while the run owns the session.
+        request = {**request, "branch_from": await branches.leaf(conn, claim.session_id)}
         if store_message:
             meta = {"attachments": request["attachments"]} if request.get("attachments") else {}
             await self.sessions.append_message(

@@ -1,7 +1,9 @@
-"""Operations that rewrite a session's history: truncate, clear, retry, undo, and duplicate.
+"""Operations on a session's history: truncate, retry, undo and branch move the active path back or
+sideways and delete nothing (the rows they take off the path stay as another version, see
+``branches.py``); clear deletes every message; duplicate copies the whole tree.
 
 Each is one write transaction, refused with 409 while a run owns the session (it would write after
-the cut). Messages are cut from the tail, so sequence numbers stay dense.
+the move). The responses keep Hermes WebUI's shapes.
 """
 
 from __future__ import annotations
@@ -9,10 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from threadline.errors import BadRequest, Conflict
+from threadline.errors import BadRequest, Conflict, NotFound
+from threadline.sessions import branches
 from threadline.sessions.service import TITLE_MAX, SessionService
 from threadline.sessions.views import UNTITLED, session_public
 from threadline.store import tables as t
@@ -20,46 +20,16 @@ from threadline.store import tables as t
 PREVIEW_CHARS = 40
 
 
-async def _cut(conn: AsyncConnection, row: Any, keep: int, **values: Any) -> None:
-    """Keep the first ``keep`` messages and bring the session's counters in line."""
-    m = t.messages
-    keep = min(keep, row["message_count"])
-    await conn.execute(delete(m).where(m.c.session_id == row["id"], m.c.seq >= keep))
-    last = await conn.execute(
-        select(func.max(m.c.created_at)).where(m.c.session_id == row["id"], m.c.role != "tool")
-    )
-    last_at = last.scalar()
-    await conn.execute(
-        update(t.sessions)
-        .where(t.sessions.c.id == row["id"])
-        .values(
-            message_count=keep,
-            last_message_at=last_at,
-            sort_at=last_at or row["created_at"],
-            updated_at=time.time(),
-            **values,
-        )
-    )
-
-
-async def _last_user_message(conn: AsyncConnection, session_id: str) -> Any:
-    m = t.messages
-    query = (
-        select(m.c.seq, m.c.content)
-        .where(m.c.session_id == session_id, m.c.role == "user", m.c.in_context)
-        .order_by(m.c.seq.desc())
-        .limit(1)
-    )
-    return (await conn.execute(query)).first()
-
-
 async def truncate(service: SessionService, session_id: str, keep_count: int) -> dict[str, Any]:
+    """Keep the first ``keep_count`` messages of the active path on it; the rest stay as a version."""
     if keep_count < 0:
         raise BadRequest("keep_count must be >= 0")
     async with service.store.write() as conn:
         row = await service.materialize(conn, session_id)
         service.require_idle(row)
-        await _cut(conn, row, keep_count)
+        if keep_count < row["message_count"]:
+            leaf = await branches.last_on_path(conn, row["id"], t.messages.c.position < keep_count)
+            await branches.set_leaf(conn, row, leaf["id"] if leaf is not None else None)
     return await service.get(session_id)
 
 
@@ -67,37 +37,63 @@ async def clear(service: SessionService, session_id: str) -> dict[str, Any]:
     async with service.store.write() as conn:
         row = await service.materialize(conn, session_id)
         service.require_idle(row)
-        await _cut(conn, row, 0, title=UNTITLED)
+        await branches.clear(conn, row["id"])
+        await service.set_row(conn, row["id"], title=UNTITLED, last_message_at=None, sort_at=row["created_at"],
+                              updated_at=time.time())
         return session_public(await service.row(conn, row["id"]))
 
 
-async def _cut_last_turn(service: SessionService, session_id: str, nothing: str) -> tuple[Any, Any]:
-    """Remove the last user message and everything after it; (session row before, that message)."""
+async def _rewind_last_turn(service: SessionService, session_id: str, nothing: str) -> tuple[int, str]:
+    """Move the active path back to before its last user message (that turn stays as a version);
+    (how many messages left the path, that message's text)."""
+    m = t.messages
     async with service.store.write() as conn:
         row = await service.materialize(conn, session_id)
         service.require_idle(row)
-        last = await _last_user_message(conn, row["id"])
+        last = await branches.last_on_path(conn, row["id"], m.c.role == "user", m.c.in_context)
         if last is None:
             raise Conflict(nothing)
-        await _cut(conn, row, last.seq)
-    return row, last
+        moved = await branches.set_leaf(conn, row, last["parent_id"])
+    return moved.left, last["content"]
 
 
 async def retry(service: SessionService, session_id: str) -> dict[str, Any]:
-    """The client sends the returned text again."""
-    row, last = await _cut_last_turn(service, session_id, "No previous message to retry.")
-    return {"ok": True, "last_user_text": last.content, "removed_count": row["message_count"] - last.seq}
+    """The client sends the returned text again, which starts a run on a new version of that turn."""
+    removed, text = await _rewind_last_turn(service, session_id, "No previous message to retry.")
+    return {"ok": True, "last_user_text": text, "removed_count": removed}
 
 
 async def undo(service: SessionService, session_id: str) -> dict[str, Any]:
-    row, last = await _cut_last_turn(service, session_id, "Nothing to undo.")
-    text = last.content
+    removed, text = await _rewind_last_turn(service, session_id, "Nothing to undo.")
     preview = text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "..."
-    return {"ok": True, "removed_count": row["message_count"] - last.seq, "removed_preview": preview}
+    return {"ok": True, "removed_count": removed, "removed_preview": preview}
+
+
+async def switch(
+    service: SessionService, session_id: str, message_id: int, *, msg_limit: int | None = None
+) -> dict[str, Any]:
+    """Show the version ``message_id`` is in: it joins the active path with the versions below it that
+    were shown last (``POST /api/session/branch``). Returns the session with the path's last
+    ``msg_limit`` messages (all without it)."""
+    async with service.store.write() as conn:
+        row = await service.materialize(conn, session_id)
+        service.require_idle(row)
+        await branches.switch(conn, row, message_id)
+    return await service.get(session_id, msg_limit=msg_limit)
+
+
+async def versions(service: SessionService, session_id: str, message_id: int) -> dict[str, Any]:
+    """The versions of one message (``GET /api/session/branches``)."""
+    async with service.store.read() as conn:
+        row = await service.row(conn, session_id)
+        if row is None:
+            await service.get(session_id, messages=False)  # unknown: 404; a draft has no messages
+            raise NotFound(f"message not found in this session: {message_id}")
+        return await branches.versions(conn, row["id"], message_id)
 
 
 async def duplicate(service: SessionService, session_id: str) -> dict[str, Any]:
-    """A new session with the same settings and a copy of every message."""
+    """A new session with the same settings and a copy of every message, every version included."""
     async with service.store.write() as conn:
         row = await service.materialize(conn, session_id)
         copy = await service.create_row(
@@ -111,8 +107,6 @@ async def duplicate(service: SessionService, session_id: str) -> dict[str, Any]:
             sort_at=time.time(),
             extra=row["extra"] or {},
         )
-        m = t.messages
-        columns = [c.name for c in m.c if c.name not in ("id", "session_id")]
-        source = select(*[m.c[name] for name in columns], literal(copy["id"])).where(m.c.session_id == row["id"])
-        await conn.execute(insert(m).from_select([*columns, "session_id"], source))
+        leaf = await branches.copy_tree(conn, row, copy["id"])
+        await service.set_row(conn, copy["id"], active_leaf_id=leaf)
         return session_public(await service.row(conn, copy["id"]))

@@ -1,4 +1,5 @@
-"""Search over titles and the full text of every message, ranked, with a snippet of the match."""
+"""Search over titles and the full text of every message, every version included, ranked, with a snippet
+of the match; a content match names its message and whether it is on the active path."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from threadline.sessions import branches
 from threadline.sessions.service import SessionService, visible_clause
 from threadline.sessions.views import session_public
 from threadline.store import tables as t
@@ -74,8 +76,11 @@ async def search_sessions(
                         {"q": fts, "ids": [best[sid] for sid in shown], "open": SNIPPET_OPEN, "close": SNIPPET_CLOSE},
                     )
                     snippets = {message_id: snippet for message_id, snippet in snippet_rows}
+                active = await branches.on_path(conn, [best[sid] for sid in shown])
                 for session_id in shown:
                     item = session_public(found[session_id])
-                    item.update(match_type="content", snippet=snippets.get(best[session_id], ""))
+                    message_id = best[session_id]
+                    item.update(match_type="content", snippet=snippets.get(message_id, ""), message_id=message_id,
+                                on_active_path=message_id in active)
                     results.append(item)
     return {"sessions": results, "query": query, "count": len(results)}

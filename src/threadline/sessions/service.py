@@ -16,6 +16,7 @@ from sqlalchemy import and_, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import BadRequest, Conflict, NotFound
+from threadline.sessions import branches
 from threadline.sessions.cursors import decode_cursor, encode_cursor
 from threadline.sessions.drafts import Draft, DraftStore
 from threadline.sessions.views import BUILTIN_RUNTIME, UNTITLED, draft_public, message_public, session_public
@@ -62,7 +63,10 @@ class NewMessage:
     meta: dict[str, Any] = field(default_factory=dict)
     created_at: float | None = None
 
-    def values(self, session_id: str, seq: int, run_id: str | None, now: float) -> dict[str, Any]:
+    def values(
+        self, session_id: str, seq: int, run_id: str | None, now: float, parent_id: int | None = None
+    ) -> dict[str, Any]:
+        """The row of a message at depth ``seq`` on the active path, after ``parent_id``."""
         if self.role not in VALID_ROLES:
             raise BadRequest(f"invalid role: {self.role!r}")
         if self.status not in VALID_STATUSES:
@@ -70,6 +74,9 @@ class NewMessage:
         return {
             "session_id": session_id,
             "seq": seq,
+            "parent_id": parent_id,
+            "position": seq,
+            "active_at": self.created_at or now,
             "role": self.role,
             "content": self.content,
             "parts": self.parts,
@@ -158,10 +165,7 @@ class SessionService:
                 return public
             public = session_public(row)
             if messages:
-                rows, offset = await self._message_window(conn, row, msg_limit, msg_before)
-                public["messages"] = [message_public(m) for m in rows]
-                public["_messages_offset"] = offset
-                public["_messages_truncated"] = offset > 0
+                public.update(await branches.window(conn, row, msg_limit, msg_before))
         return public
 
     async def _get_materialized(
@@ -174,26 +178,10 @@ class SessionService:
                 raise NotFound(f"session not found: {session_id}")
         return await self.get(session_id, messages=messages, msg_limit=msg_limit, msg_before=msg_before)
 
-    async def _message_window(
-        self, conn: AsyncConnection, row: Any, limit: int | None, before: int | None
-    ) -> tuple[list[Any], int]:
-        m = t.messages
-        end = row["message_count"] if before is None else max(0, min(before, row["message_count"]))
-        start = 0 if limit is None else max(0, end - limit)
-        query = (
-            select(m)
-            .where(m.c.session_id == row["id"], m.c.seq >= start, m.c.seq < end)
-            .order_by(m.c.seq)
-        )
-        return list((await conn.execute(query)).mappings()), start
-
     async def context_messages(self, session_id: str) -> list[dict[str, Any]]:
-        """The transcript as the model sees it: in-context rows only, in order."""
-        m = t.messages
+        """The active path as the model sees it: in-context rows only, in order."""
         async with self.store.read() as conn:
-            query = select(m).where(m.c.session_id == session_id, m.c.in_context).order_by(m.c.seq)
-            rows = (await conn.execute(query)).mappings()
-            return [message_public(r) for r in rows]
+            return await branches.context_rows(conn, session_id)
 
     # -- materialization -----------------------------------------------------------------------
 
@@ -249,17 +237,20 @@ class SessionService:
         *,
         run_id: str | None = None,
     ) -> dict[str, Any]:
-        """Append one message: one INSERT and one UPDATE, whatever the transcript's length."""
+        """Append one message to the end of the active path: one INSERT and one UPDATE, whatever the
+        transcript's length or number of versions."""
         row = await self.materialize(conn, session_id)
         now = time.time()
         seq = row["message_count"]
-        values = message.values(row["id"], seq, run_id, now)
+        values = message.values(row["id"], seq, run_id, now, parent_id=row["active_leaf_id"])
         result = await conn.execute(insert(t.messages).values(**values))
-        changes: dict[str, Any] = {"message_count": seq + 1, "updated_at": now}
+        key = result.inserted_primary_key
+        assert key is not None  # both dialects return the new id
+        values["id"] = key[0]
+        changes: dict[str, Any] = {"message_count": seq + 1, "active_leaf_id": values["id"], "updated_at": now}
         if message.role != "tool":
             changes.update(last_message_at=values["created_at"], sort_at=max(values["created_at"], row["sort_at"]))
         await conn.execute(update(t.sessions).where(t.sessions.c.id == row["id"]).values(**changes))
-        values["id"] = result.inserted_primary_key[0] if result.inserted_primary_key else None
         return message_public(values)
 
     async def append_user_message(
@@ -280,6 +271,9 @@ class SessionService:
         states[runtime or BUILTIN_RUNTIME] = state
         extra[RUNTIME_STATE] = states
         await conn.execute(update(s).where(s.c.id == session_id).values(extra=extra))
+
+    async def set_row(self, conn: AsyncConnection, session_id: str, **values: Any) -> None:
+        await conn.execute(update(t.sessions).where(t.sessions.c.id == session_id).values(**values))
 
     async def update_message(self, conn: AsyncConnection, message_id: int, **values: Any) -> None:
         await conn.execute(update(t.messages).where(t.messages.c.id == message_id).values(**values))

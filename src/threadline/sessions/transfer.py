@@ -1,4 +1,5 @@
-"""Export (JSON, Markdown) and import of whole sessions."""
+"""Export (JSON, Markdown) and import of whole sessions, every version of their messages included
+(``branch_transfer.py``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import BadRequest
 from threadline.jsonvalues import require_storable
+from threadline.sessions import branches
+from threadline.sessions.branch_transfer import ROLE_NAMES, insert_tree, parse_tree, version_chains
 from threadline.sessions.content import text_of
 from threadline.sessions.service import VALID_ROLES, NewMessage, SessionService, clean_title, new_session_id
 from threadline.store import tables as t
@@ -23,8 +26,12 @@ MAX_COUNT = 2**53 - 1  # token totals: exact in JavaScript and in a 64-bit colum
 
 
 async def export_json(service: SessionService, session_id: str) -> dict[str, Any]:
+    """The session with its active path as ``messages`` and every other kept version as ``branches``."""
     session = await service.get(session_id)
+    session.pop("branches_after", None)
     session["format"] = EXPORT_FORMAT
+    async with service.store.read() as conn:
+        session["branches"] = await branches.off_path(conn, session["session_id"])
     return session
 
 
@@ -57,7 +64,31 @@ def _utc(stamp: Any) -> str:
         return "?"
 
 
+def _markdown_message(message: dict[str, Any], level: str) -> list[str]:
+    role = message["role"]
+    heading = ROLE_NAMES[role]
+    if message.get("side") == "btw":
+        heading += " (btw)"
+    lines = [f"{level} {heading} · {_utc(message.get('timestamp'))} UTC", ""]
+    if message.get("reasoning"):
+        lines.append("<details><summary>Thinking</summary>\n")
+        lines.append(message["reasoning"])
+        lines.append("\n</details>\n")
+    text = text_of(message.get("content"))
+    if role == "tool":
+        lines.append("```\n" + text.replace("```", "ˋˋˋ") + "\n```")
+    else:
+        lines.append(text)
+    for call in message.get("tool_calls") or []:
+        lines.append(_markdown_tool_call(call))
+    if message.get("status") not in (None, "complete"):
+        lines.append(f"\n*({message['status']})*")
+    lines.append("")
+    return lines
+
+
 def to_markdown(session: dict[str, Any]) -> str:
+    """The active path, then every other kept version, each labelled with where it leaves it."""
     lines = [f"# {session['title']}", ""]
     lines.append(f"- Session: `{session['session_id']}`")
     if session.get("model"):
@@ -66,27 +97,16 @@ def to_markdown(session: dict[str, Any]) -> str:
     lines.append(f"- Messages: {session['message_count']}")
     lines.append("")
     for message in session.get("messages", []):
-        role = message["role"]
-        stamp = _utc(message.get("timestamp"))
-        heading = {"user": "User", "assistant": "Assistant", "tool": "Tool", "system": "System"}[role]
-        if message.get("side") == "btw":
-            heading += " (btw)"
-        lines.append(f"## {heading} · {stamp} UTC")
-        lines.append("")
-        if message.get("reasoning"):
-            lines.append("<details><summary>Thinking</summary>\n")
-            lines.append(message["reasoning"])
-            lines.append("\n</details>\n")
-        text = text_of(message.get("content"))
-        if role == "tool":
-            lines.append("```\n" + text.replace("```", "ˋˋˋ") + "\n```")
-        else:
-            lines.append(text)
-        for call in message.get("tool_calls") or []:
-            lines.append(_markdown_tool_call(call))
-        if message.get("status") not in (None, "complete"):
-            lines.append(f"\n*({message['status']})*")
-        lines.append("")
+        lines.extend(_markdown_message(message, "##"))
+    chains = version_chains(session, text_of)
+    if chains:
+        lines.extend(["---", "", "# Other versions", "",
+                      "Kept when a message was edited, an answer regenerated or a turn undone; "
+                      "the conversation above is the one the model sees.", ""])
+        for number, (label, chain) in enumerate(chains, start=1):
+            lines.extend([f"## Version {number}: {label}", ""])
+            for message in chain:
+                lines.extend(_markdown_message(message, "###"))
     return "\n".join(lines)
 
 
@@ -137,10 +157,13 @@ def parse_import_messages(raw: Any, now: float | None = None) -> list[NewMessage
 
 @dataclass
 class PreparedSession:
-    """A session ready to be written: its row (id included) and its message rows."""
+    """A session ready to be written: its row (id included) and its message rows: its active path, or
+    with ``parents`` (the index of each row's parent) a tree whose first ``message_count`` rows are the
+    path."""
 
     row: dict[str, Any]
     messages: list[dict[str, Any]]
+    parents: list[int | None] | None = None
 
     @property
     def id(self) -> str:
@@ -158,10 +181,17 @@ def prepare_import(
     """Validate an imported session and build its rows, without touching the database. A new id unless
     ``session_id`` is given (the Hermes importer keeps ids that are free). Refused (400) when any value
     could not be stored and read back (``jsonvalues``) or a count is out of range; timestamps in the
-    future are taken as now, so an import cannot pin itself to the top of the list."""
+    future are taken as now, so an import cannot pin itself to the top of the list. ``messages`` become
+    the active path; a Threadline export's ``branches`` become the other versions."""
     require_storable(payload)
     now = time.time()
-    messages = parse_import_messages(payload.get("messages"), now)
+    raw, raw_branches = payload.get("messages"), payload.get("branches")
+    if isinstance(raw, list) and isinstance(raw_branches, list) and raw_branches:
+        messages = parse_import_messages([*raw, *raw_branches], now)
+    else:
+        messages = parse_import_messages(raw, now)
+    tree = parse_tree(raw, raw_branches, messages)
+    path_length = tree.path_length if tree is not None else len(messages)
     title = clean_title(payload.get("title") or "Untitled")
     raw_workspace = payload.get("workspace")
     if raw_workspace is not None and not isinstance(raw_workspace, str):
@@ -178,10 +208,13 @@ def prepare_import(
     row_id = session_id or new_session_id()
     rows = []
     last_at = None
-    for seq, message in enumerate(messages):
+    for index, message in enumerate(messages):
         stamp = message.created_at or created_at
+        seq = tree.depths[index] if tree is not None else index
         rows.append(message.values(row_id, seq, None, stamp))
-        if message.role != "tool":
+        if index >= path_length:
+            rows[-1]["position"] = None  # another version, off the active path
+        elif message.role != "tool":
             last_at = stamp
     stated = payload.get("last_message_at")  # what the source system lists by, when it says
     if isinstance(stated, int | float) and not isinstance(stated, bool) and stated > 0:
@@ -200,19 +233,25 @@ def prepare_import(
         "last_message_at": last_at,
         # The list's order, as Hermes WebUI's: the last message not from a tool, else the last update.
         "sort_at": updated_at if last_at is None else last_at,
-        "message_count": len(rows),
+        "message_count": path_length,
         "input_tokens": _count(payload, "input_tokens"),
         "output_tokens": _count(payload, "output_tokens"),
         "estimated_cost": None if cost is None else _cost(cost),  # None: unknown, not free
         "extra": dict(payload["extra"]) if isinstance(payload.get("extra"), dict) else {},
     }
-    return PreparedSession(row, rows)
+    return PreparedSession(row, rows, tree.parents if tree is not None else None)
 
 
 async def write_imports(conn: AsyncConnection, sessions: list[PreparedSession]) -> None:
-    """Insert prepared sessions and their messages: a few multi-row statements, whatever their number."""
+    """Insert prepared sessions and their messages: a few multi-row statements, whatever their number;
+    then each transcript becomes a path (each message follows the one before it). A session with other
+    versions is written as its tree."""
     await insert_rows(conn, t.sessions, [s.row for s in sessions])
-    await insert_rows(conn, t.messages, [m for s in sessions for m in s.messages])
+    linear = [s for s in sessions if s.parents is None]
+    await insert_rows(conn, t.messages, [m for s in linear for m in s.messages])
+    await branches.link_paths(conn, [s.id for s in linear if s.messages])
+    for tree in (s for s in sessions if s.parents is not None):
+        await insert_tree(conn, tree.id, tree.messages, tree.parents or [], tree.row["message_count"])
 
 
 async def import_session(

@@ -87,6 +87,7 @@ def message_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
     status = row["status"]
     out: dict[str, Any] = {
         "id": row["id"],
+        "parent_id": row["parent_id"],
         "seq": row["seq"],
         "role": row["role"],
         "content": readable(row["parts"]) if row["parts"] is not None else row["content"],

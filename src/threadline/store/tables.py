@@ -66,6 +66,8 @@ sessions = Table(
     Column("estimated_cost", Float, nullable=True, server_default=text("0")),  # None: unknown (migration 0004)
     Column("active_run_id", String(64), nullable=True),
     Column("runtime", String(64), nullable=True),  # None: the built-in runtime (migration 0003)
+    # The last message of the active path (NULL: none); ``message_count`` is that path's length (0007).
+    Column("active_leaf_id", RowId, nullable=True),
     Column("extra", JSON, nullable=False, server_default=text("'{}'")),
     # One index per list view, each in the list's order (migration 0002).
     Index("ix_sessions_list", "kind", "archived", "pinned", "sort_at", "id"),
@@ -74,12 +76,19 @@ sessions = Table(
     Index("ix_sessions_parent", "parent_id"),
 )
 
+# Messages form a tree per session (migration 0007): ``parent_id`` is the message a row follows (NULL:
+# a first message), so versions of a message are siblings. ``seq`` is a row's depth, its index on any
+# path through it; ``position`` equals ``seq`` while the row is on the session's active path and is
+# NULL otherwise, so a page of the active path is one range of ``uq_messages_session_position``.
 messages = Table(
     "messages",
     metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
     Column("session_id", String(64), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
     Column("seq", Integer, nullable=False),
+    Column("parent_id", RowId, nullable=True),  # a row of the same session, created before this one
+    Column("position", Integer, nullable=True),
+    Column("active_at", Float, nullable=False, server_default=text("0")),  # when it last joined the path
     Column("role", String(16), nullable=False),
     Column("content", Text, nullable=False, server_default=""),
     Column("parts", JSON, nullable=True),
@@ -91,7 +100,8 @@ messages = Table(
     Column("meta", JSON, nullable=True),
     Column("run_id", String(64), nullable=True),
     Column("created_at", Float, nullable=False),
-    UniqueConstraint("session_id", "seq", name="uq_messages_session_seq"),
+    UniqueConstraint("session_id", "position", name="uq_messages_session_position"),
+    Index("ix_messages_parent", "session_id", "parent_id"),
 )
 
 runs = Table(

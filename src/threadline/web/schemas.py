@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 from threadline import jsonvalues
 
 SessionId = Field(min_length=1, max_length=64)
+MESSAGE_ID_MAX = 2**63 - 1  # message ids are 64-bit integers
 UNSTORABLE = "unstorable_value"  # the validation error type web/errors.py answers with 400
 
 
@@ -73,6 +74,11 @@ class SessionMove(SessionRef):
 
 class SessionTruncate(SessionRef):
     keep_count: int = Field(ge=0, le=10_000_000)
+
+
+class SessionBranch(SessionRef):
+    message_id: int = Field(ge=1, le=MESSAGE_ID_MAX)
+    msg_limit: int | None = Field(default=None, ge=1, le=100_000)
 
 
 class SessionImport(Body):

@@ -15,7 +15,7 @@ from threadline.runs.live import RunEvent
 from threadline.runs.starts import MAX_MESSAGE_CHARS
 from threadline.web import sse
 from threadline.web.deps import JSON, RunsDep, SettingsDep
-from threadline.web.schemas import Body, SessionId
+from threadline.web.schemas import MESSAGE_ID_MAX, Body, SessionId
 
 router = APIRouter(prefix="/api", tags=["chat"])
 
@@ -29,6 +29,13 @@ class ChatStart(Body):
     model: str | None = Field(default=None, max_length=300)
     attachments: list[str] | None = Field(default=None, max_length=20)
     queue: bool = False
+    edit_of: int | None = Field(default=None, ge=1, le=MESSAGE_ID_MAX)
+
+
+class ChatRegenerate(Body):
+    session_id: str = SessionId
+    message_id: int | None = Field(default=None, ge=1, le=MESSAGE_ID_MAX)
+    model: str | None = Field(default=None, max_length=300)
 
 
 class ChatSteer(Body):
@@ -50,9 +57,11 @@ class Dequeue(Body):
 @router.post("/chat/start")
 async def chat_start(body: ChatStart, runs: RunsDep) -> JSON:
     """Store the user message (a draft becomes a session) and start the run; 409 while another run is
-    live, unless ``queue`` is true."""
+    live, unless ``queue`` is true. ``edit_of`` (a user message's id) makes the message a new version
+    of that one: the old one and what followed it stay, off the active path."""
     return await runs.start(
-        body.session_id, body.message, model=body.model, attachments=body.attachments, queue=body.queue
+        body.session_id, body.message, model=body.model, attachments=body.attachments, queue=body.queue,
+        edit_of=body.edit_of,
     )
 
 
@@ -65,6 +74,13 @@ async def chat_steer(body: ChatSteer, runs: RunsDep) -> JSON:
     if body.text is None or not body.text.strip():
         raise BadRequest("text is required")
     return await runs.steering.steer(body.session_id, body.text)
+
+
+@router.post("/chat/regenerate")
+async def chat_regenerate(body: ChatRegenerate, runs: RunsDep) -> JSON:
+    """A new answer to a user message (``message_id``, default the last one), as a new version beside
+    the earlier answers; 409 while a run is live. Answers like ``chat/start``."""
+    return await runs.regenerate(body.session_id, body.message_id, model=body.model)
 
 
 @router.get("/chat/stream", response_class=StreamingResponse)

@@ -14,7 +14,9 @@ from threadline.sessions.search import search_sessions
 from threadline.web.deps import JSON, RunsDep, RuntimesDep, SessionsDep, SideDep
 from threadline.web.responses import off_loop
 from threadline.web.schemas import (
+    MESSAGE_ID_MAX,
     SessionArchive,
+    SessionBranch,
     SessionCreate,
     SessionImport,
     SessionMove,
@@ -125,17 +127,40 @@ async def clear(body: SessionRef, sessions: SessionsDep) -> JSON:
 
 @router.post("/session/truncate")
 async def truncate(body: SessionTruncate, sessions: SessionsDep) -> JSON:
+    """Keep the first ``keep_count`` messages on the active path; the others stay as a version."""
     return {"ok": True, "session": await history.truncate(sessions, body.session_id, body.keep_count)}
 
 
 @router.post("/session/retry")
 async def retry(body: SessionRef, sessions: SessionsDep) -> JSON:
+    """Move the active path back to before the last user message and return its text; the client sends
+    it again, which makes a new version of that turn (the old one stays)."""
     return await history.retry(sessions, body.session_id)
 
 
 @router.post("/session/undo")
 async def undo(body: SessionRef, sessions: SessionsDep) -> JSON:
+    """Move the active path back to before the last user message; that turn stays as a version."""
     return await history.undo(sessions, body.session_id)
+
+
+@router.post("/session/branch")
+async def branch(body: SessionBranch, sessions: SessionsDep) -> JSON:
+    """Show another version: ``message_id`` joins the active path, followed by the versions below it that
+    were shown last; what leaves the path is kept. 409 while a run is live. Returns the session with the
+    path's last ``msg_limit`` messages (all without it)."""
+    session = await history.switch(sessions, body.session_id, body.message_id, msg_limit=body.msg_limit)
+    return {"ok": True, "session": session}
+
+
+@router.get("/session/branches")
+async def branches(
+    sessions: SessionsDep,
+    session_id: SessionIdQuery,
+    message_id: Annotated[int, Query(ge=1, le=MESSAGE_ID_MAX)],
+) -> JSON:
+    """Every version of a message (its siblings, itself included), oldest first."""
+    return await history.versions(sessions, session_id, message_id)
 
 
 @router.post("/session/duplicate")

@@ -56,16 +56,23 @@ function follow(session) {
 
 // ---- sending --------------------------------------------------------------------------------
 
-/** Sends a message: starts a run, or queues it on the server while one is live. */
-export async function send(text, { attachments = [] } = {}) {
+/**
+ * Sends a message: starts a run, or queues it on the server while one is live. With `editOf` (a user
+ * message's id) the message is a new version of that one: the screen drops it and what followed it
+ * (the server keeps them as the other version); an edit is never queued.
+ */
+export async function send(text, { attachments = [], editOf } = {}) {
   if (!state.session) await whenSessionReady();
   const session = state.session;
   if (!session) return false;
   const message = text.trim();
   if (!message) return false;
   if (cancelling) await cancelling;
+  const editing = editOf !== undefined;
+  if (editing && state.busy) { toast('Stop the current reply before editing.'); return false; }
   // Behind a live run, or behind messages already waiting in the server's queue: keep the order.
-  if (state.busy || (session.queue || []).length) return enqueue(message, attachments);
+  if (!editing && (state.busy || (session.queue || []).length)) return enqueue(message, attachments);
+  if (editing) showUpTo(session.messages?.find((m) => m.id === editOf)?.seq);
 
   const optimistic = userBubble({ content: message, attachments, timestamp: Date.now() / 1000 }, null);
   optimistic.classList.add('pending');
@@ -76,6 +83,7 @@ export async function send(text, { attachments = [] } = {}) {
   try {
     const body = { session_id: session.session_id, message };
     if (attachments.length) body.attachments = attachments;
+    if (editing) body.edit_of = editOf;
     const data = await post('/api/chat/start', body);
     optimistic.classList.remove('pending');
     const wasDraft = !(session.message_count > 0);
@@ -96,6 +104,11 @@ export async function send(text, { attachments = [] } = {}) {
     optimistic.remove();
     turn.el.remove();
     setStarting(false);
+    if (editing) {
+      showError(err, 'Could not edit the message');
+      await reloadSession().catch(() => {});
+      return false;
+    }
     if (err instanceof ApiError && err.status === 409) {
       // Another tab (or a queued turn) is running: queue this one; the reload follows the live run.
       const ok = await enqueue(message, attachments);
@@ -105,6 +118,43 @@ export async function send(text, { attachments = [] } = {}) {
     showError(err, 'Message not sent');
     return false;
   }
+}
+
+/**
+ * A new version of the answer to the user message `askedId` (the earlier answers stay, one "< >"
+ * away): the screen drops the old answer and follows the new one live.
+ */
+export async function regenerate(askedId) {
+  const session = state.session;
+  if (!session || !Number.isInteger(askedId)) return false;
+  if (cancelling) await cancelling;
+  if (state.busy) { toast('A reply is still running.'); return false; }
+  const asked = (session.messages || []).find((m) => m.id === askedId);
+  if (asked) showUpTo(asked.seq + 1);
+  const turn = newLiveTurn();
+  appendToTranscript(turn.el);
+  setStarting(true);
+  try {
+    const data = await post('/api/chat/regenerate', { session_id: session.session_id, message_id: askedId });
+    patchSession({ is_streaming: true, active_stream_id: data.stream_id, last_message_at: Date.now() / 1000 });
+    attach(data.stream_id, session.session_id, turn);
+    setStarting(false);
+    return true;
+  } catch (err) {
+    turn.el.remove();
+    setStarting(false);
+    showError(err, 'Could not regenerate the answer');
+    await reloadSession().catch(() => {});
+    return false;
+  }
+}
+
+/** Shows only the first `count` messages of the open chat (what stays when a version is replaced). */
+function showUpTo(count) {
+  if (!Number.isInteger(count)) return;
+  const messages = (state.session.messages || []).filter((m) => !(Number.isInteger(m.seq) && m.seq >= count));
+  patchSession({ messages, message_count: count, branches_after: null });
+  showSession(state.session);
 }
 
 /** Queues a message on the server behind the live run (or sends it when the session is free). */

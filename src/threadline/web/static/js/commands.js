@@ -15,8 +15,8 @@ import { steer, interrupt } from './steer.js';
 export const COMMANDS = [
   { name: 'new', description: 'Start a new chat', run: () => newChat() },
   { name: 'clear', description: 'Remove every message in this chat', run: clear },
-  { name: 'retry', description: 'Send the last message again', run: () => retry() },
-  { name: 'undo', description: 'Remove the last exchange', run: () => undo() },
+  { name: 'retry', description: 'A new answer to the last message (the old one is kept)', run: () => retry() },
+  { name: 'undo', description: 'Undo the last exchange (it is kept: Restore brings it back)', run: () => undo() },
   { name: 'steer', args: '<message>', description: 'Add a message to the running answer, at its next step', run: (arg) => need(arg, 'a message', () => steer(arg)) },
   { name: 'queue', args: '<message>', description: 'Send a message after the running answer', run: (arg) => need(arg, 'a message', () => send(arg)) },
   { name: 'interrupt', args: '<message>', description: 'Stop the running answer and send a message', run: (arg) => need(arg, 'a message', () => interrupt(arg)) },

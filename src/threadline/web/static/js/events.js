@@ -32,6 +32,7 @@ export const EV = Object.freeze({
   PICK_MODEL: 'model:pick',               // -: open the model picker
   COMPOSER_FOCUS: 'composer:focus',       // -
   COMPOSER_FILL: 'composer:fill',         // text
+  SHOW_VERSION: 'version:show',           // message id: show the version of the open chat it is in
   WORKSPACE_CHANGED: 'workspace:changed', // -: files may have changed (tool ran, upload)
   WORKSPACE_ROOT: 'workspace:root',       // path: the open session's workspace changed
   WORKSPACE_CLOSE: 'workspace:close',     // -

@@ -1,18 +1,21 @@
-// What can be done to the messages of the open chat: copy, edit and resend, retry, undo, clear.
-// Each change that cuts the transcript first checks that the chat on screen is the chat on the
-// server, so nothing the user has not seen is ever deleted.
+// What can be done to the messages of the open chat: copy, edit and resend (a new version of the
+// message), regenerate (a new version of the answer), switch versions ("< 2/3 >"), retry, undo, clear.
+// Nothing but clear deletes: the server keeps every version. Undo, which acts on the server's last
+// turn rather than on a message of the screen, first checks that the chat on screen is the chat on
+// the server.
 import { post, get } from './api.js';
 import { state } from './state.js';
-import { EV, emit } from './events.js';
+import { EV, emit, on } from './events.js';
 import { h, copyText } from './dom.js';
 import { toast, showError } from './dialogs.js';
 import { flash } from './render/markdown.js';
-import { currentId, reloadSession, openSession } from './session.js';
-import { send } from './chat.js';
-import { transcriptEl } from './transcript.js';
+import { currentId, reloadSession, openSession, applySession, MSG_LIMIT } from './session.js';
+import { send, regenerate } from './chat.js';
+import { transcriptEl, revealMessage } from './transcript.js';
 
 export function initMessageActions() {
   transcriptEl().addEventListener('click', onMessageAction);
+  on(EV.SHOW_VERSION, (messageId) => switchVersion(messageId, { quiet: true }));
 }
 
 async function onMessageAction(e) {
@@ -30,8 +33,24 @@ async function onMessageAction(e) {
     if (await copyText(msg._text || '')) flash(btn);
   } else if (action === 'edit') {
     startEdit(msg);
-  } else if (action === 'retry') {
-    retry();
+  } else if (action === 'regenerate') {
+    regenerate(Number(btn.dataset.asked));
+  } else if (action === 'version') {
+    switchVersion(Number(btn.dataset.target));
+  }
+}
+
+/** Shows the version `messageId` is in ("< 2/3 >", "Restore", a search hit on another version). */
+export async function switchVersion(messageId, { quiet = false } = {}) {
+  if (!Number.isInteger(messageId) || !currentId()) return;
+  if (state.busy) { toast('Wait for the reply to finish, then switch versions.'); return; }
+  try {
+    const data = await post('/api/session/branch', { session_id: currentId(), message_id: messageId, msg_limit: MSG_LIMIT });
+    applySession(data.session);
+    revealMessage(messageId);
+    if (quiet) toast('Showing the version of this chat that matched.');
+  } catch (err) {
+    showError(err, 'Could not show that version');
   }
 }
 
@@ -56,7 +75,7 @@ function startEdit(msg) {
   area.value = original;
   const cancel = () => { form.replaceWith(bubble); msg.classList.remove('editing'); };
   const form = h('form.edit-form', {
-    onsubmit: (e) => { e.preventDefault(); editAndResend(Number(msg.dataset.index), area.value); },
+    onsubmit: (e) => { e.preventDefault(); editAndResend(Number(msg.dataset.id), area.value); },
   }, area, h('div.edit-actions', null,
     h('button.btn.btn-sm', { type: 'button', text: 'Cancel', onclick: cancel }),
     h('button.btn.btn-sm.btn-primary', { type: 'submit', text: 'Send' })));
@@ -70,29 +89,18 @@ function startEdit(msg) {
   area.focus();
 }
 
-/** Cuts the transcript before message `index` and sends `text` in its place. */
-export async function editAndResend(index, text) {
-  if (!text.trim() || !Number.isFinite(index)) return;
-  try {
-    if (!(await shownIsCurrent())) return;
-    await post('/api/session/truncate', { session_id: currentId(), keep_count: index });
-    const session = await reloadSession();
-    if (session) await send(text);
-  } catch (err) {
-    showError(err, 'Could not edit the message');
-  }
+/** Sends `text` as a new version of the user message `messageId`; the old one and what followed it stay. */
+export async function editAndResend(messageId, text) {
+  if (!text.trim() || !Number.isInteger(messageId)) return;
+  await send(text, { editOf: messageId });
 }
 
+/** `/retry`: a new version of the last answer on screen. */
 export async function retry() {
   if (state.busy) { toast('A reply is still running.'); return; }
-  try {
-    if (!(await shownIsCurrent())) return;
-    const data = await post('/api/session/retry', { session_id: currentId() });
-    await reloadSession();
-    if (data.last_user_text) await send(data.last_user_text);
-  } catch (err) {
-    showError(err, 'Could not retry');
-  }
+  const asked = (state.session?.messages || []).findLast((m) => m.role === 'user' && !m.side && m.in_context !== false);
+  if (!Number.isInteger(asked?.id)) { toast('Nothing to retry.'); return; }
+  await regenerate(asked.id);
 }
 
 export async function undo() {
@@ -101,7 +109,7 @@ export async function undo() {
     if (!(await shownIsCurrent())) return;
     const data = await post('/api/session/undo', { session_id: currentId() });
     await reloadSession();
-    toast(data.removed_count ? `Removed the last exchange (${data.removed_count} messages).` : 'Nothing to undo.');
+    toast(data.removed_count ? 'Undid the last exchange. It is kept: “Restore” brings it back.' : 'Nothing to undo.');
   } catch (err) {
     showError(err, 'Could not undo');
   }

@@ -27,7 +27,12 @@ export function initSearch() {
     const a = e.target.closest('a[data-id]');
     if (!a || e.metaKey || e.ctrlKey || e.shiftKey || e.button) return;
     e.preventDefault();
-    openSession(a.dataset.id).then(() => closeSlideOvers());
+    const { id, message, elsewhere } = a.dataset;
+    openSession(id).then((session) => {
+      closeSlideOvers();
+      // A match in another version of the chat: show that version.
+      if (session && elsewhere && !session.active_stream_id) emit(EV.SHOW_VERSION, Number(message));
+    });
   });
   resultsEl.addEventListener('keydown', (e) => {
     const links = [...resultsEl.querySelectorAll('a')];
@@ -77,11 +82,14 @@ function renderResults(q, results, final) {
   const active = currentId();
   const item = (r) => {
     const titleHit = r.match_type !== 'content' && r.snippet;
-    return h(`a.result${r.session_id === active ? '.active' : ''}`, { href: `/s/${r.session_id}`, dataset: { id: r.session_id } },
+    const elsewhere = r.match_type === 'content' && r.on_active_path === false;
+    const dataset = { id: r.session_id, ...(elsewhere ? { message: String(r.message_id), elsewhere: '1' } : {}) };
+    return h(`a.result${r.session_id === active ? '.active' : ''}`, { href: `/s/${r.session_id}`, dataset },
       h('span.result-title', null,
         h('span.result-title-text', null, titleHit ? highlightedSnippet(r.snippet) : displayTitle(r)),
         h('span.srow-time', { text: relativeTime(activityTime(r)) })),
-      r.snippet && !titleHit ? h('span.result-snippet', null, highlightedSnippet(r.snippet)) : null);
+      r.snippet && !titleHit ? h('span.result-snippet', null, highlightedSnippet(r.snippet)) : null,
+      elsewhere ? h('span.result-version', { text: 'In another version' }) : null);
   };
   const parts = [];
   if (titles.length) parts.push(h('div.sgroup.static', null, h('span', { text: 'Chats' })), ...titles.map(item));

@@ -4,7 +4,7 @@ import { state, local } from './state.js';
 import { EV, emit, on } from './events.js';
 import { showError } from './dialogs.js';
 
-const MSG_LIMIT = 300;
+export const MSG_LIMIT = 300;  // messages of a session read at once (the end of its active path)
 let loadToken = 0;
 let markReady;
 const ready = new Promise((resolve) => { markReady = resolve; });
@@ -63,6 +63,14 @@ export async function reloadSession() {
   setSession(session);
   emit(EV.SESSION_RELOADED, session);
   return session;
+}
+
+/** Shows a session the server just answered with (a version switch), as a reload would. */
+export function applySession(session) {
+  if (!session || session.session_id !== currentId()) return null;
+  setSession({ queue: [], ...session });
+  emit(EV.SESSION_RELOADED, state.session);
+  return state.session;
 }
 
 function setSession(session) {

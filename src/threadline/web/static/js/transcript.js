@@ -53,8 +53,9 @@ export function showSession(session, { scroll = false } = {}) {
   });
   list.replaceChildren();
   if (session._messages_truncated) list.append(loadEarlierButton(session));
-  if (!messages.length && !activeId) list.append(emptyState(session));
+  if (!messages.length && !activeId && !session.branches_after) list.append(emptyState(session));
   list.append(frag);
+  if (session.branches_after && !activeId) list.append(keptAfter(session.branches_after));
   emit(EV.QUEUE, session.queue || []);
   if (scroll) scrollToBottom(true); else followOutput();
 }
@@ -73,6 +74,22 @@ function emptyState(session) {
     noProvider
       ? h('button.btn.btn-primary', { type: 'button', text: 'Connect a model provider', onclick: () => emit(EV.OPEN_SETUP) })
       : h('div.suggestions', null, suggestions.map(([ic, s]) => h('button.suggestion', { type: 'button', onclick: () => emit(EV.COMPOSER_FILL, s) }, icon(ic, { size: 16 }), h('span', { text: s })))));
+}
+
+/** After an undo: the undone messages are kept, and one click brings them back. */
+function keptAfter({ count, message_id: messageId }) {
+  const text = count > 1 ? `${count} undone versions of what followed are kept.` : 'What you undid here is kept.';
+  return h('div.kept-after', { role: 'note' },
+    icon('undo', { size: 14 }), h('span', { text }),
+    h('button.btn.btn-sm', { type: 'button', text: 'Restore', dataset: { action: 'version', target: String(messageId) } }));
+}
+
+/** Scrolls a shown message (by id, or the switcher of its versions) into view. */
+export function revealMessage(messageId) {
+  const el = list.querySelector(`.versions[data-id="${messageId}"]`) || list.querySelector(`.msg[data-id="${messageId}"]`);
+  if (!el) return;
+  stickToBottom = false;
+  el.scrollIntoView({ block: 'center' });
 }
 
 function loadEarlierButton(session) {

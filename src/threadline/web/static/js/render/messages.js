@@ -1,5 +1,6 @@
 // Stored messages -> DOM: user bubbles, assistant turns with their tool cards, btw and background
-// cards. The turn being streamed is live.js's LiveTurn.
+// cards, and the "< 2/3 >" switcher on a message that has other versions. The turn being streamed is
+// live.js's LiveTurn.
 import { h } from '../dom.js';
 import { icon } from '../icons.js';
 import { clockTime, fullTime, compactNumber } from '../format.js';
@@ -23,6 +24,7 @@ function isErrorRow(m) { return m._error || m.status === 'error'; }
  * renderMessages(messages, {offset, showThinking, showUsage, usage, busy}) -> DocumentFragment
  * User rows become bubbles; the assistant and tool rows up to the next user row become one
  * assistant turn (thinking, text, tool cards with their results); btw pairs become side bubbles.
+ * A turn knows the user message it answers, for "Regenerate".
  */
 export function renderMessages(messages, opts = {}) {
   const frag = document.createDocumentFragment();
@@ -30,8 +32,10 @@ export function renderMessages(messages, opts = {}) {
   const matched = new Set();   // indexes of tool rows shown inside their call's card
 
   let turn = null;
-  let lastTurn = null;
+  let asked = null;            // the user message the next turn answers
+  const turns = [];
   const consumed = new Set();
+  const startTurn = () => { turn = new TurnView(opts, asked); frag.append(turn.el); turns.push(turn); };
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i];
     const index = offset + i;
@@ -43,39 +47,65 @@ export function renderMessages(messages, opts = {}) {
           && (m.btw_id ? x.btw_id === m.btw_id : true));
         const answer = j >= 0 ? messages[j] : null;
         if (answer) consumed.add(j);
-        frag.append(btwBubble(contentText(m.content), answer, { timestamp: m.timestamp }));
+        frag.append(withVersions(btwBubble(contentText(m.content), answer, { timestamp: m.timestamp }), m, answer));
       } else {
-        frag.append(btwBubble('', m, { timestamp: m.timestamp }));
+        frag.append(withVersions(btwBubble('', m, { timestamp: m.timestamp }), m));
       }
       continue;
     }
     if (m.background) {
       turn = null;
-      frag.append(backgroundResult(m));
+      frag.append(withVersions(backgroundResult(m), m));
       continue;
     }
     if (m.role === 'user') {
       turn = null;
+      if (m.in_context !== false && !m.steer) asked = m;  // a steered message belongs to the running answer
       frag.append(userBubble(m, Number.isInteger(m.seq) ? m.seq : index));
       continue;
     }
     if (m.role === 'system') {
       turn = null;
-      frag.append(h('div.note', null, h('span', { text: contentText(m.content) })));
+      frag.append(withVersions(h('div.note', null, h('span', { text: contentText(m.content) })), m));
       continue;
     }
     if (m.role === 'tool') {
       if (matched.has(i)) continue;
-      if (!turn) { turn = new TurnView(opts); frag.append(turn.el); lastTurn = turn; }
+      if (!turn) startTurn();
       turn.orphanResult(m);
       continue;
     }
     // assistant
-    if (!turn) { turn = new TurnView(opts); frag.append(turn.el); lastTurn = turn; }
+    if (!turn) startTurn();
     turn.addAssistant(m, callResults(messages, i, matched), index);
   }
-  if (lastTurn) lastTurn.markLast(opts);
+  turns.forEach((t, i) => t.fillActions(opts, i === turns.length - 1));
   return frag;
+}
+
+/**
+ * "< 2/3 >": the versions of message `m` (`sibling_ids`), or null when it has none. The buttons carry
+ * the id of the version they show (`data-action=version`, `data-target`).
+ */
+export function versionSwitch(m) {
+  if (!(m?.sibling_count > 1) || !Array.isArray(m.sibling_ids)) return null;
+  const i = m.sibling_index;
+  const n = m.sibling_count;
+  const button = (dir, label, target) => h('button.msg-action.version-step', {
+    type: 'button', 'aria-label': label, title: label, disabled: target === undefined,
+    dataset: { action: 'version', target: target === undefined ? '' : String(target) },
+  }, icon(dir, { size: 14 }));
+  return h('div.versions', { role: 'group', 'aria-label': `Version ${i + 1} of ${n}`, dataset: { id: String(m.id) } },
+    button('chevron-left', 'Previous version', m.sibling_ids[i - 1]),
+    h('span.versions-count', { text: `${i + 1}/${n}` }),
+    button('chevron-right', 'Next version', m.sibling_ids[i + 1]));
+}
+
+/** Puts the switcher of a message that is not a bubble or a turn (btw, background, note) below it. */
+function withVersions(el, ...messages) {
+  const found = messages.map(versionSwitch).filter(Boolean);
+  if (found.length) el.append(h('div.msg-versions', null, found));
+  return el;
 }
 
 /**
@@ -98,18 +128,21 @@ function callResults(messages, i, matched) {
   return results;
 }
 
+/** A user message; a stored one (with an id) can be edited into a new version and shows its versions. */
 export function userBubble(m, index) {
   const text = contentText(m.content);
   const attachments = Array.isArray(m.attachments) ? m.attachments : [];
-  const el = h(`div.msg.msg-user${m.steer ? '.steered' : ''}`, { dataset: { index: String(index ?? ''), seq: String(m.seq ?? '') } },
+  const stored = Number.isInteger(m.id);
+  const el = h(`div.msg.msg-user${m.steer ? '.steered' : ''}`, { dataset: { index: String(index ?? ''), seq: String(m.seq ?? ''), id: stored ? String(m.id) : '' } },
     h('div.bubble', null,
       m.steer ? h('div.steer-label', { text: 'Steered mid-answer', title: 'Sent while the agent was working, and added to that answer' }) : null,
       h('div.user-text', { text: text.replace(/\n\n\[Attached files: [^\]]*\]$/, '') }),
       attachments.length ? h('div.msg-attachments', null, attachments.map((a) => h('span.file-chip', null, icon('file', { size: 14 }), h('span', { text: String(a) })))) : null),
     h('div.msg-actions', null,
+      versionSwitch(m),
       m.timestamp ? h('time.msg-time', { text: clockTime(m.timestamp), title: fullTime(m.timestamp) }) : null,
       actionButton('copy', 'Copy message', 'copy'),
-      index !== undefined && index !== null ? actionButton('edit', 'Edit and resend', 'edit') : null));
+      stored && m.in_context !== false ? actionButton('edit', 'Edit and resend', 'edit') : null));
   el._text = text;
   return el;
 }
@@ -140,10 +173,11 @@ export function errorRow(message, hint) {
     h('div', null, markdownEl(message || 'Something went wrong.'), hint ? h('p.error-hint', { text: hint }) : null));
 }
 
-/** One assistant turn of the stored transcript. */
+/** One assistant turn of the stored transcript; `asked` is the user message it answers. */
 class TurnView {
-  constructor(opts) {
+  constructor(opts, asked) {
     this.opts = opts;
+    this.asked = asked;
     this.body = h('div.msg-body');
     this.actions = h('div.msg-actions');
     this.el = h('div.msg.msg-assistant', null, h('div.avatar', { 'aria-hidden': 'true' }, icon('logo', { size: 16 })), h('div.msg-main', null, this.body, this.actions));
@@ -151,9 +185,19 @@ class TurnView {
     this.timestamp = null;
     this.lastIndex = null;
     this.planEl = null;  // an agent's plan: one card per turn, showing the latest version stored
+    this.rows = 0;
+    this.versions = null;   // the switcher of the turn's first row, shown with the actions
+  }
+
+  /** The first row's versions go with the turn's actions; a later row's stand where it starts. */
+  noteVersions(m) {
+    const switcher = versionSwitch(m);
+    if (this.rows++ === 0) this.versions = switcher;
+    else if (switcher) this.body.append(h('div.msg-versions.inline', null, switcher));
   }
 
   addAssistant(m, results, index) {
+    this.noteVersions(m);
     this.lastIndex = index;
     if (m.timestamp) this.timestamp = m.timestamp;
     if (isErrorRow(m)) {
@@ -200,19 +244,21 @@ class TurnView {
   }
 
   orphanResult(m) {
+    this.noteVersions(m);
     this.body.append(toolCard({ id: m.tool_call_id, name: m.name || 'tool', result: contentText(m.content) }));
-  }
-
-  markLast(opts) {
-    this.el.classList.add('last-turn');
-    this.fillActions(opts, true);
   }
 
   fillActions(opts, isLast = false) {
     const a = this.actions;
+    if (isLast) this.el.classList.add('last-turn');
+    if (this.versions) a.append(this.versions);
     if (this.timestamp) a.append(h('time.msg-time', { text: clockTime(this.timestamp), title: fullTime(this.timestamp) }));
     if (this.texts.length) a.append(actionButton('copy', 'Copy reply', 'copy-turn'));
-    if (isLast && !opts.busy) a.append(actionButton('retry', 'Retry', 'retry'));
+    if (!opts.busy && Number.isInteger(this.asked?.id)) {
+      const regenerate = actionButton('retry', 'Regenerate', 'regenerate');
+      regenerate.dataset.asked = String(this.asked.id);
+      a.append(regenerate);
+    }
     if (isLast && opts.showUsage && opts.usage) a.append(usageText(opts.usage));
     this.el._text = this.texts.join('\n\n');
   }
