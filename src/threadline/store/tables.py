@@ -66,7 +66,7 @@ sessions = Table(
     Column("estimated_cost", Float, nullable=True, server_default=text("0")),  # None: unknown (migration 0004)
     Column("active_run_id", String(64), nullable=True),
     Column("runtime", String(64), nullable=True),  # None: the built-in runtime (migration 0003)
-    # The last message of the active path (NULL: none); ``message_count`` is that path's length (0007).
+    # The last message of the active path (NULL: none); ``message_count`` is that path's length (0006).
     Column("active_leaf_id", RowId, nullable=True),
     Column("extra", JSON, nullable=False, server_default=text("'{}'")),
     # One index per list view, each in the list's order (migration 0002).
@@ -76,7 +76,7 @@ sessions = Table(
     Index("ix_sessions_parent", "parent_id"),
 )
 
-# Messages form a tree per session (migration 0007): ``parent_id`` is the message a row follows (NULL:
+# Messages form a tree per session (migration 0006): ``parent_id`` is the message a row follows (NULL:
 # a first message), so versions of a message are siblings. ``seq`` is a row's depth, its index on any
 # path through it; ``position`` equals ``seq`` while the row is on the session's active path and is
 # NULL otherwise, so a page of the active path is one range of ``uq_messages_session_position``.

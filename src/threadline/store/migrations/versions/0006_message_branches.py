@@ -1,8 +1,8 @@
 """messages form a tree: parent_id, the position on the active path, sessions.active_leaf_id
 
-Revision ID: 0007
+Revision ID: 0006
 Revises: 0005
-Create Date: 2027-01-10
+Create Date: 2026-12-01
 
 Editing an earlier message or regenerating an answer keeps the old version: ``messages.parent_id`` is the
 message a row follows, so versions are siblings. ``seq`` becomes a row's depth (its index on any path
@@ -23,7 +23,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
