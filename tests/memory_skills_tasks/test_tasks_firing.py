@@ -111,8 +111,9 @@ def restartable(home: Any, **overrides: Any) -> Settings:
 async def test_a_task_due_while_the_server_was_down_runs_once_after_the_restart(home: Any, llm: ScriptedLLM) -> None:
     settings = restartable(home)
     async with serve(create_app(settings, env=llm_env(llm))) as url, httpx.AsyncClient(base_url=url) as client:
-        job = (await client.post("/api/crons/create", json={"prompt": "Back up", "schedule": soon(1.5)})).json()["job"]
-    await asyncio.sleep(2.5)  # it came due while nothing ran
+        job = (await client.post("/api/crons/create", json={"prompt": "Back up", "schedule": soon(4)})).json()["job"]
+        due = time.monotonic() + 4
+    await asyncio.sleep(max(0.0, due - time.monotonic()) + 1)  # it came due while nothing ran
     assert llm.requests == []
     llm.script(Turn(text="Backed up."))
     async with serve(create_app(settings, env=llm_env(llm))) as url, httpx.AsyncClient(base_url=url) as client:
