@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         log_level=settings.log_level.lower(),
         log_config=logging_config(settings),
         timeout_graceful_shutdown=5,
+        ws="none",  # no WebSocket routes: the websockets library is never loaded
     )
     return 0
 

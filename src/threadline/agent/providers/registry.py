@@ -272,18 +272,12 @@ class ProviderRegistry:
         self._forget(provider_id)
 
     async def detect_ollama(self, url: str = OLLAMA_URL, *, timeout: float = 0.5) -> bool:
-        """Add an ``ollama`` provider if one answers at ``url``. Never raises. A plain HTTP probe:
-        loading the SDK here would slow the server's start."""
+        """Add an ``ollama`` provider if one answers at ``url``. Never raises. A plain HTTP probe in a
+        worker thread (the standard library's client): neither an SDK nor an HTTP client library is
+        loaded, and the event loop never waits on the probe."""
         if "ollama" in self._configs:
             return False
-        import httpx
-
-        try:
-            async with httpx.AsyncClient(timeout=timeout) as client:
-                answer = await client.get(url.rstrip("/") + "/models")
-            found = answer.status_code == 200 and isinstance(answer.json().get("data"), list)
-        except (httpx.HTTPError, ValueError, AttributeError):
-            return False
+        found = await asyncio.to_thread(_answers_models, url.rstrip("/") + "/models", timeout)
         if not found or "ollama" in self._configs:
             return False
         self._configs["ollama"] = ProviderConfig("ollama", "openai", url, None, source="auto")
@@ -337,6 +331,18 @@ class ProviderRegistry:
         keys = ("id", "kind", "base_url", "api_key", "models", "default_model")
         providers = [{k: getattr(c, k) for k in keys} for c in self._configs.values() if c.source == "file"]
         write_private(self.path, json.dumps({"providers": providers}, indent=2) + "\n")
+
+
+def _answers_models(url: str, timeout: float) -> bool:
+    """True when ``GET url`` answers 200 with an OpenAI-style model list (``{"data": [...]}``)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - a local http URL
+            data = json.loads(answer.read(1_000_000)) if answer.status == 200 else None
+    except (OSError, ValueError):  # refused, timed out, an HTTP error status, not JSON
+        return False
+    return isinstance(data, dict) and isinstance(data.get("data"), list)
 
 
 def write_private(path: Path, text: str) -> None:
