@@ -34,6 +34,7 @@ class Checkpointer:
         self.recorders: dict[str, Recorder] = {}
         self.last_tick = time.monotonic()  # the lease keeper's sign that the event loop runs
         self.batches = 0  # checkpoint transactions written (metrics, bench)
+        self.checkpointed = 0  # run checkpoints written, over all batches (metrics, bench)
         self._task: asyncio.Task[None] | None = None
 
     def add(self, recorder: Recorder) -> None:
@@ -98,4 +99,12 @@ class Checkpointer:
         for committed in after:
             committed()
         self.batches += 1
+        self.checkpointed += written
         return written
+
+    def oldest_unsaved(self) -> float:
+        """Seconds since the oldest checkpoint of a run that has something new to store (0 when none):
+        how much streamed text a crash now would lose, at most."""
+        now = time.monotonic()
+        ages = [now - r.checkpointed_at for r in self.recorders.values() if r.needs_checkpoint()]
+        return max(ages, default=0.0)

@@ -58,6 +58,7 @@ class Recorder:
         self.reasoning = ""
         self.row_id: int | None = None  # the assistant row being streamed, once checkpointed
         self.checkpointed = ("", "")
+        self.checkpointed_at = time.monotonic()  # the last checkpoint (or the start), for metrics
         self.usage = Usage()
         self.answer_parts: list[str] = []
         self.plan: dict[str, Any] | None = None  # an agent's latest plan (the ``plan`` event)
@@ -224,6 +225,7 @@ class Recorder:
         def committed() -> None:
             self.row_id = row_id
             self.checkpointed = (text, reasoning)
+            self.checkpointed_at = time.monotonic()
 
         return committed
 
