@@ -98,3 +98,24 @@ def _upgrade_to(connection: object, revision: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+
+
+def test_the_server_freezes_what_start_up_made_and_collects_less_often() -> None:
+    code = ("import gc, json; from threadline.gcpolicy import server_gc, SERVER_THRESHOLDS; "
+            "import threadline.web.app; server_gc(); "
+            "print(json.dumps([gc.get_threshold() == SERVER_THRESHOLDS, gc.get_freeze_count()]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    thresholds_set, frozen = json.loads(done.stdout)
+    assert thresholds_set and frozen > 10_000  # the imported libraries' objects are no longer walked
+
+
+async def test_on_started_runs_once_start_up_is_done(tmp_path: Path) -> None:
+    from threadline.settings import Settings
+    from threadline.web.app import create_app
+
+    seen: list[bool] = []
+    app = create_app(Settings(home=tmp_path, detect_ollama=False),
+                     on_started=lambda: seen.append(hasattr(app.state, "services")))
+    async with app.router.lifespan_context(app):
+        assert seen == [True]

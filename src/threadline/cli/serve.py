@@ -22,6 +22,7 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from threadline.gcpolicy import server_gc
     from threadline.logs import logging_config
     from threadline.web.app import create_app
     from threadline.web.security_check import refuse_unsafe_bind
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"Threadline {__version__} on http://{_display_host(settings.host)}:{settings.port} (home {settings.home})")
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, on_started=server_gc),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
