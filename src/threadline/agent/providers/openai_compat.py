@@ -74,6 +74,10 @@ class OpenAIProvider:
             timeout=openai.Timeout(timeout, connect=min(connect_timeout, timeout)),
             max_retries=max_retries,
         )
+        # The SDK imports its resource modules at first use: here, where the adapter is built (a worker
+        # thread, ``ProviderRegistry.load_sdks``), not in the first run on the event loop.
+        self._models = self._client.models
+        self._completions = self._client.chat.completions.with_streaming_response
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -81,7 +85,7 @@ class OpenAIProvider:
     async def list_models(self) -> list[str]:
         try:
             ids: list[str] = []
-            async for model in self._client.models.list():
+            async for model in self._models.list():
                 ids.append(model.id)
                 if len(ids) >= _MODEL_LIST_CAP:
                     break
@@ -111,7 +115,7 @@ class OpenAIProvider:
         finish: str | None = None
         usage: Usage | None = None
         try:
-            async with self._client.chat.completions.with_streaming_response.create(**params) as response:
+            async with self._completions.create(**params) as response:
                 async for data in self._data(response):
                     if data.startswith("[DONE]"):
                         continue  # read on to the end of the body, so the connection can be reused

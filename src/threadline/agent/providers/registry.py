@@ -32,6 +32,9 @@ CATALOG_TTL_SECONDS = 120.0  # the model catalog is asked again after this, or w
 
 def _import_adapter(kind: ProviderKind) -> None:
     """Import one SDK adapter (the openai package takes about half a second of CPU, anthropic a second)."""
+    # The SDKs' HTTP clients run on anyio, which loads its asyncio backend at the first request.
+    import anyio._backends._asyncio  # noqa: F401
+
     if kind == "anthropic":
         import threadline.agent.providers.anthropic  # noqa: F401
     else:
