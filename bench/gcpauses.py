@@ -1,5 +1,5 @@
 """Garbage-collection pauses of a real server under load, with CPython's default collector settings and
-with ``threadline.gcpolicy.server_gc`` (``gc.freeze()`` after start-up, server thresholds).
+with ``threadline.cli.gcpolicy.server_gc`` (``gc.freeze()`` after start-up, server thresholds).
 
 The server runs under a wrapper (this file with ``--serve``) that records every collection with
 ``gc.callbacks`` (generation, start, duration) and writes them to a file; ``--streams`` streams of
@@ -26,6 +26,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.results import save  # noqa: E402
+
 REPORT_ENV = "BENCH_GC_REPORT"
 DEFAULTS_ENV = "BENCH_GC_DEFAULTS"
 
@@ -48,10 +50,10 @@ def serve(argv: list[str]) -> int:
 
     gc.callbacks.append(record)
     threading.Thread(target=write_forever, args=(Path(os.environ[REPORT_ENV]),), daemon=True).start()
-    import threadline.gcpolicy
+    import threadline.cli.gcpolicy
 
     if os.environ.get(DEFAULTS_ENV):
-        threadline.gcpolicy.server_gc = lambda: None  # CPython's defaults, for the comparison
+        threadline.cli.gcpolicy.server_gc = lambda: None  # CPython's defaults, for the comparison
     from threadline.cli import main
 
     return main(argv)
@@ -113,9 +115,7 @@ def main() -> None:
               f"longest pause of any generation {max(run[g]['max_ms'] for g in ('gen0', 'gen1', 'gen2'))} ms, "
               f"GC total {sum(run[g]['total_ms'] for g in ('gen0', 'gen1', 'gen2')):.0f} ms in {run['seconds']} s, "
               f"CPU {run['cpu_ms_per_token']} ms per token")
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "gcpauses.json").write_text(json.dumps(result, indent=2))
+    save("gcpauses", {**result, "database": "sqlite"})
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ Reports: tokens lost / repeated / reordered (0), streams stored exactly as strea
 (the LLM server stamps each token, the client subtracts that from the time it reads it) p50/p99; rename,
 ``chat/start`` and ``/health`` p50/p99; checkpoint batches and lease renewals per second and the
 oldest unsaved progress seen; takeovers (runs ``interrupted``, 0); the CPU time of the servers per
-relayed token, and PostgreSQL's and Redis's CPU. Writes ``bench/results/load-<setup>.json``.
+relayed token, and PostgreSQL's and Redis's CPU. Writes ``bench/results/load[-<n>i][-<n>w][-postgresql].json``.
 
 Usage: ``python bench/load.py --setup sqlite`` / ``--setup postgres --instances 2`` (``make bench-load``).
 """
@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.probes import ControlPlane, percentiles  # noqa: E402
+from bench.results import save  # noqa: E402
 from bench.servers import Deployment, Process, cpu_seconds, pids_named, start_llm  # noqa: E402
 from bench.streams import StreamJob, StreamResult, client_pool, delivery, directive, run_streams  # noqa: E402
 
@@ -186,9 +187,8 @@ def main() -> int:
     print(f"{label}: {args.streams} streams x {args.tokens} tokens, one every {args.delay} s")
     print("\n".join(lines))
     print(f"  server CPU per relayed token {result['cpu_ms_per_token']} ms (today {TODAY['cpu_ms_per_token']})")
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / f"load-{label}.json").write_text(json.dumps(result, indent=2))
+    save(f"load-{label.split('-', 1)[1]}" if "-" in label else "load",
+         {**result, "database": "postgresql" if args.setup == "postgres" else "sqlite"})
     return 0 if all(line.startswith("  OK") for line in lines) else 1
 
 

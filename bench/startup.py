@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from bench.procs import free_port  # noqa: E402
+from bench.results import save  # noqa: E402
 from bench.seed import seed  # noqa: E402
 
 TARGET_SECONDS = 0.5
@@ -131,9 +132,7 @@ def main() -> None:
     worst = max(entry["median_s"] for entry in result["by_sessions"].values())
     print(f"start-up to /health, worst median {worst} s (target <= {TARGET_SECONDS} s) — "
           f"{'OK' if worst <= TARGET_SECONDS else 'MISSED'}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "startup.json").write_text(json.dumps(result, indent=2))
+    save("startup", {**result, "database": "sqlite"})
 
 
 if __name__ == "__main__":

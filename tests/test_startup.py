@@ -101,7 +101,7 @@ def _upgrade_to(connection: object, revision: str) -> None:
 
 
 def test_the_server_freezes_what_start_up_made_and_collects_less_often() -> None:
-    code = ("import gc, json; from threadline.gcpolicy import server_gc, SERVER_THRESHOLDS; "
+    code = ("import gc, json; from threadline.cli.gcpolicy import server_gc, SERVER_THRESHOLDS; "
             "import threadline.web.app; server_gc(); "
             "print(json.dumps([gc.get_threshold() == SERVER_THRESHOLDS, gc.get_freeze_count()]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -22,7 +22,7 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from threadline.gcpolicy import server_gc
+    from threadline.cli.gcpolicy import server_gc
     from threadline.logs import logging_config
     from threadline.web.app import create_app
     from threadline.web.security_check import refuse_unsafe_bind
