@@ -64,9 +64,10 @@ class Deployment:
     root: Path
 
     def start(self, name: str, extra: dict[str, str] | None = None, *,
-              launcher: tuple[str, ...] = ("-m", "threadline"), lease: float = LEASE) -> Instance:
+              launcher: tuple[str, ...] = ("-m", "threadline"), lease: float = LEASE,
+              options: tuple[str, ...] = ()) -> Instance:
         """``extra``: more environment; ``launcher`` follows the interpreter (a wrapper script in place of
-        ``-m threadline``)."""
+        ``-m threadline``); ``options`` are more flags of ``serve``."""
         home = self.root / name
         home.mkdir(parents=True, exist_ok=True)
         port = free_port()
@@ -90,7 +91,7 @@ class Deployment:
         env.update(extra or {})
         log = self.root / f"{name}.log"
         proc = subprocess.Popen(
-            [sys.executable, *launcher, "serve", "--home", str(home), "--port", str(port)],
+            [sys.executable, *launcher, "serve", *options, "--home", str(home), "--port", str(port)],
             env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
         )
         url = f"http://127.0.0.1:{port}"
