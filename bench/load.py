@@ -93,8 +93,7 @@ def run_load(deployment: Deployment, servers: list[Process], args: argparse.Name
         side_before = [sum(cpu_seconds(p) for p in pids) for pids in (database_pids, redis_pids, deployment.llm.pids())]
         began = time.perf_counter()
         futures = [pool.submit(run_streams, share, message) for share in shares]
-        window = (RAMP_SECONDS + 1.0, RAMP_SECONDS + args.tokens * args.delay * 0.9)
-        control = asyncio.run(ControlPlane(urls).run(window, futures))
+        control = asyncio.run(ControlPlane(urls, args.streams).run(futures))
         results: list[StreamResult] = [r for future in futures for r in future.result()]
         elapsed = time.perf_counter() - began
         cpu = sum(server.cpu() for server in servers) - sum(cpu_before)

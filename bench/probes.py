@@ -1,7 +1,8 @@
 """The control plane measured while the load bench's streams run: ``/health`` every 0.1 s, a rename
 every 0.2 s, a new session's ``chat/start`` every 0.5 s (a short answer), and every instance's
-``/metrics`` every 0.5 s; the instances take turns. Only samples taken inside the window in which
-every stream is live are kept."""
+``/metrics`` every 0.5 s; the instances take turns. Only samples taken while at least half the streams are
+live (``threadline_active_runs`` over all instances, read at each scrape) are kept, and the counters'
+rates are taken over that period."""
 
 from __future__ import annotations
 
@@ -33,18 +34,18 @@ def scrape(text: str) -> dict[str, float]:
 
 
 class ControlPlane:
-    def __init__(self, urls: list[str]) -> None:
+    def __init__(self, urls: list[str], streams: int) -> None:
         self.urls = urls
+        self.threshold = max(1, int(streams * 0.5))
         self.samples: dict[str, list[float]] = {"health": [], "rename": [], "chat_start": []}
         self.oldest: list[float] = []
-        self.window = (0.0, 0.0)
-
-    def _inside(self) -> bool:
-        return self.window[0] <= time.monotonic() <= self.window[1]
+        self.inside = False  # nearly every stream is live, as of the last scrape
+        self.counters: list[tuple[float, list[dict[str, float]]]] = []  # (time, per instance) while inside
+        self.done = False
 
     async def _every(self, period: float, work: Callable[[int], Awaitable[None]]) -> None:
         turn = 0
-        while time.monotonic() < self.window[1]:
+        while not self.done:
             began = time.monotonic()
             await work(turn)
             turn += 1
@@ -53,19 +54,15 @@ class ControlPlane:
     async def _timed(self, name: str, request: Awaitable[httpx.Response]) -> httpx.Response:
         began = time.perf_counter()
         response = await request
-        if self._inside():
+        if self.inside:
             self.samples[name].append((time.perf_counter() - began) * 1000)
         response.raise_for_status()
         return response
 
-    async def run(self, window: tuple[float, float], streams: list[concurrent.futures.Future[Any]]) -> dict[str, Any]:
-        """Probe from ``window[0]`` to ``window[1]`` seconds from now, then wait for ``streams``."""
-        now = time.monotonic()
-        self.window = (now + window[0], now + window[1])
+    async def run(self, streams: list[concurrent.futures.Future[Any]]) -> dict[str, Any]:
+        """Probe until ``streams`` (the client processes' futures) are done."""
         async with httpx.AsyncClient(timeout=120) as client:
             renamed = [await self._session(client, url) for url in self.urls for _ in range(5)]
-            before = [scrape((await client.get(url + "/metrics")).text) for url in self.urls]
-            began = time.monotonic()
 
             async def health(turn: int) -> None:
                 await self._timed("health", client.get(self.urls[turn % len(self.urls)] + "/health"))
@@ -82,26 +79,37 @@ class ControlPlane:
                 await self._timed("chat_start", client.post(url + "/api/chat/start", json=body))
 
             async def metrics(turn: int) -> None:
-                for url in self.urls:
-                    values = scrape((await client.get(url + "/metrics")).text)
-                    if self._inside():
-                        self.oldest.append(values.get("threadline_checkpoint_oldest_seconds", 0.0))
+                scraped = [scrape((await client.get(url + "/metrics")).text) for url in self.urls]
+                live = sum(values.get("threadline_active_runs", 0.0) for values in scraped)
+                self.inside = live >= self.threshold
+                if self.inside:
+                    self.counters.append((time.monotonic(), scraped))
+                    self.oldest += [values.get("threadline_checkpoint_oldest_seconds", 0.0) for values in scraped]
 
-            await asyncio.sleep(window[0] * 0.5)
-            await asyncio.gather(self._every(0.1, health), self._every(0.2, rename), self._every(0.5, start),
-                                 self._every(0.5, metrics))
-            after = [scrape((await client.get(url + "/metrics")).text) for url in self.urls]
-            seconds = time.monotonic() - began
-            await asyncio.gather(*(asyncio.wrap_future(f) for f in streams))
+            async def until_done() -> None:
+                await asyncio.gather(*(asyncio.wrap_future(f) for f in streams))
+                self.done = True
+
+            await asyncio.gather(until_done(), self._every(0.1, health), self._every(0.2, rename),
+                                 self._every(0.5, start), self._every(0.5, metrics))
         return {
             "health_ms": percentiles(self.samples["health"]),
             "rename_ms": percentiles(self.samples["rename"]),
             "chat_start_ms": percentiles(self.samples["chat_start"]),
+            "measured_seconds": round(self.counters[-1][0] - self.counters[0][0], 1) if self.counters else 0.0,
             "checkpoint_oldest_max_s": round(max(self.oldest, default=0.0), 3),
-            "checkpoint_batches_per_s": _rate(before, after, "threadline_checkpoint_batches_total", seconds),
-            "checkpointed_runs_per_s": _rate(before, after, "threadline_checkpointed_runs_total", seconds),
-            "lease_renewals_per_s": _rate(before, after, "threadline_lease_renewals_total", seconds),
+            "checkpoint_batches_per_s": self._rate("threadline_checkpoint_batches_total"),
+            "checkpointed_runs_per_s": self._rate("threadline_checkpointed_runs_total"),
+            "lease_renewals_per_s": self._rate("threadline_lease_renewals_total"),
         }
+
+    def _rate(self, name: str) -> float:
+        """Per second and per instance, over the measured period."""
+        if len(self.counters) < 2:
+            return 0.0
+        (first_at, first), (last_at, last) = self.counters[0], self.counters[-1]
+        total = sum(a.get(name, 0.0) - b.get(name, 0.0) for a, b in zip(last, first, strict=True))
+        return round(total / (last_at - first_at) / len(last), 2)
 
     async def _session(self, client: httpx.AsyncClient, url: str) -> tuple[str, str]:
         """A stored session to rename (a rename materializes the draft)."""
@@ -109,9 +117,3 @@ class ControlPlane:
         (await client.post(url + "/api/session/rename", json={"session_id": session, "title": "probe"}))\
             .raise_for_status()
         return url, session
-
-
-def _rate(before: list[dict[str, float]], after: list[dict[str, float]], name: str, seconds: float) -> float:
-    """Per second and per instance."""
-    total = sum(a.get(name, 0.0) - b.get(name, 0.0) for a, b in zip(after, before, strict=True))
-    return round(total / seconds / len(after), 2)
