@@ -5,6 +5,7 @@ every token delivered once and in order, the answer stored whole."""
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import time
@@ -81,10 +82,13 @@ def test_a_starved_instance_keeps_its_runs(cluster: tuple[Deployment, str]) -> N
             stop.set()
             watcher.join()
             stored = session(on_b, sid)
+            metrics = on_a.get("/metrics").text
     finally:
         a.stop()
         b.stop()
     assert a_health >= STARVE * 0.6 and b_health < STARVE * 0.3, (a_health, b_health)  # A's loop was held
+    renewals = re.search(r"^threadline_lease_renewals_total ([0-9.e+]+)$", metrics, re.MULTILINE)
+    assert renewals and float(renewals.group(1)) >= STARVE / (LEASE / 5) * 0.5, renewals  # renewed all along
     rows = [row for row in seen if row]
     assert len(rows) >= STARVE / 0.2 * 0.5, rows  # watched all along
     assert all(row["status"] in ("running", "succeeded") and row["owner"] == "a" for row in rows), rows
