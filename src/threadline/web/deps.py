@@ -64,19 +64,19 @@ async def _runtimes(services: ServicesDep) -> RuntimeRegistry:
     return services.runtimes
 
 
-def _memory(services: ServicesDep) -> MemoryService:
+async def _memory(services: ServicesDep) -> MemoryService:
     return services.memory
 
 
-def _skills(services: ServicesDep) -> SkillLibrary:
+async def _skills(services: ServicesDep) -> SkillLibrary:
     return services.skills
 
 
-def _tasks(services: ServicesDep) -> TaskService:
+async def _tasks(services: ServicesDep) -> TaskService:
     return services.tasks
 
 
-def _notices(services: ServicesDep) -> NoticeService:
+async def _notices(services: ServicesDep) -> NoticeService:
     return services.notices
 
 
