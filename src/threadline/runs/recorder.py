@@ -203,10 +203,12 @@ class Recorder:
             (self.text, self.reasoning) != self.checkpointed and bool(self.text or self.reasoning)
         )
 
-    async def write_checkpoint(self, conn: AsyncConnection) -> Callable[[], None]:
+    async def write_checkpoint(self, conn: AsyncConnection, updates: list[dict[str, Any]]) -> Callable[[], None]:
         """Store the text streamed so far as a ``partial`` assistant row, in ``conn``'s transaction
-        (``runs/checkpoints.py`` writes every live run's in one). The caller holds ``run.write_lock``,
-        has checked ownership, stores the events, and calls the result once the transaction has
+        (``runs/checkpoints.py`` writes every live run's in one): a new row is inserted here, a row
+        already stored is added to ``updates`` (``message_id``, ``content``, ``reasoning``), which the
+        caller writes for every run in one statement. The caller holds ``run.write_lock``, has
+        checked ownership, stores the events, and calls the result once the transaction has
         committed."""
         text, reasoning = self.text, self.reasoning
         row_id = self.row_id
@@ -218,9 +220,7 @@ class Recorder:
                 )
                 row_id = row["id"]
             else:
-                await self.sessions.update_message(
-                    conn, row_id, content=text, reasoning=reasoning or None, status="partial"
-                )
+                updates.append({"message_id": row_id, "content": text, "reasoning": reasoning or None})
 
         def committed() -> None:
             self.row_id = row_id
