@@ -2,7 +2,8 @@
 DEV_VENV := .venv-dev
 PYTHON ?= $(if $(wildcard $(DEV_VENV)/bin/python),$(DEV_VENV)/bin/python,python3)
 
-.PHONY: test lint e2e bench bench-sessions bench-branches bench-relay bench-startup bench-kill bench-import bench-schedules
+.PHONY: test lint e2e bench bench-sessions bench-branches bench-relay bench-startup bench-kill bench-import \
+	bench-schedules bench-load bench-load-sqlite bench-load-cluster bench-gc
 
 test:
 	$(PYTHON) -m pytest -m "not e2e"
@@ -14,10 +15,11 @@ lint:
 e2e:
 	$(PYTHON) -m pytest tests/e2e
 
-# The session store (BENCH_SESSIONS sessions, default 100,000), versions, the token relay, start-up, kill
-# and resume, `threadline import hermes` at 1k, 4k and 10k sessions (BENCH_IMPORT_100K=1 adds 100k), and
-# the scheduler (a wake-up with 10,000 tasks, how late firings start).
-bench: bench-sessions bench-branches bench-relay bench-startup bench-kill bench-import bench-schedules
+# The session store (BENCH_SESSIONS sessions, default 100,000), versions, the token relay, start-up (at 0,
+# 10k and 100k sessions), kill and resume, `threadline import hermes` at 1k, 4k and 10k sessions
+# (BENCH_IMPORT_100K=1 adds 100k), the scheduler (a wake-up with 10,000 tasks, how late firings start),
+# then 200 streams under load (one instance on SQLite; two on PostgreSQL + Redis).
+bench: bench-sessions bench-branches bench-relay bench-startup bench-kill bench-import bench-schedules bench-load
 
 bench-sessions:
 	$(PYTHON) bench/run.py
@@ -41,6 +43,19 @@ bench-import:
 
 bench-schedules:
 	$(PYTHON) bench/schedules.py
+
+bench-load: bench-load-sqlite bench-load-cluster
+
+bench-load-sqlite:
+	$(PYTHON) bench/load.py --setup sqlite
+
+# Needs PostgreSQL (BENCH_PG_URL, default postgres@127.0.0.1:5432/test) and Redis (BENCH_REDIS_URL).
+bench-load-cluster:
+	$(PYTHON) bench/load.py --setup postgres --instances 2
+
+# Garbage-collection pauses under load, CPython's defaults against threadline.gcpolicy.
+bench-gc:
+	$(PYTHON) bench/gcpauses.py
 
 # The suite on PostgreSQL (a fresh database per test, cloned from a migrated template); needs a server.
 TEST_PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test

@@ -50,15 +50,16 @@ BAD_KEY = "bad-key"
 MISSING_MODEL = "no-such-model"
 DEFAULT_MODELS = ("test-model", "test-model-2")
 STATUS_FAILS = {"auth": 401, "model_not_found": 404, "rate_limit": 429, "quota": 429, "http500": 500, "overloaded": 529}
-STREAM_FAILS = {"cut", "hang"}
+STREAM_FAILS = {"cut", "hang", "error_event"}
 
 
 @dataclass
 class Turn:
     """One scripted model answer. ``text`` may be a list of pre-split pieces. ``delay`` is seconds per
     piece; ``fail`` is one of auth, rate_limit, quota, model_not_found, http500, overloaded (an HTTP
-    error) or cut (connection closed mid-stream), hang (stalls mid-stream). ``call_ids`` fixes the ids of
-    the tool calls (random ``call_…`` ids otherwise)."""
+    error) or cut (connection closed mid-stream), hang (stalls mid-stream), error_event (an error
+    object sent as an event mid-stream, as both APIs do when they fail after the answer began).
+    ``call_ids`` fixes the ids of the tool calls (random ``call_…`` ids otherwise)."""
 
     text: str | list[str] = ""
     reasoning: str | list[str] = ""
@@ -264,6 +265,11 @@ async def _openai_stream(turn: Turn, body: dict[str, Any]) -> AsyncIterator[byte
                 call.update(id=step.call_id, type="function")
                 call["function"]["name"] = step.name
             yield _openai_chunk(cid, model, {"tool_calls": [call]})
+    if turn.fail == "error_event":
+        error = {"message": "The server had an error while processing your request.", "type": "server_error",
+                 "param": None, "code": None}
+        yield _sse({"error": error})
+        return
     yield _openai_chunk(cid, model, {}, "tool_calls" if turn.tool_calls else "stop")
     if (body.get("stream_options") or {}).get("include_usage"):
         prompt, completion = _usage(turn, body)
@@ -367,6 +373,9 @@ async def _anthropic_stream(turn: Turn, body: dict[str, Any]) -> AsyncIterator[b
             "tool": {"type": "input_json_delta", "partial_json": step.piece},
         }[step.kind]
         yield _sse({"type": "content_block_delta", "index": index, "delta": delta}, "content_block_delta")
+    if turn.fail == "error_event":
+        yield _sse({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, "error")
+        return
     for frame in close():
         yield frame
     stop = "tool_use" if turn.tool_calls else "end_turn"

@@ -80,6 +80,33 @@ async def test_metrics_count_requests_runs_and_tokens(home: Path, llm: ScriptedL
     assert "# TYPE threadline_http_request_duration_seconds histogram" in text
 
 
+async def test_metrics_show_the_write_path(home: Path, llm: ScriptedLLM) -> None:
+    """Checkpoint batches, the runs they saved, the oldest unsaved progress; lease renewals are counted
+    with several instances (tests/cluster/test_starvation.py reads them there)."""
+    settings = make_settings(home, default_model="openai/test-model", checkpoint_interval_seconds=0.05,
+                             run_lease_seconds=1)
+    app = create_app(settings, env=llm_env(llm))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787", timeout=30) as client:
+            session_id = await new_draft(client)
+            llm.script(Turn(text=" ".join(f"w{i}" for i in range(60)), chunk=3, delay=0.02))
+            started = await client.post("/api/chat/start", json={"session_id": session_id, "message": "hi"})
+            reader = asyncio.create_task(read_events(client, started.json()["stream_id"]))
+            oldest: list[float] = []
+            while not reader.done():
+                text = (await client.get("/metrics")).text
+                oldest.append(sample(text, "threadline_checkpoint_oldest_seconds") or 0.0)
+                await asyncio.sleep(0.05)
+            assert (await reader)[-1][1] == "stream_end"
+            text = (await client.get("/metrics")).text
+    assert (sample(text, "threadline_checkpoint_batches_total") or 0) >= 3
+    assert (sample(text, "threadline_checkpointed_runs_total") or 0) >= 3
+    assert sample(text, "threadline_lease_renewals_total") == 0  # a lone instance keeps no leases
+    assert 0 < max(oldest) < 2.0  # a tick every 0.05 s keeps every run's progress fresh
+    assert sample(text, "threadline_checkpoint_oldest_seconds") == 0  # nothing live
+
+
 async def test_every_app_has_a_registry_of_its_own(home: Path, tmp_path: Path) -> None:
     """No global registry: two apps in one process (tests, or an embedding) count separately."""
     first, second = create_app(make_settings(home)), create_app(make_settings(tmp_path / "other"))

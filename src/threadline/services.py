@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from threadline.agent.acp import AcpAgents, AgentConfigs, AgentProcesses, ProcessLimits
 from threadline.agent.builtin import BuiltinRuntime
@@ -19,7 +19,6 @@ from threadline.agent.runtime import RuntimeRegistry
 from threadline.agent.tools.base import Tool
 from threadline.agent.tools.memory import MemoryTool
 from threadline.agent.tools.skills import SkillSaveTool, SkillTool
-from threadline.cluster.node import Cluster
 from threadline.memory import MemoryService
 from threadline.memory.instructions import MemorySection
 from threadline.preferences import PreferenceService
@@ -46,6 +45,11 @@ from threadline.workspace import pool
 from threadline.workspace.pool import WorkspacePool
 
 log = logging.getLogger("threadline")
+
+if TYPE_CHECKING:
+    from threadline.cluster.node import Cluster
+
+SDK_WARMUP_DELAY = 1.0  # seconds after start-up: by then the server answers, and a first run only waits less
 
 
 @dataclass
@@ -84,7 +88,7 @@ class Services:
         if migrate:
             await store.migrate()
         instance_id = settings.instance_id or uuid.uuid4().hex[:12]
-        cluster = Cluster.connect(settings, instance_id) if settings.redis_url else None
+        cluster = _connect_cluster(settings, instance_id) if settings.redis_url else None
         drafts: DraftStore = (
             cluster.drafts if cluster else MemoryDrafts(ttl_seconds=settings.draft_ttl_seconds, cap=settings.draft_cap)
         )
@@ -166,9 +170,10 @@ class Services:
 
     async def start(self) -> None:
         """Start-up work after migrations: Ollama detection, crash recovery, the provider SDKs
-        imported in the background so the first message does not wait for them, and the MCP servers
-        (connected in the background)."""
-        self.extras["sdks"] = asyncio.create_task(self.providers.load_sdks())
+        imported in the background once the server answers (so the first message does not wait for
+        them and the start-up does not share the interpreter with a second of imports), and the MCP
+        servers (connected in the background)."""
+        self.extras["sdks"] = asyncio.create_task(self._warm_sdks())
         if self.settings.detect_ollama and not self.providers.configs():
             # In the background: a slow network must not delay the server's start.
             self.extras["ollama_probe"] = asyncio.create_task(self.providers.detect_ollama())
@@ -180,6 +185,10 @@ class Services:
             self.tasks.scheduler.start()
         if self.cluster is not None:
             await self.cluster.start()
+
+    async def _warm_sdks(self) -> None:
+        await asyncio.sleep(SDK_WARMUP_DELAY)
+        await self.providers.load_sdks()
 
     async def close(self) -> None:
         for name in ("ollama_probe", "sdks"):
@@ -196,6 +205,13 @@ class Services:
         await self.providers.aclose()
         await self.store.close()
         pool.release(self.workspace_pool)
+
+
+def _connect_cluster(settings: Settings, instance_id: str) -> Cluster:
+    """Only a clustered instance loads the Redis client (issue 11 item 3)."""
+    from threadline.cluster.node import Cluster
+
+    return Cluster.connect(settings, instance_id)
 
 
 async def _default_model(preferences: PreferenceService, settings: Settings) -> str | None:

@@ -178,6 +178,20 @@ async def test_stream_cut_mid_way(provider: Provider, llm_server: ScriptedLLM) -
     assert texts(seen) and "This answer will be cut in the middle.".startswith(texts(seen))
 
 
+async def test_an_error_event_mid_stream(provider: Provider, llm_server: ScriptedLLM) -> None:
+    """Both APIs may send an error object as an event after the answer began (no HTTP status)."""
+    llm_server.script(Turn(text="This answer fails in the middle.", chunk=2, fail="error_event"))
+    seen: list[ProviderEvent] = []
+    with pytest.raises(ProviderError) as info:
+        async for event in provider.stream(model="test-model", messages=USER, tools=[]):
+            seen.append(event)
+    assert "This answer fails in the middle.".startswith(texts(seen)) and texts(seen)
+    expected = "Overloaded (overloaded_error)" if llm_server.requests[-1]["_path"] == "/v1/messages" else \
+        "The server had an error while processing your request. (server_error)"
+    assert info.value.message == f"{provider.name}: {expected}"
+    assert info.value.kind == "error", info.value.kind
+
+
 async def test_stalled_stream_times_out(provider_factory: Callable[..., Provider], llm_server: ScriptedLLM) -> None:
     provider = provider_factory(timeout=0.5)
     llm_server.script(Turn(text="stalls after a few words", fail="hang"))

@@ -186,3 +186,37 @@ async def test_detect_ollama(llm_server: ScriptedLLM) -> None:
     )
     assert not await reg.detect_ollama(llm_server.openai_url)  # already there
     await reg.aclose()
+
+
+LOADING = """
+import asyncio, json, sys
+from threadline.agent.builtin import BuiltinRuntime
+from threadline.agent.providers.registry import ProviderRegistry
+
+async def main() -> None:
+    registry = ProviderRegistry.load(env={"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+    runtime = BuiltinRuntime(registry, default_model=lambda: asyncio.sleep(0, "openai/m"),
+                             max_steps=lambda: asyncio.sleep(0, 5), output_cap=1000, shell_timeout=5)
+    checked = await runtime.check(None)
+    before = sorted({"openai", "anthropic"} & set(sys.modules))
+    await registry.load_sdks()
+    built = "openai" in registry._providers
+    print(json.dumps([checked, before, sorted({"openai", "anthropic"} & set(sys.modules)), built]))
+
+asyncio.run(main())
+"""
+
+
+def test_sdks_load_only_for_the_providers_in_use_and_never_to_check_a_model() -> None:
+    """Checking a model (what chat/start does) needs no SDK; loading imports only the configured
+    kinds' SDKs, and builds their adapters in the worker thread too."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", LOADING], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    checked, before, after, built = json.loads(done.stdout)
+    assert checked == "openai/m"
+    assert before == []
+    assert after == ["openai"]
+    assert built

@@ -63,7 +63,11 @@ class Deployment:
     llm: ScriptedLLM
     root: Path
 
-    def start(self, name: str, extra: dict[str, str] | None = None) -> Instance:
+    def start(self, name: str, extra: dict[str, str] | None = None, *,
+              launcher: tuple[str, ...] = ("-m", "threadline"), lease: float = LEASE,
+              options: tuple[str, ...] = ()) -> Instance:
+        """``extra``: more environment; ``launcher`` follows the interpreter (a wrapper script in place of
+        ``-m threadline``); ``options`` are more flags of ``serve``."""
         home = self.root / name
         home.mkdir(parents=True, exist_ok=True)
         port = free_port()
@@ -79,7 +83,7 @@ class Deployment:
             "THREADLINE_DATABASE_URL": self.database_url,
             "THREADLINE_REDIS_URL": self.redis_url,
             "THREADLINE_REDIS_PREFIX": self.prefix,
-            "THREADLINE_RUN_LEASE_SECONDS": str(LEASE),
+            "THREADLINE_RUN_LEASE_SECONDS": str(lease),
             "THREADLINE_INSTANCE_ID": name,
             "THREADLINE_HEARTBEAT_SECONDS": "1",
             "THREADLINE_LOG_JSON": "1",
@@ -87,7 +91,7 @@ class Deployment:
         env.update(extra or {})
         log = self.root / f"{name}.log"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "threadline", "serve", "--home", str(home), "--port", str(port)],
+            [sys.executable, *launcher, "serve", *options, "--home", str(home), "--port", str(port)],
             env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
         )
         url = f"http://127.0.0.1:{port}"

@@ -46,13 +46,12 @@ class BuiltinRuntime:
     async def check(self, model: str | None) -> str | None:
         """The model reference a run will use: the one asked for, else the configured default, else
         the first model of the first provider that lists one."""
-        await self.providers.load_sdks()
         ref = model or await self._default_model()
         if not ref and not self.providers.default_model_ref():
             catalog = await self.providers.model_catalog()
             ref = next((f"{g.provider_id}/{g.models[0]}" for g in catalog if g.models), None)
-        try:
-            _provider, name = self.providers.resolve(ref)
+        try:  # the provider's configuration only: chat/start never waits for an SDK to load
+            _config, name = self.providers.resolve_config(ref)
         except ProviderError as exc:
             raise BadRequest(exc.message, type=exc.kind, hint=exc.hint) from None
         return ref or name

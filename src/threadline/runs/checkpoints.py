@@ -15,8 +15,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 
 from threadline.runs.live import Flush, unflushed_rows
 from threadline.runs.recorder import Recorder
@@ -24,6 +25,11 @@ from threadline.sessions.service import SessionService
 from threadline.store import tables as t
 
 log = logging.getLogger("threadline.runs")
+
+_m = t.messages
+PARTIAL_TEXT = update(_m).where(_m.c.id == bindparam("message_id")).values(
+    content=bindparam("content"), reasoning=bindparam("reasoning"), status="partial"
+)
 
 
 class Checkpointer:
@@ -34,6 +40,7 @@ class Checkpointer:
         self.recorders: dict[str, Recorder] = {}
         self.last_tick = time.monotonic()  # the lease keeper's sign that the event loop runs
         self.batches = 0  # checkpoint transactions written (metrics, bench)
+        self.checkpointed = 0  # run checkpoints written, over all batches (metrics, bench)
         self._task: asyncio.Task[None] | None = None
 
     def add(self, recorder: Recorder) -> None:
@@ -81,21 +88,32 @@ class Checkpointer:
         async with self.store.write() as conn:
             owners = await self.sessions.owners(conn, [r.run.session_id for r in due])
             events: list[dict[str, object]] = []
+            updates: list[dict[str, Any]] = []
             for recorder in due:
                 run = recorder.run
                 if owners.get(run.session_id) != run.id:
                     recorder.lost = True
                     continue
-                after.append(await recorder.write_checkpoint(conn))
+                after.append(await recorder.write_checkpoint(conn, updates))
                 rows, reserve = unflushed_rows(run)
                 events += rows
                 if reserve is not None:
                     await conn.execute(update(t.runs).where(t.runs.c.id == run.id).values(seq_reserved=reserve))
                 after.append(Flush(len(rows), reserve or run.reserved).applier(run))
                 written += 1
+            if updates:  # every run's partial text in one statement, not one round trip per run
+                await conn.execute(PARTIAL_TEXT, updates)
             if events:
                 await conn.execute(insert(t.run_events), events)
         for committed in after:
             committed()
         self.batches += 1
+        self.checkpointed += written
         return written
+
+    def oldest_unsaved(self) -> float:
+        """Seconds since the oldest checkpoint of a run that has something new to store (0 when none):
+        how much streamed text a crash now would lose, at most."""
+        now = time.monotonic()
+        ages = [now - r.checkpointed_at for r in self.recorders.values() if r.needs_checkpoint()]
+        return max(ages, default=0.0)

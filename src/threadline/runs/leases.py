@@ -6,7 +6,8 @@ loop (200 streams, a full garbage collection, a CPU-heavy request) cannot starve
 lease is derived from the renewal interval with a wide margin (``RENEWALS_PER_LEASE``).
 
 A loop that has not ticked for ``stall_seconds`` is no longer vouched for: the keeper stops renewing
-and the runs' leases run out, so another instance takes them over (recording why). The owner's
+and stops the instance's heartbeat, so the runs' leases run out and another instance's sweep, which
+spares the runs of an instance that still beats, takes them over (recording why). The owner's
 ownership token keeps a run that wakes up afterwards from writing over anything.
 """
 
@@ -87,8 +88,8 @@ class LeaseKeeper:
         stalled = time.monotonic() - self.loop_ticked()
         ids = list(self.live_ids())
         if ids and stalled > self.stall_seconds:
-            log.error("the event loop has not ticked for %.0f s; no longer renewing its runs' leases", stalled)
-            ids = []
+            log.error("the event loop has not ticked for %.0f s; no longer vouching for its runs", stalled)
+            return
         r = t.runs
         now = time.time()
         async with store.write() as conn:

@@ -152,10 +152,14 @@ class RunManager:
         return await self.executor.cancel(run_id)
 
     async def recover(self, *, only_expired: bool = False) -> int:
-        """Take over what a previous process left, then keep this instance's leases alive."""
+        """Take over what a previous process left, then keep this instance's leases alive. Leases are
+        read only by the sweeps of other instances (``threadline.cluster``, with Redis): a lone
+        process does not renew them, which on SQLite would take the one write lock every few seconds
+        for nothing (and, measured under load, hold renames behind it)."""
         recovered = await self.recovery.recover(only_expired=only_expired)
         self.executor.checkpoints.start()
-        self.leases.start()
+        if self.settings.redis_url:
+            self.leases.start()
         return recovered
 
     async def sweep(self) -> dict[str, RunEvent]:

@@ -58,6 +58,7 @@ class Recorder:
         self.reasoning = ""
         self.row_id: int | None = None  # the assistant row being streamed, once checkpointed
         self.checkpointed = ("", "")
+        self.checkpointed_at = time.monotonic()  # the last checkpoint (or the start), for metrics
         self.usage = Usage()
         self.answer_parts: list[str] = []
         self.plan: dict[str, Any] | None = None  # an agent's latest plan (the ``plan`` event)
@@ -202,10 +203,12 @@ class Recorder:
             (self.text, self.reasoning) != self.checkpointed and bool(self.text or self.reasoning)
         )
 
-    async def write_checkpoint(self, conn: AsyncConnection) -> Callable[[], None]:
+    async def write_checkpoint(self, conn: AsyncConnection, updates: list[dict[str, Any]]) -> Callable[[], None]:
         """Store the text streamed so far as a ``partial`` assistant row, in ``conn``'s transaction
-        (``runs/checkpoints.py`` writes every live run's in one). The caller holds ``run.write_lock``,
-        has checked ownership, stores the events, and calls the result once the transaction has
+        (``runs/checkpoints.py`` writes every live run's in one): a new row is inserted here, a row
+        already stored is added to ``updates`` (``message_id``, ``content``, ``reasoning``), which the
+        caller writes for every run in one statement. The caller holds ``run.write_lock``, has
+        checked ownership, stores the events, and calls the result once the transaction has
         committed."""
         text, reasoning = self.text, self.reasoning
         row_id = self.row_id
@@ -217,13 +220,12 @@ class Recorder:
                 )
                 row_id = row["id"]
             else:
-                await self.sessions.update_message(
-                    conn, row_id, content=text, reasoning=reasoning or None, status="partial"
-                )
+                updates.append({"message_id": row_id, "content": text, "reasoning": reasoning or None})
 
         def committed() -> None:
             self.row_id = row_id
             self.checkpointed = (text, reasoning)
+            self.checkpointed_at = time.monotonic()
 
         return committed
 

@@ -3,10 +3,10 @@ migration lock."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, TextClause, bindparam, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 SNIPPET_OPEN = "«"
@@ -21,6 +21,8 @@ class Dialect:
         if name not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database dialect: {name}")
         self.name = name
+        # The dialect's INSERT with ON CONFLICT; only this database's dialect module is loaded.
+        self._insert: Any = importlib.import_module(f"sqlalchemy.dialects.{name}").insert
 
     def migration_lock(self) -> TextClause | None:
         """Taken before migrating, so instances starting together migrate one after the other."""
@@ -41,17 +43,15 @@ class Dialect:
 
     def insert_ignore(self, table: Table, values: dict[str, Any]) -> Insert:
         """INSERT that does nothing when the primary key exists."""
-        if self.name == "sqlite":
-            return sqlite.insert(table).values(**values).on_conflict_do_nothing()
-        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
+        statement: Insert = self._insert(table).values(**values).on_conflict_do_nothing()
+        return statement
 
     def upsert(self, table: Table, values: dict[str, Any], key: str) -> Insert:
-        if self.name == "sqlite":
-            lite = sqlite.insert(table).values(**values)
-            return lite.on_conflict_do_update(index_elements=[key], set_={k: lite.excluded[k] for k in values
-                                                                          if k != key})
-        pg = postgresql.insert(table).values(**values)
-        return pg.on_conflict_do_update(index_elements=[key], set_={k: pg.excluded[k] for k in values if k != key})
+        insert = self._insert(table).values(**values)
+        statement: Insert = insert.on_conflict_do_update(
+            index_elements=[key], set_={k: insert.excluded[k] for k in values if k != key}
+        )
+        return statement
 
     def fts_query(self, raw: str) -> str | None:
         """Turn user text into a safe full-text query: every word must match, the last as a prefix."""

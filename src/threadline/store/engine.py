@@ -10,8 +10,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -19,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from threadline.store import tables as t
 from threadline.store.dialect import Dialect
 from threadline.store.health import WriteHealth
+from threadline.store.revisions import schema_is_current
 
 log = logging.getLogger("threadline.store")
 
@@ -28,16 +27,16 @@ T = TypeVar("T")
 NUL_REPLACEMENT = "\ufffd"
 
 
-def _alembic_config(connection: Connection | None = None) -> Config:
+def _upgrade(connection: Connection) -> None:
+    """Alembic's upgrade to head, on ``connection``. Alembic is imported here, only when the schema is
+    not current (``store/revisions.py``)."""
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
-
-
-def _upgrade(connection: Connection) -> None:
-    command.upgrade(_alembic_config(connection), "head")
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -119,8 +118,11 @@ class Store:
         return cls(f"sqlite+aiosqlite:///{path}")
 
     async def migrate(self) -> None:
+        """Upgrade the schema to the newest revision; a database already there costs one query."""
         if self.is_sqlite:
             self._ensure_sqlite_dir()
+        if await schema_is_current(self.engine, MIGRATIONS_DIR / "versions"):
+            return
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(sqlite_immediate=True)
             lock = self.dialect.migration_lock()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
@@ -53,8 +53,12 @@ ALREADY_COMPRESSED = (
 )
 
 
-def create_app(settings: Settings | None = None, *, env: dict[str, str] | None = None) -> FastAPI:
-    """``env`` supplies the provider variables (OPENAI_API_KEY...); by default the process environment."""
+def create_app(
+    settings: Settings | None = None, *, env: dict[str, str] | None = None,
+    on_started: Callable[[], None] | None = None,
+) -> FastAPI:
+    """``env`` supplies the provider variables (OPENAI_API_KEY...); by default the process environment.
+    ``on_started`` runs once start-up is done (``threadline serve`` tunes the garbage collector there)."""
     settings = settings or Settings()
     registry = Metrics()
 
@@ -67,6 +71,8 @@ def create_app(settings: Settings | None = None, *, env: dict[str, str] | None =
         app.state.auth = Auth(services.preferences, settings)
         await app.state.auth.load()
         app.state.assets = pages.StaticAssets()
+        if on_started is not None:
+            on_started()
         try:
             yield
         finally:

@@ -1,4 +1,7 @@
-"""Dependencies for route signatures, as named ``Annotated`` aliases."""
+"""Dependencies for route signatures, as named ``Annotated`` aliases.
+
+Each is an ``async def`` that reads an attribute: FastAPI runs a plain ``def`` dependency in its
+thread pool, which would cost every request a round trip through a worker thread (issue 18 item 5)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from threadline.settings import Settings
 from threadline.skills import SkillLibrary
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -29,51 +32,51 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def _sessions(services: ServicesDep) -> SessionService:
+async def _sessions(services: ServicesDep) -> SessionService:
     return services.sessions
 
 
-def _projects(services: ServicesDep) -> ProjectService:
+async def _projects(services: ServicesDep) -> ProjectService:
     return services.projects
 
 
-def _preferences(services: ServicesDep) -> PreferenceService:
+async def _preferences(services: ServicesDep) -> PreferenceService:
     return services.preferences
 
 
-def _settings(services: ServicesDep) -> Settings:
+async def _settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
-def _runs(services: ServicesDep) -> RunManager:
+async def _runs(services: ServicesDep) -> RunManager:
     return services.runs
 
 
-def _providers(services: ServicesDep) -> ProviderRegistry:
+async def _providers(services: ServicesDep) -> ProviderRegistry:
     return services.providers
 
 
-def _side(services: ServicesDep) -> SideRuns:
+async def _side(services: ServicesDep) -> SideRuns:
     return services.side
 
 
-def _runtimes(services: ServicesDep) -> RuntimeRegistry:
+async def _runtimes(services: ServicesDep) -> RuntimeRegistry:
     return services.runtimes
 
 
-def _memory(services: ServicesDep) -> MemoryService:
+async def _memory(services: ServicesDep) -> MemoryService:
     return services.memory
 
 
-def _skills(services: ServicesDep) -> SkillLibrary:
+async def _skills(services: ServicesDep) -> SkillLibrary:
     return services.skills
 
 
-def _tasks(services: ServicesDep) -> TaskService:
+async def _tasks(services: ServicesDep) -> TaskService:
     return services.tasks
 
 
-def _notices(services: ServicesDep) -> NoticeService:
+async def _notices(services: ServicesDep) -> NoticeService:
     return services.notices
 
 

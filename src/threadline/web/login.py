@@ -10,7 +10,7 @@ from fastapi import Depends, Request, Response
 from threadline.web.auth import COOKIE, Auth
 
 
-def get_auth(request: Request) -> Auth:
+async def get_auth(request: Request) -> Auth:
     auth: Auth = request.app.state.auth
     return auth
 

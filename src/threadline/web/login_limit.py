@@ -1,7 +1,8 @@
 """The login rate limit, with the ``limits`` library: every attempt is counted before its password is
 checked, in one atomic step, so concurrent attempts cannot all slip through before the first failure
 is recorded. In memory by default; in Redis with ``THREADLINE_REDIS_URL``, so the limit holds across
-instances. A fixed window that opens at a client's first attempt: at most ``limit`` attempts in it."""
+instances. A fixed window that opens at a client's first attempt: at most ``limit`` attempts in it.
+The library is loaded at the first attempt, not at start-up (issue 11 item 3)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,12 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter
-from limits.errors import StorageError
-
 from threadline.errors import TooManyRequests, UpstreamError
 from threadline.settings import Settings
 
 if TYPE_CHECKING:
+    from limits import RateLimitItem
+    from limits.aio.strategies import FixedWindowRateLimiter
     from redis.asyncio import ConnectionPool
 
 log = logging.getLogger("threadline.web")
@@ -39,9 +37,19 @@ def client_key(address: str) -> str:
 
 class LoginLimiter:
     def __init__(self, settings: Settings) -> None:
-        self.item = RateLimitItemPerMinute(settings.login_rate_limit)
+        self.settings = settings
         self.namespace = "login"
         self.pool: ConnectionPool | None = None
+        self._limiter: tuple[RateLimitItem, FixedWindowRateLimiter] | None = None
+
+    def _load(self) -> tuple[RateLimitItem, FixedWindowRateLimiter]:
+        if self._limiter is not None:
+            return self._limiter
+        from limits import RateLimitItemPerMinute
+        from limits.aio.storage import MemoryStorage, Storage
+        from limits.aio.strategies import FixedWindowRateLimiter
+
+        settings = self.settings
         storage: Storage
         if settings.redis_url:  # imported only then: a single process never loads the Redis client
             from limits.aio.storage import RedisStorage
@@ -54,15 +62,19 @@ class LoginLimiter:
                                    connection_pool=self.pool)  # type: ignore[arg-type]  # a documented option
         else:
             storage = MemoryStorage()
-        self.limiter = FixedWindowRateLimiter(storage)
+        self._limiter = (RateLimitItemPerMinute(settings.login_rate_limit), FixedWindowRateLimiter(storage))
+        return self._limiter
 
     async def attempt(self, client: str) -> None:
         """Count one attempt; ``TooManyRequests`` (with ``retry_after``) past the limit."""
+        from limits.errors import StorageError
+
+        item, limiter = self._load()
         key = client_key(client)
         try:
-            if await self.limiter.hit(self.item, self.namespace, key):
+            if await limiter.hit(item, self.namespace, key):
                 return
-            reset_at, _remaining = await self.limiter.get_window_stats(self.item, self.namespace, key)
+            reset_at, _remaining = await limiter.get_window_stats(item, self.namespace, key)
         except StorageError as exc:
             raise UpstreamError(f"the login rate limit is unavailable (Redis: {exc})") from None
         wait = max(1, round(reset_at - time.time()))
@@ -70,8 +82,11 @@ class LoginLimiter:
 
     async def reset(self, client: str) -> None:
         """After a successful login: the client starts afresh."""
+        from limits.errors import StorageError
+
+        item, limiter = self._load()
         try:
-            await self.limiter.clear(self.item, self.namespace, client_key(client))
+            await limiter.clear(item, self.namespace, client_key(client))
         except StorageError as exc:  # the window then runs out on its own
             log.warning("could not reset the login limit of %s: %s", client, exc)
 

@@ -9,19 +9,26 @@ app (no global registry): each instance of a cluster is scraped on its own.
     threadline_runs_finished_total{kind,status}              succeeded, failed, cancelled, interrupted
     threadline_run_duration_seconds{kind,status}             histogram
     threadline_tokens_total{direction}                       in / out, of the runs that ended here
+    threadline_checkpoint_batches_total                      checkpoint transactions (all live runs in one)
+    threadline_checkpointed_runs_total                       run checkpoints written by those batches
+    threadline_checkpoint_oldest_seconds                     age of the oldest unsaved progress of a live run
+    threadline_lease_renewals_total                          statements that renewed this instance's leases
 
 The run series come from the runs layer's public API: ``Metrics`` is a ``RunListener`` (told of every
-run's start and ending, with its status and usage) and reads ``RunManager.active_count()`` at scrape
-time; nothing is inferred from event names.
+run's start and ending, with its status and usage) and reads ``RunManager.active_count()``, the
+checkpointer's and the lease keeper's counters at scrape time; nothing is inferred from event names.
 """
 
 from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -58,8 +65,10 @@ class Metrics:
         self.active_runs.set_function(lambda: 0)
 
     def watch_runs(self, runs: RunManager) -> None:
-        """Read the live-run gauge from ``runs``; run counts come as a ``RunListener``."""
+        """Read the live-run gauge and the write path's counters from ``runs``; run counts come as a
+        ``RunListener``."""
         self.active_runs.set_function(runs.active_count)
+        self.registry.register(_WritePath(runs))
 
     # -- RunListener -----------------------------------------------------------------------------
 
@@ -83,6 +92,24 @@ class Metrics:
 
     def response(self) -> Response:
         return Response(self.render(), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+
+
+class _WritePath(Collector):
+    """The checkpointer's and the lease keeper's own counters, read at scrape time."""
+
+    def __init__(self, runs: RunManager) -> None:
+        self.runs = runs
+
+    def collect(self) -> Iterator[Metric]:
+        checkpoints = self.runs.executor.checkpoints
+        yield CounterMetricFamily("threadline_checkpoint_batches", "Checkpoint transactions written (one per "
+                                  "tick for all live runs).", value=checkpoints.batches)
+        yield CounterMetricFamily("threadline_checkpointed_runs", "Run checkpoints written by those "
+                                  "transactions.", value=checkpoints.checkpointed)
+        yield GaugeMetricFamily("threadline_checkpoint_oldest_seconds", "Seconds since the last checkpoint of "
+                                "the live run with the oldest unsaved progress.", value=checkpoints.oldest_unsaved())
+        yield CounterMetricFamily("threadline_lease_renewals", "Statements that renewed the leases of this "
+                                  "instance's live runs.", value=self.runs.leases.renewals)
 
 
 def route_template(scope: Scope) -> str:

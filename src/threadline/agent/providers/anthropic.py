@@ -60,6 +60,9 @@ class AnthropicProvider:
             timeout=anthropic.Timeout(timeout, connect=min(connect_timeout, timeout)),
             max_retries=max_retries,
         )
+        # Resource modules load at first use: here, in the worker thread that builds adapters.
+        self._models = self._client.models
+        self._messages = self._client.messages
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -67,7 +70,7 @@ class AnthropicProvider:
     async def list_models(self) -> list[str]:
         try:
             ids: list[str] = []
-            async for model in self._client.models.list(limit=100):
+            async for model in self._models.list(limit=100):
                 ids.append(model.id)
                 if len(ids) >= _MODEL_LIST_CAP:
                     break
@@ -94,7 +97,7 @@ class AnthropicProvider:
         if self.thinking_budget:
             params["thinking"] = {"type": "enabled", "budget_tokens": self.thinking_budget}
         try:
-            stream = await self._client.messages.create(stream=True, **params)
+            stream = await self._messages.create(stream=True, **params)
         except anthropic.APIError as exc:
             raise self._map_error(exc, model) from exc
 

@@ -138,6 +138,21 @@ def stream_cut(provider: str, exc: BaseException | None) -> ProviderError:
     return ProviderError("stream_cut", f"{provider}: {detail}")
 
 
+async def sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The ``data`` of each server-sent event in ``lines`` (a line buffer's output, without line ends):
+    ``data:`` lines joined by newlines, dispatched at a blank line; comments and other fields skipped."""
+    parts: list[str] = []
+    async for line in lines:
+        if not line:
+            if parts:
+                yield parts[0] if len(parts) == 1 else "\n".join(parts)
+                parts = []
+        elif line.startswith("data:"):
+            parts.append(line[6:] if line.startswith("data: ") else line[5:])
+    if parts:  # a last event without its blank line
+        yield "\n".join(parts)
+
+
 async def guard_stream(
     stream: Any,
     *,

@@ -1,4 +1,9 @@
-"""Adapter for any OpenAI-compatible chat completions server (OpenAI, OpenRouter, Ollama, vLLM...)."""
+"""Adapter for any OpenAI-compatible chat completions server (OpenAI, OpenRouter, Ollama, vLLM...).
+
+The request goes through the official SDK (auth, retries, timeouts, error statuses); the streamed
+answer is read from its raw response and each server-sent event decoded with ``orjson`` into plain
+dicts, not one SDK object per chunk (issue 18 item 5: building those took most of the event loop's
+time with 200 streams)."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import openai
+import orjson
 
 from threadline.agent.events import (
     ProviderError,
@@ -29,6 +35,7 @@ from threadline.agent.providers.base import (
     guard_stream,
     parse_arguments,
     repair_tool_pairs,
+    sse_data,
     stream_cut,
 )
 
@@ -67,6 +74,10 @@ class OpenAIProvider:
             timeout=openai.Timeout(timeout, connect=min(connect_timeout, timeout)),
             max_retries=max_retries,
         )
+        # The SDK imports its resource modules at first use: here, where the adapter is built (a worker
+        # thread, ``ProviderRegistry.load_sdks``), not in the first run on the event loop.
+        self._models = self._client.models
+        self._completions = self._client.chat.completions.with_streaming_response
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -74,7 +85,7 @@ class OpenAIProvider:
     async def list_models(self) -> list[str]:
         try:
             ids: list[str] = []
-            async for model in self._client.models.list():
+            async for model in self._models.list():
                 ids.append(model.id)
                 if len(ids) >= _MODEL_LIST_CAP:
                     break
@@ -100,40 +111,32 @@ class OpenAIProvider:
             params["tools"] = [to_openai_tool(t) for t in tools]
         if self.max_tokens:
             params["max_tokens"] = self.max_tokens
-        try:
-            stream = await self._client.chat.completions.create(**params)
-        except openai.APIError as exc:
-            raise self._map_error(exc, model) from exc
-
         calls: dict[int, _PendingCall] = {}
         finish: str | None = None
         usage: Usage | None = None
         try:
-            async for chunk in self._chunks(stream):
-                if chunk.usage is not None:
-                    usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
-                for choice in chunk.choices[:1]:
-                    delta = choice.delta
-                    if delta is not None:
-                        reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
-                        if isinstance(reasoning, str) and reasoning:
-                            yield ReasoningDelta(reasoning)
-                        if delta.content:
-                            yield TextDelta(delta.content)
-                        for piece in delta.tool_calls or []:
-                            index = piece.index
-                            if index is None:  # some servers omit it: a new id starts a new call
-                                index = len(calls) if piece.id or not calls else max(calls)
-                            pending = calls.setdefault(index, _PendingCall())
-                            if piece.id:
-                                pending.id = piece.id
-                            if piece.function is not None:
-                                pending.name += piece.function.name or ""
-                                pending.arguments += piece.function.arguments or ""
-                    if choice.finish_reason:
-                        finish = choice.finish_reason
-        finally:
-            await stream.close()
+            async with self._completions.create(**params) as response:
+                async for data in self._data(response):
+                    if data.startswith("[DONE]"):
+                        continue  # read on to the end of the body, so the connection can be reused
+                    chunk = _decode(data, self.name)
+                    if chunk.get("error"):  # an error object sent inside the stream, without an HTTP status
+                        raise error_from_status(500, _error_text(chunk["error"], "An error occurred during streaming"),
+                                                provider=self.name, model=model)
+                    counted = chunk.get("usage")
+                    if isinstance(counted, dict):
+                        usage = Usage(counted.get("prompt_tokens") or 0, counted.get("completion_tokens") or 0)
+                    choices = chunk.get("choices")
+                    choice = choices[0] if isinstance(choices, list) and choices else None
+                    if isinstance(choice, dict):
+                        delta = choice.get("delta")
+                        if isinstance(delta, dict):
+                            for event in _deltas(delta, calls):
+                                yield event
+                        if choice.get("finish_reason"):
+                            finish = str(choice["finish_reason"])
+        except openai.APIError as exc:
+            raise self._map_error(exc, model) from exc
 
         if finish is None:
             raise stream_cut(self.name, None)
@@ -149,10 +152,11 @@ class OpenAIProvider:
             yield usage
         yield TurnEnd("tool_calls" if calls else _STOP_REASONS.get(finish, "stop"))
 
-    def _chunks(self, stream: Any) -> AsyncIterator[Any]:
-        """The SDK stream's items, with mid-stream failures turned into ``ProviderError``."""
+    def _data(self, response: Any) -> AsyncIterator[str]:
+        """The ``data`` of each server-sent event of the raw response, with mid-stream failures
+        turned into ``ProviderError``."""
         return guard_stream(
-            stream, provider=self.name, connection_error_type=openai.APIConnectionError,
+            sse_data(response.iter_lines()), provider=self.name, connection_error_type=openai.APIConnectionError,
             api_error_type=openai.APIError, map_error=lambda exc: self._map_error(exc, None),
         )
 
@@ -160,18 +164,51 @@ class OpenAIProvider:
         if isinstance(exc, openai.APIConnectionError):
             return connection_error(self.name, self.base_url, exc, timeout=isinstance(exc, openai.APITimeoutError))
         if isinstance(exc, openai.APIStatusError):
-            return error_from_status(exc.status_code, _error_text(exc), provider=self.name, model=model)
+            return error_from_status(exc.status_code, _error_text(exc.body, exc.message), provider=self.name,
+                                     model=model)
         # An error object sent inside the stream, without an HTTP status.
-        return error_from_status(500, _error_text(exc), provider=self.name, model=model)
+        return error_from_status(500, _error_text(exc.body, exc.message), provider=self.name, model=model)
 
 
-def _error_text(exc: openai.APIError) -> str:
-    body = exc.body
+def _error_text(body: object, fallback: str) -> str:
     if isinstance(body, dict):
         code = body.get("code") or body.get("type")
-        message = body.get("message") or exc.message
+        message = body.get("message") if isinstance(body.get("message"), str) and body.get("message") else fallback
         return f"{message} ({code})" if code else str(message)
-    return exc.message
+    return fallback
+
+
+def _decode(data: str, provider: str) -> dict[str, Any]:
+    try:
+        chunk = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise stream_cut(provider, exc) from exc
+    return chunk if isinstance(chunk, dict) else {}
+
+
+def _deltas(delta: dict[str, Any], calls: dict[int, _PendingCall]) -> list[ProviderEvent]:
+    """One chunk's delta as events; tool-call pieces are gathered into ``calls`` (sent at the end)."""
+    events: list[ProviderEvent] = []
+    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        events.append(ReasoningDelta(reasoning))
+    content = delta.get("content")
+    if isinstance(content, str) and content:
+        events.append(TextDelta(content))
+    for piece in delta.get("tool_calls") or ():
+        if not isinstance(piece, dict):
+            continue
+        index = piece.get("index")
+        if not isinstance(index, int):  # some servers omit it: a new id starts a new call
+            index = len(calls) if piece.get("id") or not calls else max(calls)
+        pending = calls.setdefault(index, _PendingCall())
+        if piece.get("id"):
+            pending.id = str(piece["id"])
+        function = piece.get("function")
+        if isinstance(function, dict):
+            pending.name += function.get("name") or ""
+            pending.arguments += function.get("arguments") or ""
+    return events
 
 
 def to_openai_tool(spec: ToolSpec) -> dict[str, Any]:

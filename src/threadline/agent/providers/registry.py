@@ -30,10 +30,15 @@ LIST_MODELS_TIMEOUT = 10.0
 CATALOG_TTL_SECONDS = 120.0  # the model catalog is asked again after this, or when providers change
 
 
-def _import_adapters() -> None:
-    """Import the SDK adapters (the openai and anthropic packages take a second or more)."""
-    import threadline.agent.providers.anthropic  # noqa: F401
-    import threadline.agent.providers.openai_compat  # noqa: F401
+def _import_adapter(kind: ProviderKind) -> None:
+    """Import one SDK adapter (the openai package takes about half a second of CPU, anthropic a second)."""
+    # The SDKs' HTTP clients run on anyio, which loads its asyncio backend at the first request.
+    import anyio._backends._asyncio  # noqa: F401
+
+    if kind == "anthropic":
+        import threadline.agent.providers.anthropic  # noqa: F401
+    else:
+        import threadline.agent.providers.openai_compat  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -86,11 +91,12 @@ def mask_key(key: str | None) -> str | None:
 
 
 def build_provider(config: ProviderConfig, *, timeout: float = DEFAULT_TIMEOUT) -> Provider:
-    from threadline.agent.providers.anthropic import AnthropicProvider
+    if config.kind == "anthropic":
+        from threadline.agent.providers.anthropic import AnthropicProvider
+
+        return AnthropicProvider(name=config.id, base_url=config.base_url, api_key=config.api_key, timeout=timeout)
     from threadline.agent.providers.openai_compat import OpenAIProvider
 
-    if config.kind == "anthropic":
-        return AnthropicProvider(name=config.id, base_url=config.base_url, api_key=config.api_key, timeout=timeout)
     return OpenAIProvider(
         name=config.id, base_url=config.base_url or OPENAI_URL, api_key=config.api_key, timeout=timeout
     )
@@ -132,7 +138,7 @@ class ProviderRegistry:
         self._configs: dict[str, ProviderConfig] = {}
         self._providers: dict[str, Provider] = {}
         self._retired: list[Provider] = []
-        self._sdks: asyncio.Future[None] | None = None
+        self._sdks: dict[ProviderKind, asyncio.Future[None]] = {}
         self._catalog: tuple[float, list[ModelGroup]] | None = None
         for config in configs or []:
             self._configs[config.id] = config
@@ -147,13 +153,32 @@ class ProviderRegistry:
             registry._configs[config.id] = config
         return registry
 
-    async def load_sdks(self) -> None:
-        """Import the SDK adapters in a worker thread, once: the event loop never waits on an import
-        (issue 11 item 4). Every server path awaits this before ``get``/``resolve``; the server also
-        starts it in the background right after start-up."""
-        if self._sdks is None:
-            self._sdks = asyncio.ensure_future(asyncio.to_thread(_import_adapters))
-        await asyncio.shield(self._sdks)
+    async def load_sdks(self, *kinds: ProviderKind) -> None:
+        """Import the SDK adapters of ``kinds`` (default: of every configured provider, whose adapters
+        are then built) in a worker thread, each once: the event loop never waits on an import or a
+        client's set-up (issue 11 item 4), and an SDK no provider uses is never loaded. Every server
+        path awaits this before ``get``/``resolve``; the server also starts it in the background a
+        moment after start-up."""
+        for kind in kinds or {config.kind for config in self._configs.values()}:
+            if kind not in self._sdks:
+                self._sdks[kind] = asyncio.ensure_future(asyncio.to_thread(_import_adapter, kind))
+        for loading in list(self._sdks.values()):
+            await asyncio.shield(loading)
+        if not kinds:
+            await self._build_missing()
+
+    async def _build_missing(self) -> None:
+        """Build the adapters not built yet in a worker thread too: an SDK client makes its TLS
+        context (reading the CA bundle) when it is made, tens of milliseconds."""
+        missing = [config for config in self._configs.values() if config.id not in self._providers]
+        if not missing:
+            return
+        built = await asyncio.to_thread(lambda: [(config, self._factory(config)) for config in missing])
+        for config, provider in built:
+            if self._configs.get(config.id) is config and config.id not in self._providers:
+                self._providers[config.id] = provider
+            else:  # the provider changed meanwhile (or another task built it): close this one later
+                self._retired.append(provider)
 
     # -- lookup ---------------------------------------------------------------------------------
 
@@ -189,6 +214,11 @@ class ProviderRegistry:
 
     def resolve(self, model_ref: str | None) -> tuple[Provider, str]:
         """(provider, model name) for ``"<provider_id>/<model>"``, a bare model, or None (the default)."""
+        config, model = self.resolve_config(model_ref)
+        return self.get(config.id), model
+
+    def resolve_config(self, model_ref: str | None) -> tuple[ProviderConfig, str]:
+        """Like ``resolve``, without building the adapter (so without its SDK): checking a model is cheap."""
         if not self._configs:
             raise ProviderError(
                 "model_not_found",
@@ -204,13 +234,13 @@ class ProviderRegistry:
             )
         prefix, sep, rest = ref.partition("/")
         if sep and rest and prefix in self._configs:
-            return self.get(prefix), rest
+            return self._configs[prefix], rest
         for config in self._configs.values():
             if config.models and ref in config.models:
-                return self.get(config.id), ref
+                return config, ref
         default = self.default_provider_id
         assert default is not None
-        return self.get(default), ref
+        return self._configs[default], ref
 
     async def model_catalog(self, *, fresh: bool = False) -> list[ModelGroup]:
         """Every provider's models, asked concurrently; a failing provider gets ``error``, not an
@@ -272,18 +302,12 @@ class ProviderRegistry:
         self._forget(provider_id)
 
     async def detect_ollama(self, url: str = OLLAMA_URL, *, timeout: float = 0.5) -> bool:
-        """Add an ``ollama`` provider if one answers at ``url``. Never raises. A plain HTTP probe:
-        loading the SDK here would slow the server's start."""
+        """Add an ``ollama`` provider if one answers at ``url``. Never raises. A plain HTTP probe in a
+        worker thread (the standard library's client): neither an SDK nor an HTTP client library is
+        loaded, and the event loop never waits on the probe."""
         if "ollama" in self._configs:
             return False
-        import httpx
-
-        try:
-            async with httpx.AsyncClient(timeout=timeout) as client:
-                answer = await client.get(url.rstrip("/") + "/models")
-            found = answer.status_code == 200 and isinstance(answer.json().get("data"), list)
-        except (httpx.HTTPError, ValueError, AttributeError):
-            return False
+        found = await asyncio.to_thread(_answers_models, url.rstrip("/") + "/models", timeout)
         if not found or "ollama" in self._configs:
             return False
         self._configs["ollama"] = ProviderConfig("ollama", "openai", url, None, source="auto")
@@ -337,6 +361,18 @@ class ProviderRegistry:
         keys = ("id", "kind", "base_url", "api_key", "models", "default_model")
         providers = [{k: getattr(c, k) for k in keys} for c in self._configs.values() if c.source == "file"]
         write_private(self.path, json.dumps({"providers": providers}, indent=2) + "\n")
+
+
+def _answers_models(url: str, timeout: float) -> bool:
+    """True when ``GET url`` answers 200 with an OpenAI-style model list (``{"data": [...]}``)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - a local http URL
+            data = json.loads(answer.read(1_000_000)) if answer.status == 200 else None
+    except (OSError, ValueError):  # refused, timed out, an HTTP error status, not JSON
+        return False
+    return isinstance(data, dict) and isinstance(data.get("data"), list)
 
 
 def write_private(path: Path, text: str) -> None:

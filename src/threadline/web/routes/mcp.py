@@ -20,7 +20,7 @@ JsonBody = Annotated[dict[str, Any], BodyParam()]
 OptionalParam = Annotated[str | None, Query(max_length=4000)]
 
 
-def _pool(services: ServicesDep) -> McpPool:
+async def _pool(services: ServicesDep) -> McpPool:
     return services.mcp
 
 

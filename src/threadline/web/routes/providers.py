@@ -104,8 +104,8 @@ async def test_provider(body: ProviderIn, providers: ProvidersDep) -> JSON:
     if config.api_key is None and config.id in {c.id for c in providers.configs()}:
         config = ProviderConfig(config.id, config.kind, config.base_url, providers.config(config.id).api_key)
         _check_key(config)
-    await providers.load_sdks()
-    provider = build_provider(config, timeout=TEST_TIMEOUT)
+    await providers.load_sdks(config.kind)
+    provider = await asyncio.to_thread(build_provider, config, timeout=TEST_TIMEOUT)  # its TLS set-up: off the loop
     try:
         found = await asyncio.wait_for(provider.list_models(), TEST_TIMEOUT)
     except ProviderError as exc:

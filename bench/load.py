@@ -1,0 +1,206 @@
+"""The load bench (issues 11 and 18): hundreds of concurrent streams through real server processes, and
+the control plane measured while they run.
+
+Setups: ``--setup sqlite`` (one instance on SQLite), ``--setup postgres --instances 2`` (two instances
+sharing a fresh PostgreSQL database and Redis), ``--workers N`` (``threadline serve --workers N``).
+``--streams`` streams (default 200) of ``--tokens`` tokens (500) from the scripted LLM server, one token
+every ``--delay`` seconds, are spread over the instances; a share of them (``--cross``) is read from
+another instance than the one that started it (through Redis). Meanwhile ``/health``, renames and
+``chat/start`` are timed, and each instance's ``/metrics`` is read.
+
+Reports: tokens lost / repeated / reordered (0), streams stored exactly as streamed; relay latency
+(the LLM server stamps each token, the client subtracts that from the time it reads it) p50/p99; rename,
+``chat/start`` and ``/health`` p50/p99; checkpoint batches and lease renewals per second and the
+oldest unsaved progress seen; takeovers (runs ``interrupted``, 0); the CPU time of the servers per
+relayed token, and PostgreSQL's and Redis's CPU. Writes ``bench/results/load[-<n>i][-<n>w][-postgresql].json``.
+
+Usage: ``python bench/load.py --setup sqlite`` / ``--setup postgres --instances 2`` (``make bench-load``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.probes import ControlPlane, percentiles  # noqa: E402
+from bench.results import save  # noqa: E402
+from bench.servers import Deployment, Process, cpu_seconds, pids_named, start_llm  # noqa: E402
+from bench.streams import StreamJob, StreamResult, client_pool, delivery, directive, run_streams  # noqa: E402
+
+TARGETS = {"rename_p99_ms": 250, "chat_start_p99_ms": 250, "health_p99_ms": 50, "relay_p99_ms": 100,
+           "checkpoint_oldest_max_s": 1.0}
+TODAY = {  # issue 18's figures at C=200, one instance: SQLite / PostgreSQL + Redis
+    "rename_p99_ms": "15000-24000 / 26000-30000", "chat_start_p99_ms": "19000-22000 / 25000-29000 (slowest)",
+    "health_p50_ms": "8-15 / 74-80", "cpu_ms_per_token": "0.23-0.28 / 0.34-0.38",
+}
+RAMP_SECONDS = 2.0
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def plan(urls: list[str], streams: int, cross: float) -> list[StreamJob]:
+    jobs = []
+    crossing = round(streams * cross) if len(urls) > 1 else 0
+    for i in range(streams):
+        starter = urls[i % len(urls)]
+        reader = urls[(i + 1) % len(urls)] if i < crossing else starter
+        jobs.append(StreamJob(i, starter, reader, RAMP_SECONDS * i / streams))
+    return jobs
+
+
+def takeovers(deployment: Deployment) -> dict[str, Any]:
+    """Runs interrupted during the bench (none should be: every instance stayed alive)."""
+    query = "SELECT id, error FROM runs WHERE status = 'interrupted'"
+    if deployment.database_url is None:
+        import sqlite3
+
+        with sqlite3.connect(deployment.root / "home" / "threadline.db") as db:
+            rows = db.execute(query).fetchall()
+    else:
+        import asyncpg
+        from sqlalchemy.engine import make_url
+
+        async def fetch() -> list[Any]:
+            dsn = make_url(deployment.database_url).set(drivername="postgresql")
+            conn = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+            try:
+                return list(await conn.fetch(query))
+            finally:
+                await conn.close()
+
+        rows = asyncio.run(fetch())
+    return {"count": len(rows), "errors": sorted({str(row[1])[:200] for row in rows})[:5]}
+
+
+def run_load(deployment: Deployment, servers: list[Process], args: argparse.Namespace) -> dict[str, Any]:
+    urls = [server.url for server in servers]
+    jobs = plan(urls, args.streams, args.cross)
+    message = directive(args.tokens, args.delay)
+    shares = [jobs[k::args.clients] for k in range(args.clients)]
+    database_pids = pids_named("postgres") if deployment.database_url else []
+    redis_pids = pids_named("redis-server") if deployment.redis_url else []
+    with client_pool(args.clients, urls) as pool:
+        cpu_before = [server.cpu() for server in servers]
+        side_before = [sum(cpu_seconds(p) for p in pids) for pids in (database_pids, redis_pids, deployment.llm.pids())]
+        began = time.perf_counter()
+        futures = [pool.submit(run_streams, share, message) for share in shares]
+        control = asyncio.run(ControlPlane(urls, args.streams).run(futures))
+        results: list[StreamResult] = [r for future in futures for r in future.result()]
+        elapsed = time.perf_counter() - began
+        cpu = sum(server.cpu() for server in servers) - sum(cpu_before)
+        side = [sum(cpu_seconds(p) for p in pids) - before
+                for pids, before in zip((database_pids, redis_pids, deployment.llm.pids()), side_before, strict=True)]
+    counts = delivery(results, args.tokens)
+    local = [ms for r in results if not r.cross for ms in r.latencies_ms]
+    crossed = [ms for r in results if r.cross for ms in r.latencies_ms]
+    return {
+        "delivery": counts,
+        "relay_ms": percentiles(local + crossed),
+        "relay_local_ms": percentiles(local),
+        "relay_cross_instance_ms": percentiles(crossed),
+        "stream_start_ms": percentiles([r.start_ms for r in results]),
+        **control,
+        "takeovers": takeovers(deployment),
+        "seconds": round(elapsed, 1),
+        "server_cpu_seconds": round(cpu, 2),
+        "cpu_ms_per_token": round(cpu * 1000 / max(1, counts["tokens_received"]), 4),
+        "server_cores": round(cpu / elapsed, 2),
+        "postgres_cores": round(side[0] / elapsed, 3),
+        "redis_cores": round(side[1] / elapsed, 3),
+        "llm_server_cores": round(side[2] / elapsed, 3),
+        "errors": sorted({r.error for r in results if r.error})[:5],
+    }
+
+
+def verdict(result: dict[str, Any]) -> list[str]:
+    d = result["delivery"]
+    checks = [
+        ("tokens lost/repeated/reordered", d["lost"] + d["repeated"] + d["reordered"] == 0,
+         f"{d['lost']}/{d['repeated']}/{d['reordered']}"),
+        ("streams ended and stored exactly", d["ended_ok"] == d["stored_exactly"] == d["streams"],
+         f"{d['ended_ok']}/{d['stored_exactly']} of {d['streams']}"),
+        ("takeovers of live runs", result["takeovers"]["count"] == 0, str(result["takeovers"]["count"])),
+        ("relay p99 ms", result["relay_ms"]["p99"] <= TARGETS["relay_p99_ms"], str(result["relay_ms"]["p99"])),
+        ("rename p99 ms", result["rename_ms"]["p99"] <= TARGETS["rename_p99_ms"], str(result["rename_ms"]["p99"])),
+        ("chat/start p99 ms", result["chat_start_ms"]["p99"] <= TARGETS["chat_start_p99_ms"],
+         str(result["chat_start_ms"]["p99"])),
+        ("/health p99 ms", result["health_ms"]["p99"] <= TARGETS["health_p99_ms"], str(result["health_ms"]["p99"])),
+        ("oldest unsaved progress s", result["checkpoint_oldest_max_s"] <= TARGETS["checkpoint_oldest_max_s"],
+         str(result["checkpoint_oldest_max_s"])),
+    ]
+    return [f"  {'OK    ' if ok else 'MISSED'} {name}: {value}" for name, ok, value in checks]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--setup", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--instances", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="threadline serve --workers N (PostgreSQL)")
+    parser.add_argument("--streams", type=int, default=int(os.environ.get("BENCH_STREAMS", 200)))
+    parser.add_argument("--tokens", type=int, default=int(os.environ.get("BENCH_TOKENS", 500)))
+    parser.add_argument("--delay", type=float, default=float(os.environ.get("BENCH_TOKEN_DELAY", 0.05)),
+                        help="seconds between two tokens of a stream")
+    parser.add_argument("--cross", type=float, default=0.25, help="share of streams read from another instance")
+    parser.add_argument("--clients", type=int, default=2, help="client processes reading the streams")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    args = parser.parse_args()
+    if args.setup == "sqlite" and (args.instances > 1 or args.workers > 1):
+        parser.error("SQLite serves one process; use --setup postgres for several instances or workers")
+    label = args.setup + (f"-{args.instances}i" if args.instances > 1 else "") + \
+        (f"-{args.workers}w" if args.workers > 1 else "")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        llm = start_llm(root)
+        deployment = Deployment(root, llm)
+        databases = name = None
+        servers: list[Process] = []
+        try:
+            if args.setup == "postgres":
+                from tests.pg import PgDatabases
+
+                databases = PgDatabases(args.pg_url)
+                name = databases.create(migrated=False)
+                deployment.database_url, deployment.redis_url = databases.url_for(name), args.redis_url
+            servers = [deployment.start(f"i{k}", workers=args.workers) for k in range(args.instances)]
+            load = os.getloadavg()
+            result = {"setup": label, "streams": args.streams, "tokens": args.tokens, "delay": args.delay,
+                      "load_average_before": [round(x, 2) for x in load], **run_load(deployment, servers, args)}
+        finally:
+            for process in [*servers, llm]:
+                process.stop()
+            if databases is not None and name is not None:
+                databases.drop(name)
+                _forget_redis(args.redis_url, deployment.prefix)
+    print(json.dumps(result, indent=2))
+    lines = verdict(result)
+    print(f"{label}: {args.streams} streams x {args.tokens} tokens, one every {args.delay} s")
+    print("\n".join(lines))
+    print(f"  server CPU per relayed token {result['cpu_ms_per_token']} ms (today {TODAY['cpu_ms_per_token']})")
+    save(f"load-{label.split('-', 1)[1]}" if "-" in label else "load",
+         {**result, "database": "postgresql" if args.setup == "postgres" else "sqlite"})
+    return 0 if all(line.startswith("  OK") for line in lines) else 1
+
+
+def _forget_redis(url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

@@ -1,0 +1,131 @@
+"""The load bench's stream clients: each starts a chat turn whose scripted answer is ``tokens`` numbered,
+time-stamped tokens (``t<i>@<ns>``), reads its SSE stream (from the instance that started it, or from
+another one), and checks what arrived and what was stored. They run in worker processes of their own,
+so that reading hundreds of streams does not share an interpreter with the measurements."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import multiprocessing
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+TERMINAL = frozenset({"stream_end", "apperror", "cancel"})
+
+
+@dataclass
+class StreamJob:
+    index: int
+    starter: str  # base URL of the instance that gets chat/start
+    reader: str  # base URL of the instance the stream is read from
+    delay: float  # seconds to wait before starting (spreads the starts)
+
+
+@dataclass
+class StreamResult:
+    index: int
+    cross: bool  # read from another instance than the one that started it
+    start_ms: float = 0.0
+    tokens: list[int] = field(default_factory=list)  # token numbers, in the order received
+    latencies_ms: list[float] = field(default_factory=list)  # received minus stamped, per token
+    ended: str = ""  # the terminal event
+    stored: bool = False  # the stored answer is exactly the text received
+    error: str | None = None
+
+
+def directive(tokens: int, delay: float) -> str:
+    return f"load [[tokens={tokens} delay={delay} chunk=1 stamp]]"
+
+
+async def _stream(client: httpx.AsyncClient, job: StreamJob, message: str, result: StreamResult) -> str:
+    """Start, read to the terminal event, return the text received."""
+    session = (await client.post(f"{job.starter}/api/session/new", json={})).json()["session"]["session_id"]
+    began = time.perf_counter()
+    started = await client.post(f"{job.starter}/api/chat/start", json={"session_id": session, "message": message})
+    result.start_ms = (time.perf_counter() - began) * 1000
+    started.raise_for_status()
+    stream_id = started.json()["stream_id"]
+    received: list[str] = []
+    name = ""
+    params = {"stream_id": stream_id}
+    async with client.stream("GET", f"{job.reader}/api/chat/stream", params=params, timeout=600) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                now = time.time_ns()
+                if name == "token":
+                    text = json.loads(line[6:])["text"]
+                    received.append(text)
+                    number, _, stamp = text.strip().partition("@")
+                    result.tokens.append(int(number[1:]))
+                    result.latencies_ms.append((now - int(stamp)) / 1e6)
+                elif name in TERMINAL:
+                    result.ended = name
+                    break
+    reply = await client.get(f"{job.starter}/api/session", params={"session_id": session, "msg_limit": 2})
+    messages = reply.json()["session"]["messages"]
+    result.stored = bool(messages) and messages[-1]["role"] == "assistant" and \
+        messages[-1]["content"] == "".join(received)
+    return session
+
+
+async def _run(jobs: list[StreamJob], message: str) -> list[StreamResult]:
+    limits = httpx.Limits(max_connections=len(jobs) * 2 + 10, max_keepalive_connections=len(jobs) + 10)
+    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+
+        async def one(job: StreamJob) -> StreamResult:
+            result = StreamResult(job.index, job.starter != job.reader)
+            await asyncio.sleep(job.delay)
+            try:
+                await _stream(client, job, message, result)
+            except (httpx.HTTPError, KeyError, ValueError) as exc:
+                result.error = f"{type(exc).__name__}: {exc}"
+            return result
+
+        return list(await asyncio.gather(*(one(job) for job in jobs)))
+
+
+def run_streams(jobs: list[StreamJob], message: str) -> list[StreamResult]:
+    """A worker process's entry point."""
+    try:
+        import uvloop
+
+        return uvloop.run(_run(jobs, message))
+    except ImportError:
+        return asyncio.run(_run(jobs, message))
+
+
+def client_pool(processes: int, urls: list[str]) -> concurrent.futures.ProcessPoolExecutor:
+    """Worker processes for the stream clients, started and warmed up: each has run a short turn on
+    every instance, so the measured streams wait neither for a worker's imports nor for an SDK's."""
+    pool = concurrent.futures.ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+    warm = [[StreamJob(i, url, url, 0.0) for i, url in enumerate(urls)]] * processes
+    list(pool.map(run_streams, warm, ["warm-up [[tokens=5]]"] * processes))
+    return pool
+
+
+def delivery(results: list[StreamResult], tokens: int) -> dict[str, int]:
+    """Tokens lost, repeated and out of order over all streams; streams that ended well and stored
+    exactly what they streamed."""
+    lost = repeated = reordered = 0
+    for result in results:
+        seen = set(result.tokens)
+        lost += tokens - len(seen & set(range(tokens)))
+        repeated += len(result.tokens) - len(seen)
+        reordered += sum(1 for a, b in zip(result.tokens, result.tokens[1:], strict=False) if b < a)
+    return {
+        "streams": len(results),
+        "tokens_received": sum(len(r.tokens) for r in results),
+        "lost": lost,
+        "repeated": repeated,
+        "reordered": reordered,
+        "ended_ok": sum(1 for r in results if r.ended == "stream_end"),
+        "stored_exactly": sum(1 for r in results if r.stored),
+        "errors": sum(1 for r in results if r.error),
+    }
