@@ -85,7 +85,7 @@ class Checkpointer:
     async def _write(self, due: list[Recorder]) -> int:
         after: list[Callable[[], None]] = []
         written = 0
-        async with self.store.write() as conn:
+        async with self.store.write(urgent=True) as conn:
             owners = await self.sessions.owners(conn, [r.run.session_id for r in due])
             events: list[dict[str, object]] = []
             updates: list[dict[str, Any]] = []

@@ -18,6 +18,7 @@ from threadline.store import tables as t
 from threadline.store.dialect import Dialect
 from threadline.store.health import WriteHealth
 from threadline.store.revisions import schema_is_current
+from threadline.store.writers import WriterQueue
 
 log = logging.getLogger("threadline.store")
 
@@ -109,7 +110,7 @@ class Store:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         _configure_text(self.engine)
-        self._write_lock = asyncio.Lock()
+        self._writers = WriterQueue()
         self._after_commit: dict[int, list[AfterCommit]] = {}
         self.health = WriteHealth()
 
@@ -142,15 +143,16 @@ class Store:
             yield conn
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction. On SQLite one at a time per process (an asyncio lock, so a waiting
-        writer holds no connection) and per database (``BEGIN IMMEDIATE``); on PostgreSQL as many as
-        the pool allows, each locking only the rows it needs (``SessionService.row(lock=True)``).
+    async def write(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A write transaction. On SQLite one at a time per process (``WriterQueue``: a waiting writer
+        holds no connection, and ``urgent`` ones, the checkpoints, go first) and per database
+        (``BEGIN IMMEDIATE``); on PostgreSQL as many as the pool allows, each locking only the rows it
+        needs (``SessionService.row(lock=True)``).
 
         A task cancelled anywhere inside never leaves a connection in a transaction (holding SQLite's
         write lock for good): BEGIN, COMMIT, ROLLBACK and the return to the pool run to their end,
         then the cancel goes on."""
-        async with self._writer():
+        async with self._writer(urgent):
             callbacks: list[AfterCommit] = []
             token = self.health.writer_started()
             conn = self.engine.connect()
@@ -178,8 +180,8 @@ class Store:
         for callback in callbacks:
             await callback()
 
-    def _writer(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        return self._write_lock if self.is_sqlite else contextlib.nullcontext()
+    def _writer(self, urgent: bool) -> contextlib.AbstractAsyncContextManager[Any]:
+        return self._writers.turn(urgent=urgent) if self.is_sqlite else contextlib.nullcontext()
 
     def after_commit(self, conn: AsyncConnection, callback: AfterCommit) -> None:
         """Run ``callback`` once the write transaction of ``conn`` has committed (never if it rolls back)."""
