@@ -13,7 +13,8 @@ that promise:
 - each pattern starts with a literal anchor of two or more characters (``sk-``, ``Bearer``, ``api``,
   ``-----BEGIN ``), so the regex engine's literal search skips to the next anchor instead of trying
   every position, and a pattern whose anchor does not occur is not run at all; the "not inside a
-  longer word" test is a fixed-width lookbehind placed *after* the anchor;
+  longer word" test is a fixed-width lookbehind placed *after* the anchor; which anchors occur is
+  found in one pass over the text for all of them (an Aho-Corasick automaton), not one scan each;
 - runs of token characters are possessive (``++``, ``{n,}+``): scanned once, never given back; every
   other quantifier has an upper bound, so a failed attempt costs a bounded number of steps;
 - nothing looks ahead to the end of the text (the old "an ``sk-`` key holds a digit" lookahead did,
@@ -28,6 +29,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from ahocorasick_rs import BytesAhoCorasick
 
 MASK = "[REDACTED]"
 _DIGIT = re.compile(r"[0-9]")
@@ -132,14 +135,28 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+ANCHORS = tuple(dict.fromkeys(rule.anchor for rule in RULES))
+_ANCHOR_SEARCH = BytesAhoCorasick([anchor.encode() for anchor in ANCHORS])
+
+
+def anchors_in(lowered: str) -> set[str]:
+    """The anchors that occur in ``lowered``, all found in one pass over it (Aho-Corasick over its UTF-8,
+    where an ASCII anchor occurs exactly where it occurs in the text; a lone surrogate passes)."""
+    found = _ANCHOR_SEARCH.find_matches_as_indexes(lowered.encode("utf-8", "surrogatepass"), overlapping=True)
+    return {ANCHORS[index] for index, _start, _end in found}
+
+
 def redact_text(text: str) -> str:
     """``text`` with every recognised secret replaced; the same string object when nothing matched."""
     if len(text) < 8:
         return text
     lowered = _fold(text)  # of the original text: a pattern whose anchor is not in it cannot match
+    present = anchors_in(lowered)
+    if not present:
+        return text
     folded, folded_of = lowered, text
     for rule in RULES:
-        if rule.anchor not in lowered:
+        if rule.anchor not in present:
             continue
         if rule.folded and folded_of is not text:
             folded, folded_of = _fold(text), text
