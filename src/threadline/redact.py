@@ -27,6 +27,7 @@ that promise:
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,24 +137,86 @@ RULES: tuple[Rule, ...] = (
 
 
 ANCHORS = tuple(dict.fromkeys(rule.anchor for rule in RULES))
-_ANCHOR_SEARCH = BytesAhoCorasick([anchor.encode() for anchor in ANCHORS])
+# The only characters that ``_fold`` turns into an ASCII letter besides A-Z (tests/security/
+# test_redact_anchors.py checks every code point): an anchor may occur in the folded text through them.
+FOLDED_INTO = {"i": "\u0130", "k": "\u212a"}
 
 
-def anchors_in(lowered: str) -> set[str]:
-    """The anchors that occur in ``lowered``, all found in one pass over it (Aho-Corasick over its UTF-8,
-    where an ASCII anchor occurs exactly where it occurs in the text; a lone surrogate passes)."""
-    found = _ANCHOR_SEARCH.find_matches_as_indexes(lowered.encode("utf-8", "surrogatepass"), overlapping=True)
-    return {ANCHORS[index] for index, _start, _end in found}
+def _spellings(anchor: str) -> list[bytes]:
+    """The UTF-8 byte strings that ``bytes.lower`` leaves as something ``_fold`` makes ``anchor``."""
+    spellings = [""]
+    for char in anchor:
+        options = (char, FOLDED_INTO[char]) if char in FOLDED_INTO else (char,)
+        spellings = [start + option for start in spellings for option in options]
+    return [spelling.encode() for spelling in spellings]
+
+
+_SPELLINGS = [(anchor, spelling) for anchor in ANCHORS for spelling in _spellings(anchor)]
+_ANCHOR_SEARCH = BytesAhoCorasick([spelling for _anchor, spelling in _SPELLINGS])
+
+
+def anchors_in(text: str) -> set[str]:
+    """The anchors that occur in ``_fold(text)``, found in one pass for all of them: Aho-Corasick over the
+    UTF-8 of ``text`` lower-cased as bytes (A-Z only, so every spelling that folds into an anchor is
+    searched; a lone surrogate passes). A text without any anchor costs one search, no list."""
+    data = text.encode("utf-8", "surrogatepass").lower()
+    if not _ANCHOR_SEARCH.find_matches_as_indexes(data):  # leftmost matches, not overlapping: any at all?
+        return set()
+    found = _ANCHOR_SEARCH.find_matches_as_indexes(data, overlapping=True)
+    return {_SPELLINGS[index][0] for index, _start, _end in found}
+
+
+class Memo:
+    """Redacted texts by text, so the text of a message is redacted once per process rather than on every
+    response that carries it (opening a long session again, paging it). Keyed by the text itself, so
+    it never answers for another text; bounded by the characters it holds, the oldest dropped first.
+    Reads take no lock (a dict read is atomic); writes do, as responses are shaped in worker threads."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: dict[str, str] = {}
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> str | None:
+        """The redacted text, ``""`` when there was nothing to redact, None when unknown."""
+        return self._items.get(text)
+
+    def put(self, text: str, redacted: str) -> None:
+        with self._lock:
+            if text in self._items:
+                return
+            self._items[text] = redacted
+            self._size += len(text)
+            while self._size > self.limit:
+                oldest = next(iter(self._items))
+                del self._items[oldest]
+                self._size -= len(oldest)
+
+
+MEMO_MIN_CHARS = 64  # shorter texts cost less to redact than to remember
+MEMO = Memo(limit=16 * 1024 * 1024)  # characters: a 1 MB session sixteen times
 
 
 def redact_text(text: str) -> str:
     """``text`` with every recognised secret replaced; the same string object when nothing matched."""
+    if len(text) < MEMO_MIN_CHARS:
+        return _redact(text)
+    known = MEMO.get(text)
+    if known is None:
+        redacted = _redact(text)
+        MEMO.put(text, "" if redacted is text else redacted)  # "": nothing to redact
+        return redacted
+    return known or text
+
+
+def _redact(text: str) -> str:
     if len(text) < 8:
         return text
-    lowered = _fold(text)  # of the original text: a pattern whose anchor is not in it cannot match
-    present = anchors_in(lowered)
+    present = anchors_in(text)  # a pattern whose anchor is not in the folded text cannot match
     if not present:
         return text
+    lowered = _fold(text)
     folded, folded_of = lowered, text
     for rule in RULES:
         if rule.anchor not in present:
@@ -165,13 +228,29 @@ def redact_text(text: str) -> str:
 
 
 def redact_obj(value: Any) -> Any:
-    """A copy of a JSON-like value (dicts, lists, strings) with every string redacted. Keys are kept."""
+    """A JSON-like value (dicts, lists, strings) with every string redacted; keys are kept. Containers
+    that hold no changed string come back as they are (most of a transcript holds no secret), the
+    others as copies, so ``value`` itself is never changed."""
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):
-        return {key: redact_obj(item) for key, item in value.items()}
+        changed: dict[Any, Any] | None = None
+        for key, item in value.items():
+            redacted = redact_obj(item)
+            if redacted is not item:
+                if changed is None:
+                    changed = dict(value)
+                changed[key] = redacted
+        return value if changed is None else changed
     if isinstance(value, list | tuple):
-        return [redact_obj(item) for item in value]
+        items: list[Any] | None = None
+        for index, item in enumerate(value):
+            redacted = redact_obj(item)
+            if redacted is not item:
+                if items is None:
+                    items = list(value)
+                items[index] = redacted
+        return value if items is None else items
     return value
 
 
