@@ -2,7 +2,7 @@
 DEV_VENV := .venv-dev
 PYTHON ?= $(if $(wildcard $(DEV_VENV)/bin/python),$(DEV_VENV)/bin/python,python3)
 
-.PHONY: test lint e2e bench bench-sessions bench-branches bench-relay bench-startup bench-kill bench-import bench-schedules
+.PHONY: test lint e2e bench bench-sessions bench-open bench-branches bench-relay bench-startup bench-kill bench-import bench-schedules
 
 test:
 	$(PYTHON) -m pytest -m "not e2e"
@@ -17,10 +17,15 @@ e2e:
 # The session store (BENCH_SESSIONS sessions, default 100,000), versions, the token relay, start-up, kill
 # and resume, `threadline import hermes` at 1k, 4k and 10k sessions (BENCH_IMPORT_100K=1 adds 100k), and
 # the scheduler (a wake-up with 10,000 tasks, how late firings start).
-bench: bench-sessions bench-branches bench-relay bench-startup bench-kill bench-import bench-schedules
+bench: bench-sessions bench-open bench-branches bench-relay bench-startup bench-kill bench-import bench-schedules
 
 bench-sessions:
 	$(PYTHON) bench/run.py
+
+# Opening a 2,000-message session (full, window of 300, last 30) beside the previous revision, at
+# BENCH_SESSIONS sessions (default 10,000).
+bench-open:
+	$(PYTHON) bench/open_session.py
 
 # A page, an append and the model's context with 200 other versions in the tree, against none.
 bench-branches:

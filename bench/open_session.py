@@ -41,7 +41,7 @@ from bench.procs import free_port, wait_http  # noqa: E402
 from bench.results import save  # noqa: E402
 from bench.seed import OPEN_MESSAGES, OPEN_SESSION, seed  # noqa: E402
 
-BASELINE = "797a941"  # main before issue 11 item 2: what "today" means in the acceptance line
+BASELINE = "47f3509"  # main before issue 11 item 2 (messages as a tree included): "today" in the acceptance line
 ROWS: dict[str, dict[str, Any]] = {"full": {}, "window_300": {"msg_limit": 300}, "last_30": {"msg_limit": 30}}
 GOALS_MS = {"full": 40.0, "window_300": 10.0, "last_30": 3.0}
 REQUIRED_RATIO = 3.0

@@ -155,10 +155,18 @@ _SPELLINGS = [(anchor, spelling) for anchor in ANCHORS for spelling in _spelling
 _ANCHOR_SEARCH = BytesAhoCorasick([spelling for _anchor, spelling in _SPELLINGS])
 
 
+SCAN_CHARS = 4096  # from here on, one substring scan per anchor costs little beside the text itself
+
+
 def anchors_in(text: str) -> set[str]:
-    """The anchors that occur in ``_fold(text)``, found in one pass for all of them: Aho-Corasick over the
-    UTF-8 of ``text`` lower-cased as bytes (A-Z only, so every spelling that folds into an anchor is
-    searched; a lone surrogate passes). A text without any anchor costs one search, no list."""
+    """The anchors that occur in ``_fold(text)``. A short text (most strings of a transcript) is searched
+    in one pass for all of them: Aho-Corasick over its UTF-8 lower-cased as bytes (A-Z only, so every
+    spelling that folds into an anchor is searched; a lone surrogate passes); without any anchor that
+    is one call, no list. A long one is scanned once per anchor, which never lists its matches (1 MB
+    of ``ghp_ghp_...`` has 250,000)."""
+    if len(text) >= SCAN_CHARS:
+        lowered = _fold(text)
+        return {anchor for anchor in ANCHORS if anchor in lowered}
     data = text.encode("utf-8", "surrogatepass").lower()
     if not _ANCHOR_SEARCH.find_matches_as_indexes(data):  # leftmost matches, not overlapping: any at all?
         return set()

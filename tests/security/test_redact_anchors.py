@@ -37,7 +37,7 @@ def previous_redact_text(text: str) -> str:
 
 def texts() -> list[str]:
     rng = random.Random(5)
-    found = [text for cases in corpus(2000).values() for text in cases.values()]
+    found = [text for size in (2000, 5000) for cases in corpus(size).values() for text in cases.values()]
     found += [mixed(3000, seed) for seed in range(20)]
     extra = ("\u212aey", "\u0130", "S\u212a-", "é", "日本", "🧵", "\ud800", "\udfff", "\x00", "ſ", "K", "İ")
     pieces = FRAGMENTS + extra + ("password", "secret", "refresh_token", "client_secret", "auth_token", "asia")
