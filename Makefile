@@ -2,8 +2,8 @@
 DEV_VENV := .venv-dev
 PYTHON ?= $(if $(wildcard $(DEV_VENV)/bin/python),$(DEV_VENV)/bin/python,python3)
 
-.PHONY: test lint e2e bench bench-sessions bench-branches bench-relay bench-startup bench-kill bench-import \
-	bench-schedules bench-load bench-load-sqlite bench-load-cluster bench-gc
+.PHONY: test lint e2e bench bench-sessions bench-open bench-branches bench-relay bench-startup bench-kill \
+	bench-import bench-schedules bench-load bench-load-sqlite bench-load-cluster bench-gc
 
 test:
 	$(PYTHON) -m pytest -m "not e2e"
@@ -15,14 +15,21 @@ lint:
 e2e:
 	$(PYTHON) -m pytest tests/e2e
 
-# The session store (BENCH_SESSIONS sessions, default 100,000), versions, the token relay, start-up (at 0,
-# 10k and 100k sessions), kill and resume, `threadline import hermes` at 1k, 4k and 10k sessions
-# (BENCH_IMPORT_100K=1 adds 100k), the scheduler (a wake-up with 10,000 tasks, how late firings start),
-# then 200 streams under load (one instance on SQLite; two on PostgreSQL + Redis).
-bench: bench-sessions bench-branches bench-relay bench-startup bench-kill bench-import bench-schedules bench-load
+# The session store (BENCH_SESSIONS sessions, default 100,000), opening a long session (side by side with
+# the previous revision), versions, the token relay, start-up (at 0, 10k and 100k sessions), kill and
+# resume, `threadline import hermes` at 1k, 4k and 10k sessions (BENCH_IMPORT_100K=1 adds 100k), the
+# scheduler (a wake-up with 10,000 tasks, how late firings start), then 200 streams under load (one
+# instance on SQLite; two on PostgreSQL + Redis).
+bench: bench-sessions bench-open bench-branches bench-relay bench-startup bench-kill bench-import bench-schedules \
+	bench-load
 
 bench-sessions:
 	$(PYTHON) bench/run.py
+
+# Opening a 2,000-message session (full, window of 300, last 30) beside the previous revision, at
+# BENCH_SESSIONS sessions (default 10,000).
+bench-open:
+	$(PYTHON) bench/open_session.py
 
 # A page, an append and the model's context with 200 other versions in the tree, against none.
 bench-branches:

@@ -5,6 +5,9 @@
 2. Start ``threadline serve`` (uvicorn, its own process) on that home and measure over HTTP:
    - the first page of the list (``GET /api/sessions?limit=50``): median and p95 over 200 calls;
    - full-text search (``GET /api/sessions/search``): median over 50 different queries.
+   - opening the 2,000-message session (``bench/open_session.py``): full, the UI's window of 300 and
+     the last 30 messages, compressed, median and p95 over 40 calls each (goals, not targets: 40, 10
+     and 3 ms; ``bench/open_session.py`` compares them with the previous revision side by side).
 3. Append: there is no HTTP endpoint that only appends (``chat/start`` also starts a run), so appending
    is timed in-process through ``SessionService.append_user_message`` on the same database file:
    a 10-message session against a 10,000-message one, median over 200 appends each.
@@ -37,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from bench.hermes_data import write_hermes_dir  # noqa: E402
+from bench.open_session import GOALS_MS, open_rows  # noqa: E402
 from bench.procs import free_port, wait_http  # noqa: E402
 from bench.results import database_name, save  # noqa: E402
 from bench.seed import (  # noqa: E402
@@ -217,6 +221,9 @@ def report(result: dict[str, Any]) -> bool:
         ("append to 10,000 messages", f"median {result['append_10000_median_ms']} ms"),
         ("append ratio", f"{result['append_ratio']}x"),
         ("full-text search", f"median {result['search_median_ms']} ms, p95 {result['search_p95_ms']} ms"),
+        *((f"open 2,000 messages, {row}", f"median {result[f'open_{row}_median_ms']} ms, p95 "
+           f"{result[f'open_{row}_p95_ms']} ms (goal {goal} ms)") for row, goal in GOALS_MS.items()),
+        ("open, first full after start", f"{result['open_first_full_ms']} ms"),
         ("hermes import of 1,000", f"{result['hermes_import_seconds']} s"),
     ]
     width = max(len(name) for name, _ in rows)
@@ -256,6 +263,7 @@ def main() -> None:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
                 result.update(bench_list(client))
                 result.update(bench_search(client, seeded.vocabulary))
+                result.update(open_rows(client))
         finally:
             server.terminate()
             server.wait(timeout=15)

@@ -3,7 +3,8 @@
 Rows are written in big batched transactions (thousands of sessions per commit) with the same tables,
 triggers and indexes the server uses, so the full-text index is built exactly as in production. Text is
 drawn from a vocabulary of a few thousand random words, so a full-text query matches a small fraction
-of the messages. Two extra sessions serve the append benchmark: one with 10 messages, one with 10,000.
+of the messages. Two extra sessions serve the append benchmark: one with 10 messages, one with 10,000;
+a third, an agent transcript of 2,000 messages (about 1 MB), the open benchmark (``bench/open.py``).
 
 Usage: ``python bench/seed.py --home DIR [--sessions 100000] [--database-url URL]`` (default from
 ``BENCH_SESSIONS``; the URL, e.g. an empty PostgreSQL database, replaces the home's SQLite file).
@@ -34,6 +35,8 @@ SESSIONS_PER_BATCH = 5000
 SMALL_SESSION = "benchsmall01"
 LARGE_SESSION = "benchlarge01"
 LARGE_MESSAGES = 10_000
+OPEN_SESSION = "benchopen001"  # the session the open benchmark reads: an agent transcript of about 1 MB
+OPEN_MESSAGES = 2_000
 NOW = 1_780_000_000.0
 RNG_SEED = 42
 YEAR = 365 * 24 * 3600.0
@@ -101,6 +104,44 @@ def _message_row(session_id: str, seq: int, text: str, stamp: float) -> dict[str
         "run_id": None,
         "created_at": stamp,
     }
+
+
+def open_transcript(session_id: str, rng: random.Random, words: list[str], count: int = OPEN_MESSAGES,
+                    start: float = NOW - YEAR) -> list[dict[str, Any]]:
+    """An agent session's rows: turns of a user question, a tool call, its output, and a markdown answer
+    (some with reasoning, parts or attachments), about 500 characters a message, with non-ASCII text and
+    a secret now and then, as the redaction and the encoder meet them in real transcripts."""
+    secrets = ("OPENAI_API_KEY=sk-proj-" + "a1B2c3D4e5F6g7H8i9J0" * 2, "Authorization: Bearer " + "tok3n" * 8,
+               'config = {"api_key": "' + "k9" * 12 + '"}', "ghp_" + "Zx9" * 12)
+    rows: list[dict[str, Any]] = []
+    stamp = start
+    for seq in range(count):
+        stamp += rng.random() * 30
+        kind = seq % 4
+        text = " ".join(rng.choices(words, k=rng.randint(40, 110)))
+        row = _message_row(session_id, seq, text, stamp)
+        if kind == 0:  # the user's question, sometimes with an attachment
+            row.update(role="user", content=text[:300] + " \u00e9t\u00e9 \u2014 \u65e5\u672c\u8a9e?")
+            if seq % 20 == 0:
+                row["meta"] = {"attachments": [f"notes-{seq}.md"]}
+        elif kind == 1:  # a tool call
+            call = f"call_{seq:06d}"
+            row.update(role="assistant", content="", tool_calls=[{"id": call, "type": "function", "function": {
+                "name": "read_file", "arguments": json.dumps({"path": f"src/module_{seq}.py", "limit": 200})}}])
+        elif kind == 2:  # its output
+            row.update(role="tool", tool_call_id=f"call_{seq - 1:06d}",
+                       content="def handler(event):\n    return " + repr(text[:400]) + "\n")
+        else:  # the answer: markdown, sometimes reasoning or parts
+            answer = f"## Answer {seq}\n\n- {text[:250]}\n- {text[250:]} \u2713 caf\u00e9 \u00fcber"
+            row.update(role="assistant", content=answer)
+            if seq % 12 == 3:
+                row["reasoning"] = " ".join(rng.choices(words, k=40))
+            if seq % 16 == 7:
+                row["parts"] = [{"type": "text", "text": answer}]
+        if seq % 40 == 5:
+            row["content"] += "\n" + secrets[(seq // 40) % len(secrets)]
+        rows.append(row)
+    return rows
 
 
 def _insert_sql(table: Any, columns: list[str], dollar: bool = False) -> str:
@@ -182,6 +223,10 @@ async def seed(
             rows = [_message_row(session_id, i, " ".join(rng.choices(words, k=20)), stamps[i]) for i in range(size)]
             await _write(store, [_session_row(session_id, f"Append bench {size}", stamps[0], stamps[-1], size)], rows)
             total_messages += size
+        rows = open_transcript(OPEN_SESSION, rng, words)
+        await _write(store, [_session_row(OPEN_SESSION, "Open bench", rows[0]["created_at"], rows[-1]["created_at"],
+                                          len(rows))], rows)
+        total_messages += len(rows)
         await _link_paths(store)
         async with store.write() as conn:
             await conn.exec_driver_sql("ANALYZE")
@@ -189,7 +234,7 @@ async def seed(
                 await conn.exec_driver_sql("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")
     finally:
         await store.close()
-    return SeedResult(count + 2, total_messages, time.perf_counter() - started, words)
+    return SeedResult(count + 3, total_messages, time.perf_counter() - started, words)
 
 
 def main() -> None:

@@ -13,7 +13,8 @@ that promise:
 - each pattern starts with a literal anchor of two or more characters (``sk-``, ``Bearer``, ``api``,
   ``-----BEGIN ``), so the regex engine's literal search skips to the next anchor instead of trying
   every position, and a pattern whose anchor does not occur is not run at all; the "not inside a
-  longer word" test is a fixed-width lookbehind placed *after* the anchor;
+  longer word" test is a fixed-width lookbehind placed *after* the anchor; which anchors occur is
+  found in one pass over the text for all of them (an Aho-Corasick automaton), not one scan each;
 - runs of token characters are possessive (``++``, ``{n,}+``): scanned once, never given back; every
   other quantifier has an upper bound, so a failed attempt costs a bounded number of steps;
 - nothing looks ahead to the end of the text (the old "an ``sk-`` key holds a digit" lookahead did,
@@ -26,8 +27,11 @@ that promise:
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
+
+from ahocorasick_rs import BytesAhoCorasick
 
 MASK = "[REDACTED]"
 _DIGIT = re.compile(r"[0-9]")
@@ -132,14 +136,98 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+ANCHORS = tuple(dict.fromkeys(rule.anchor for rule in RULES))
+# The only characters that ``_fold`` turns into an ASCII letter besides A-Z (tests/security/
+# test_redact_anchors.py checks every code point): an anchor may occur in the folded text through them.
+FOLDED_INTO = {"i": "\u0130", "k": "\u212a"}
+
+
+def _spellings(anchor: str) -> list[bytes]:
+    """The UTF-8 byte strings that ``bytes.lower`` leaves as something ``_fold`` makes ``anchor``."""
+    spellings = [""]
+    for char in anchor:
+        options = (char, FOLDED_INTO[char]) if char in FOLDED_INTO else (char,)
+        spellings = [start + option for start in spellings for option in options]
+    return [spelling.encode() for spelling in spellings]
+
+
+_SPELLINGS = [(anchor, spelling) for anchor in ANCHORS for spelling in _spellings(anchor)]
+_ANCHOR_SEARCH = BytesAhoCorasick([spelling for _anchor, spelling in _SPELLINGS])
+
+
+SCAN_CHARS = 4096  # from here on, one substring scan per anchor costs little beside the text itself
+
+
+def anchors_in(text: str) -> set[str]:
+    """The anchors that occur in ``_fold(text)``. A short text (most strings of a transcript) is searched
+    in one pass for all of them: Aho-Corasick over its UTF-8 lower-cased as bytes (A-Z only, so every
+    spelling that folds into an anchor is searched; a lone surrogate passes); without any anchor that
+    is one call, no list. A long one is scanned once per anchor, which never lists its matches (1 MB
+    of ``ghp_ghp_...`` has 250,000)."""
+    if len(text) >= SCAN_CHARS:
+        lowered = _fold(text)
+        return {anchor for anchor in ANCHORS if anchor in lowered}
+    data = text.encode("utf-8", "surrogatepass").lower()
+    if not _ANCHOR_SEARCH.find_matches_as_indexes(data):  # leftmost matches, not overlapping: any at all?
+        return set()
+    found = _ANCHOR_SEARCH.find_matches_as_indexes(data, overlapping=True)
+    return {_SPELLINGS[index][0] for index, _start, _end in found}
+
+
+class Memo:
+    """Redacted texts by text, so the text of a message is redacted once per process rather than on every
+    response that carries it (opening a long session again, paging it). Keyed by the text itself, so
+    it never answers for another text; bounded by the characters it holds, the oldest dropped first.
+    Reads take no lock (a dict read is atomic); writes do, as responses are shaped in worker threads."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: dict[str, str] = {}
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> str | None:
+        """The redacted text, ``""`` when there was nothing to redact, None when unknown."""
+        return self._items.get(text)
+
+    def put(self, text: str, redacted: str) -> None:
+        with self._lock:
+            if text in self._items:
+                return
+            self._items[text] = redacted
+            self._size += len(text)
+            while self._size > self.limit:
+                oldest = next(iter(self._items))
+                del self._items[oldest]
+                self._size -= len(oldest)
+
+
+MEMO_MIN_CHARS = 64  # shorter texts cost less to redact than to remember
+MEMO = Memo(limit=16 * 1024 * 1024)  # characters: a 1 MB session sixteen times
+
+
 def redact_text(text: str) -> str:
     """``text`` with every recognised secret replaced; the same string object when nothing matched."""
+    if len(text) < MEMO_MIN_CHARS:
+        return _redact(text)
+    known = MEMO.get(text)
+    if known is None:
+        redacted = _redact(text)
+        MEMO.put(text, "" if redacted is text else redacted)  # "": nothing to redact
+        return redacted
+    return known or text
+
+
+def _redact(text: str) -> str:
     if len(text) < 8:
         return text
-    lowered = _fold(text)  # of the original text: a pattern whose anchor is not in it cannot match
+    present = anchors_in(text)  # a pattern whose anchor is not in the folded text cannot match
+    if not present:
+        return text
+    lowered = _fold(text)
     folded, folded_of = lowered, text
     for rule in RULES:
-        if rule.anchor not in lowered:
+        if rule.anchor not in present:
             continue
         if rule.folded and folded_of is not text:
             folded, folded_of = _fold(text), text
@@ -148,13 +236,29 @@ def redact_text(text: str) -> str:
 
 
 def redact_obj(value: Any) -> Any:
-    """A copy of a JSON-like value (dicts, lists, strings) with every string redacted. Keys are kept."""
+    """A JSON-like value (dicts, lists, strings) with every string redacted; keys are kept. Containers
+    that hold no changed string come back as they are (most of a transcript holds no secret), the
+    others as copies, so ``value`` itself is never changed."""
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):
-        return {key: redact_obj(item) for key, item in value.items()}
+        changed: dict[Any, Any] | None = None
+        for key, item in value.items():
+            redacted = redact_obj(item)
+            if redacted is not item:
+                if changed is None:
+                    changed = dict(value)
+                changed[key] = redacted
+        return value if changed is None else changed
     if isinstance(value, list | tuple):
-        return [redact_obj(item) for item in value]
+        items: list[Any] | None = None
+        for index, item in enumerate(value):
+            redacted = redact_obj(item)
+            if redacted is not item:
+                if items is None:
+                    items = list(value)
+                items[index] = redacted
+        return value if items is None else items
     return value
 
 

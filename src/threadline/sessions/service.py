@@ -16,6 +16,7 @@ from sqlalchemy import and_, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import BadRequest, Conflict, NotFound
+from threadline.jsonvalues import readable
 from threadline.sessions import branches
 from threadline.sessions.cursors import decode_cursor, encode_cursor
 from threadline.sessions.drafts import Draft, DraftStore
@@ -251,7 +252,7 @@ class SessionService:
         if message.role != "tool":
             changes.update(last_message_at=values["created_at"], sort_at=max(values["created_at"], row["sort_at"]))
         await conn.execute(update(t.sessions).where(t.sessions.c.id == row["id"]).values(**changes))
-        return message_public(values)
+        return message_public(readable(values))
 
     async def append_user_message(
         self, session_id: str, text: str, *, attachments: list[str] | None = None

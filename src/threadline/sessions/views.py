@@ -1,5 +1,7 @@
-"""Rows to the JSON shapes of the API (the reference's ``compact()`` row and message dicts). JSON columns
-pass through ``jsonvalues.readable``, so a stored lone surrogate cannot break a response."""
+"""Rows to the JSON shapes of the API (the reference's ``compact()`` row and message dicts). The store
+reads JSON columns readable (``jsonvalues.decode_json``: a stored lone surrogate is already U+FFFD), so
+a row is shaped without another walk over its values; a message built in memory is made readable by
+its caller (``SessionService.append_message``)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
-from threadline.jsonvalues import readable
 from threadline.sessions.drafts import Draft
 
 UNTITLED = "Untitled"
@@ -24,7 +25,7 @@ def _waits(extra: dict[str, Any], mark: str, active: str | None) -> bool:
 
 
 def session_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
-    extra = dict(readable(row["extra"] or {}))
+    extra = dict(row["extra"] or {})
     active = row["active_run_id"]
     approval, clarify = _waits(extra, PENDING_APPROVAL, active), _waits(extra, PENDING_CLARIFY, active)
     public = {
@@ -90,12 +91,12 @@ def message_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
         "parent_id": row["parent_id"],
         "seq": row["seq"],
         "role": row["role"],
-        "content": readable(row["parts"]) if row["parts"] is not None else row["content"],
+        "content": row["parts"] if row["parts"] is not None else row["content"],
         "status": status,
         "timestamp": row["created_at"],
     }
     if row["tool_calls"]:
-        out["tool_calls"] = readable(row["tool_calls"])
+        out["tool_calls"] = row["tool_calls"]
     if row["tool_call_id"]:
         out["tool_call_id"] = row["tool_call_id"]
     if row["reasoning"]:
@@ -110,6 +111,6 @@ def message_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
         out["_interrupted"] = True
     if not row["in_context"]:
         out["in_context"] = False
-    for key, value in readable(row["meta"] or {}).items():
+    for key, value in (row["meta"] or {}).items():
         out.setdefault(key, value)
     return out

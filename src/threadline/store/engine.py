@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from threadline.jsonvalues import decode_json
 from threadline.store import tables as t
 from threadline.store.dialect import Dialect
 from threadline.store.health import WriteHealth
@@ -104,7 +105,10 @@ class Store:
             kwargs.update(pool_size=pool_size or 8, max_overflow=0 if pool_size else 8)
         else:
             kwargs.update(pool_size=pool_size or 10, max_overflow=0 if pool_size else 20, pool_pre_ping=True)
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        # JSON columns are read with orjson and come back readable (``jsonvalues.decode_json``): a lone
+        # surrogate or a non-finite number written by an older version or another program is repaired
+        # once, here, so nothing downstream has to check every value again.
+        self.engine: AsyncEngine = create_async_engine(url, json_deserializer=decode_json, **kwargs)
         self.dialect = Dialect(self.engine.dialect.name)
         self.is_sqlite = self.dialect.name == "sqlite"
         if self.is_sqlite:

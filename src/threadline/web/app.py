@@ -42,9 +42,11 @@ from threadline.web.routes import (
 from threadline.web.routes import settings as settings_routes
 
 COMPRESS_MIN_BYTES = 1024
-# Measured on a 930 KB transcript: level 5 takes 26 ms for 159 KB; 6: 36 ms, 147 KB; 9: 177 ms, 140 KB.
-# Bodies over 128 KB are compressed in a worker thread (Starlette), never on the event loop.
-COMPRESS_LEVEL = 5
+# Measured on 1 MB of session JSON (docs and code as message text), on a loaded 2-core machine: level 1
+# takes 11 ms for 327 KB; 2: 11 ms, 308 KB; 3: 17 ms, 296 KB; 5: 38 ms, 269 KB; 6: 54 ms, 265 KB. Level 2
+# keeps opening a long session cheap (issue 11) for 15% more bytes than level 5 (Hermes WebUI sends
+# 373 KB for such a session). Bodies over 128 KB are compressed in a worker thread (Starlette).
+COMPRESS_LEVEL = 2
 # Never compressed again: Starlette's list (event streams, images, zip, gzip...) and the other archives
 # a workspace download may be (.tar.gz is served as application/x-tar, .gz as application/octet-stream).
 ALREADY_COMPRESSED = (

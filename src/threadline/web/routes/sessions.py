@@ -12,7 +12,7 @@ from threadline.redact import redact_obj
 from threadline.sessions import history, transfer
 from threadline.sessions.search import search_sessions
 from threadline.web.deps import JSON, RunsDep, RuntimesDep, SessionsDep, SideDep
-from threadline.web.responses import off_loop
+from threadline.web.responses import RedactedJSONResponse, off_loop
 from threadline.web.schemas import (
     MESSAGE_ID_MAX,
     SessionArchive,
@@ -51,10 +51,13 @@ async def get_session(
     messages: Annotated[int, Query(ge=0, le=1)] = 1,
     msg_limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
     msg_before: Annotated[int | None, Query(ge=0)] = None,
-) -> JSON:
+) -> RedactedJSONResponse:
+    """A session with its messages. The routes that return messages answer with the response class
+    themselves: given a dict, FastAPI would first copy the whole transcript through pydantic (its
+    response model), a walk over every value that costs about what redacting and encoding it does."""
     session = await sessions.get(session_id, messages=bool(messages), msg_limit=msg_limit, msg_before=msg_before)
     session["queue"] = [] if session["is_draft"] else await runs.queued(session_id)
-    return {"session": session}
+    return RedactedJSONResponse({"session": session})
 
 
 @router.get("/sessions")
@@ -90,11 +93,11 @@ async def rename(body: SessionRename, sessions: SessionsDep) -> JSON:
 
 
 @router.post("/session/update")
-async def update_session(body: SessionUpdate, sessions: SessionsDep, runtimes: RuntimesDep) -> JSON:
+async def update_session(body: SessionUpdate, sessions: SessionsDep, runtimes: RuntimesDep) -> RedactedJSONResponse:
     """Change the workspace, model or runtime; a new runtime takes over at the next turn."""
     runtime = None if body.runtime is None else (runtimes.check_name(body.runtime) or "")
     session = await sessions.update(body.session_id, workspace=body.workspace, model=body.model, runtime=runtime)
-    return {"ok": True, "session": session}
+    return RedactedJSONResponse({"ok": True, "session": session})
 
 
 @router.post("/session/delete")
@@ -126,9 +129,10 @@ async def clear(body: SessionRef, sessions: SessionsDep) -> JSON:
 
 
 @router.post("/session/truncate")
-async def truncate(body: SessionTruncate, sessions: SessionsDep) -> JSON:
+async def truncate(body: SessionTruncate, sessions: SessionsDep) -> RedactedJSONResponse:
     """Keep the first ``keep_count`` messages on the active path; the others stay as a version."""
-    return {"ok": True, "session": await history.truncate(sessions, body.session_id, body.keep_count)}
+    session = await history.truncate(sessions, body.session_id, body.keep_count)
+    return RedactedJSONResponse({"ok": True, "session": session})
 
 
 @router.post("/session/retry")
@@ -145,12 +149,12 @@ async def undo(body: SessionRef, sessions: SessionsDep) -> JSON:
 
 
 @router.post("/session/branch")
-async def branch(body: SessionBranch, sessions: SessionsDep) -> JSON:
+async def branch(body: SessionBranch, sessions: SessionsDep) -> RedactedJSONResponse:
     """Show another version: ``message_id`` joins the active path, followed by the versions below it that
     were shown last; what leaves the path is kept. 409 while a run is live. Returns the session with the
     path's last ``msg_limit`` messages (all without it)."""
     session = await history.switch(sessions, body.session_id, body.message_id, msg_limit=body.msg_limit)
-    return {"ok": True, "session": session}
+    return RedactedJSONResponse({"ok": True, "session": session})
 
 
 @router.get("/session/branches")
@@ -186,7 +190,7 @@ async def export(
 
 
 @router.post("/session/import")
-async def import_session(body: SessionImport, sessions: SessionsDep) -> JSON:
+async def import_session(body: SessionImport, sessions: SessionsDep) -> RedactedJSONResponse:
     """Import a session exported by Threadline or Hermes WebUI; always under a new id."""
     session = await transfer.import_session(sessions, body.model_dump())
-    return {"ok": True, "session": session}
+    return RedactedJSONResponse({"ok": True, "session": session})
