@@ -34,8 +34,8 @@ def event(seq: int, type_: str = "token") -> RunEvent:
     return RunEvent(seq, type_, {"text": f"t{seq}"}, 1000.0 + seq)
 
 
-async def collect(stream: AsyncIterator[RunEvent | None]) -> list[RunEvent]:
-    return [e async for e in stream if e is not None]
+async def collect(stream: AsyncIterator[list[RunEvent] | None]) -> list[RunEvent]:
+    return [e async for batch in stream if batch is not None for e in batch]
 
 
 async def test_resume_and_fill_a_gap_from_the_database(store: Store, redis: Redis, redis_prefix: str) -> None:

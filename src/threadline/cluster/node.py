@@ -106,14 +106,14 @@ class Cluster:
         async with self.runs.store.read() as conn:
             return (await conn.execute(select(t.runs).where(t.runs.c.id == run_id))).mappings().first()
 
-    async def events(self, run_id: str, after_seq: int, heartbeat: float) -> AsyncIterator[RunEvent | None]:
+    async def events(self, run_id: str, after_seq: int, heartbeat: float) -> AsyncIterator[list[RunEvent] | None]:
         row = await self._run(run_id)
         if row is None:
             raise NotFound(f"stream not found: {run_id}")
         store = self.runs.store
         if row["status"] in ENDED_STATUSES and not await self.streams.exists(run_id):
-            async for event in replay_to_end(store, run_id, after_seq):
-                yield event
+            async for batch in replay_to_end(store, run_id, after_seq):
+                yield batch
             return
         async for item in self.streams.tail(store, run_id, after_seq, heartbeat):
             yield item

@@ -158,7 +158,7 @@ class EventStreams:
 
     async def tail(
         self, store: Store, run_id: str, after_seq: int, heartbeat: float, *, poll: float = 1.0
-    ) -> AsyncIterator[RunEvent | None]:
+    ) -> AsyncIterator[list[RunEvent] | None]:
         """Events after ``after_seq`` until a terminal one. A gap in the stream (trimmed by MAXLEN) is
         filled from ``run_events``; when the stream stays quiet and the run has ended in the database
         (an owner that died after its last write), the rest comes from the database."""
@@ -175,10 +175,10 @@ class EventStreams:
             entries = reply[0][1] if reply else []
             if not entries:
                 if await _ended(store, run_id):
-                    async for event in replay_to_end(store, run_id, position):
-                        position = max(position, event.seq)
-                        yield event
-                        if event.type in TERMINAL_EVENTS:
+                    async for ended in replay_to_end(store, run_id, position):
+                        position = max(position, ended[-1].seq)
+                        yield ended
+                        if ended[-1].type in TERMINAL_EVENTS:
                             return
                     if not await self._has_more(key, position):
                         return
@@ -187,17 +187,17 @@ class EventStreams:
                     yield None
                 continue
             idle_since = time.monotonic()
+            batch: list[RunEvent] = []  # what one read brought, in one piece
             for entry_id, fields in entries:
                 event = decode(entry_id, fields)
                 if event.seq > position + 1:
-                    for missed in await stored_events(store, run_id, position):
-                        if missed.seq >= event.seq:
-                            break
-                        yield missed
+                    batch.extend(m for m in await stored_events(store, run_id, position) if m.seq < event.seq)
                 position = event.seq
-                yield event
+                batch.append(event)
                 if event.type in TERMINAL_EVENTS:
+                    yield batch
                     return
+            yield batch
 
     async def _has_more(self, key: str, position: int) -> bool:
         return bool(await self.redis.xrange(key, min=f"({position}-0", count=1))

@@ -22,6 +22,7 @@ from threadline.store import tables as t
 from threadline.store.engine import Store
 
 TERMINAL_EVENTS = frozenset({"stream_end", "apperror", "cancel"})
+MAX_BATCH = 256  # events a reader gets in one piece at most (one write to its client)
 # Sequence numbers a live run reserves durably (``runs.seq_reserved``) ahead of use: an ending that
 # another process writes for it (recovery after a crash, a sweep) is numbered above the reservation,
 # so a client that saw events the dead process never flushed still gets a terminal event after them.
@@ -68,19 +69,23 @@ class LiveRun:
         self.ended = True
         self._notify()
 
-    async def follow(self, after_seq: int, heartbeat: float) -> AsyncIterator[RunEvent | None]:
-        """Events after ``after_seq`` as they come; ``None`` is a heartbeat after an idle period."""
+    async def follow(self, after_seq: int, heartbeat: float) -> AsyncIterator[list[RunEvent] | None]:
+        """Events after ``after_seq`` as they come, in batches: every event that arrived while the reader
+        was busy comes at once, so a slow reader catches up in one write instead of one per token.
+        ``None`` is a heartbeat after an idle period."""
         position = max(0, after_seq)
         while True:
-            while position < len(self.events):
-                event = self.events[position]
-                position += 1
-                yield event
+            if position < len(self.events):
+                batch = self.events[position : position + MAX_BATCH]
+                position += len(batch)
+                yield batch
+                continue
             if self.ended:
                 return
             waiter = self._changed
             try:
-                await asyncio.wait_for(waiter.wait(), timeout=heartbeat)
+                async with asyncio.timeout(heartbeat):  # a timer, not a task per wait (wait_for)
+                    await waiter.wait()
             except TimeoutError:
                 yield None
 
@@ -163,18 +168,25 @@ async def replay_events(store: Store, run_id: str, after_seq: int) -> list[RunEv
     return []
 
 
-async def replay_to_end(store: Store, run_id: str, after_seq: int, *, wait: float = 5.0) -> AsyncIterator[RunEvent]:
+async def replay_to_end(
+    store: Store, run_id: str, after_seq: int, *, wait: float = 5.0
+) -> AsyncIterator[list[RunEvent]]:
     """Replay an ended run from the database up to its terminal event. The run's last events may
     still be on their way to the database (its ending commits first, its events right after), so
     this waits up to ``wait`` seconds for the terminal event to be stored."""
     deadline = time.monotonic() + wait
     position = after_seq
     while True:
-        for event in await replay_events(store, run_id, position):
-            position = max(position, event.seq)
-            yield event
-            if event.type in TERMINAL_EVENTS:
-                return
+        events = await replay_events(store, run_id, position)
+        ends = [i for i, event in enumerate(events) if event.type in TERMINAL_EVENTS]
+        if ends:
+            events = events[: ends[0] + 1]
+        for start in range(0, len(events), MAX_BATCH):
+            yield events[start : start + MAX_BATCH]
+        if ends:
+            return
+        if events:
+            position = max(position, events[-1].seq)
         if time.monotonic() >= deadline:
             return
         await asyncio.sleep(0.05)

@@ -174,7 +174,7 @@ class RunManager:
     async def run_row(self, run_id: str) -> Any:
         return await self.reader.run_row(run_id)
 
-    def events(self, run_id: str, after_seq: int, heartbeat: float) -> AsyncIterator[RunEvent | None]:
+    def events(self, run_id: str, after_seq: int, heartbeat: float) -> AsyncIterator[list[RunEvent] | None]:
         return self.reader.events(run_id, after_seq, heartbeat)
 
     async def status(self, run_id: str) -> dict[str, Any]:

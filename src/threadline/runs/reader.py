@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from threadline.errors import NotFound
-from threadline.runs.live import LiveRun, RunEvent, replay_events, replay_to_end
+from threadline.runs.live import MAX_BATCH, LiveRun, RunEvent, replay_events, replay_to_end
 from threadline.runs.relay import RunRelay
 from threadline.store import tables as t
 from threadline.store.engine import Store
@@ -25,13 +25,13 @@ class RunReader:
         async with self.store.read() as conn:
             return (await conn.execute(select(t.runs).where(t.runs.c.id == run_id))).mappings().first()
 
-    async def events(self, run_id: str, after_seq: int, heartbeat: float) -> AsyncIterator[RunEvent | None]:
-        """Every event after ``after_seq``, live or replayed from the store; ``None`` is a heartbeat.
-        Raises ``NotFound`` for an unknown run before yielding anything."""
+    async def events(self, run_id: str, after_seq: int, heartbeat: float) -> AsyncIterator[list[RunEvent] | None]:
+        """Every event after ``after_seq``, live or replayed from the store, in batches (``follow``);
+        ``None`` is a heartbeat. Raises ``NotFound`` for an unknown run before yielding anything."""
         live = self.live(run_id)
         if live is not None:
-            async for event in live.follow(after_seq, heartbeat):
-                yield event
+            async for batch in live.follow(after_seq, heartbeat):
+                yield batch
             return
         if self.relay is not None:
             async for item in self.relay.events(run_id, after_seq, heartbeat):
@@ -41,11 +41,12 @@ class RunReader:
         if row is None:
             raise NotFound(f"stream not found: {run_id}")
         if row["status"] in ("queued", "running"):  # not live here and not ended: a run of a process that died
-            for event in await replay_events(self.store, run_id, after_seq):
-                yield event
+            events = await replay_events(self.store, run_id, after_seq)
+            for start in range(0, len(events), MAX_BATCH):
+                yield events[start : start + MAX_BATCH]
             return
-        async for event in replay_to_end(self.store, run_id, after_seq):
-            yield event
+        async for batch in replay_to_end(self.store, run_id, after_seq):
+            yield batch
 
     async def status(self, run_id: str) -> dict[str, Any]:
         live = self.live(run_id)

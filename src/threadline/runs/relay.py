@@ -21,8 +21,8 @@ from threadline.runs.live import LiveRun, RunEvent
 
 
 class RunRelay(Protocol):
-    def events(self, run_id: str, after_seq: int, heartbeat: float) -> AsyncIterator[RunEvent | None]:
-        """Events of a run that is not live here: tailed from Redis, else replayed from the database.
+    def events(self, run_id: str, after_seq: int, heartbeat: float) -> AsyncIterator[list[RunEvent] | None]:
+        """Events of a run, in batches, that is not live here: tailed from Redis, else replayed from the database.
         Raises ``NotFound`` for an unknown run."""
         ...
 

@@ -27,6 +27,13 @@ async def encode(event: str, data: dict[str, Any], event_id: str | None = None) 
     return await off_loop(lambda value: frame(event, value, event_id), data)
 
 
+async def encode_batch(events: list[tuple[str, dict[str, Any], str]]) -> bytes:
+    """Several ``(event, data, id)`` events as one piece (one write to the client), like ``encode``."""
+    if len(events) == 1:
+        return await encode(*events[0])
+    return await off_loop(lambda items: b"".join(frame(*item) for item in items), events)
+
+
 HEARTBEAT = b": heartbeat\n\n"
 
 

@@ -11,7 +11,6 @@ from fastapi.responses import StreamingResponse
 from pydantic import Field
 
 from threadline.errors import BadRequest
-from threadline.runs.live import RunEvent
 from threadline.runs.starts import MAX_MESSAGE_CHARS
 from threadline.web import sse
 from threadline.web.deps import JSON, RunsDep, SettingsDep
@@ -100,11 +99,11 @@ async def chat_stream(
     async def body() -> AsyncIterator[bytes]:
         yield b"retry: 1500\n\n"
         item = first
-        while isinstance(item, RunEvent) or item is None:
+        while isinstance(item, list) or item is None:  # a batch: what came while the client was written to
             if item is None:
                 yield sse.HEARTBEAT
             else:
-                yield await sse.encode(item.type, item.data, f"{stream_id}:{item.seq}")
+                yield await sse.encode_batch([(e.type, e.data, f"{stream_id}:{e.seq}") for e in item])
             item = await anext(events, _END)
 
     return StreamingResponse(
