@@ -19,6 +19,9 @@ from threadline.agent.runtime import RuntimeRegistry
 from threadline.agent.tools.base import Tool
 from threadline.agent.tools.memory import MemoryTool
 from threadline.agent.tools.skills import SkillSaveTool, SkillTool
+from threadline.agent.tools.web import WebFetch, WebSearch
+from threadline.agent.web.config import WebSettings
+from threadline.agent.web.fetching import FetchLimits
 from threadline.memory import MemoryService
 from threadline.memory.instructions import MemorySection
 from threadline.preferences import PreferenceService
@@ -73,6 +76,7 @@ class Services:
     tasks: TaskService
     instance_id: str
     workspace_pool: WorkspacePool
+    web: WebSettings
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)
     cluster: Cluster | None = None  # with THREADLINE_REDIS_URL
@@ -111,6 +115,7 @@ class Services:
         notices = NoticeService(store)
         jobs = JobStore(store)
         endings = FiringEndings(store, notices, jobs)
+        web = WebSettings(settings.web_file)
         runtimes = RuntimeRegistry()
         runtimes.register(BuiltinRuntime(
             providers,
@@ -118,7 +123,7 @@ class Services:
             max_steps=lambda: _max_steps(preferences, settings),
             output_cap=settings.tool_output_cap,
             shell_timeout=settings.shell_timeout_seconds,
-            extra_tools=lambda: _extra_tools(mcp, memory, skills, preferences),
+            extra_tools=lambda: _extra_tools(mcp, memory, skills, preferences, web, settings),
         ))
         agents = AcpAgents(AgentConfigs.load(settings.runtimes_file), AgentProcesses(ProcessLimits(
             max_processes=settings.acp_max_processes, idle_seconds=settings.acp_idle_seconds,
@@ -165,6 +170,7 @@ class Services:
             tasks=tasks,
             instance_id=instance_id,
             workspace_pool=pool.acquire(settings.workspace_threads),
+            web=web,
             cluster=cluster,
         )
 
@@ -223,11 +229,13 @@ async def _memory_policy(preferences: PreferenceService) -> str:
 
 
 async def _extra_tools(
-    mcp: McpPool, memory: MemoryService, skills: SkillLibrary, preferences: PreferenceService,
+    mcp: McpPool, memory: MemoryService, skills: SkillLibrary, preferences: PreferenceService, web: WebSettings,
+    settings: Settings,
 ) -> list[Tool]:
     """The built-in runtime's tools beyond the workspace's, decided at each run's start: ``memory``
     (unless its policy is off; ``ask`` makes it ask), ``skill`` (when a skill is enabled), ``skill_save``,
-    then the tools of the enabled MCP servers."""
+    ``web_fetch``, ``web_search`` (when a search backend is configured), then the tools of the enabled
+    MCP servers."""
     tools: list[Tool] = []
     policy = await _memory_policy(preferences)
     if policy != "off":
@@ -238,7 +246,20 @@ async def _extra_tools(
     except OSError:
         log.warning("the skills folder cannot be read; the skill tool is left out of this run", exc_info=True)
     tools.append(SkillSaveTool(skills))
+    tools += web_tools(web, settings)
     return [*tools, *await mcp.run_tools()]
+
+
+def web_tools(web: WebSettings, settings: Settings) -> list[Tool]:
+    """``web_fetch`` with the configuration in force, and ``web_search`` when a backend is ready."""
+    config = web.config
+    limits = FetchLimits(timeout=settings.web_timeout_seconds, max_bytes=settings.web_fetch_max_bytes,
+                         max_redirects=settings.web_max_redirects)
+    tools: list[Tool] = [WebFetch(config.reach, limits)]
+    backend = config.backend()
+    if backend is not None:
+        tools.append(WebSearch(backend, timeout=settings.web_timeout_seconds))
+    return tools
 
 
 async def _max_steps(preferences: PreferenceService, settings: Settings) -> int:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     mcp_connect_timeout_seconds: float = Field(default=30.0, gt=0)
     mcp_retry_seconds: float = Field(default=30.0, ge=0)
     mcp_auth_timeout_seconds: float = Field(default=600.0, gt=0)
+    web_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    web_fetch_max_bytes: int = Field(default=MB, ge=1024, le=50 * MB)
+    web_max_redirects: int = Field(default=5, ge=0, le=20)
     checkpoint_interval_seconds: float = Field(default=0.5, gt=0)
     heartbeat_seconds: float = Field(default=15.0, gt=0)
     llm_titles: bool = True
@@ -114,6 +117,11 @@ class Settings(BaseSettings):
     @property
     def mcp_file(self) -> Path:
         return self.home / "mcp.json"
+
+    @property
+    def web_file(self) -> Path:
+        """The web tools' configuration, set in Settings (``POST /api/web-tools``)."""
+        return self.home / "web.json"
 
     @property
     def runtimes_file(self) -> Path:

@@ -76,7 +76,8 @@ class PendingApproval(Waiting):
             "pattern_key": keys[0] if keys else None,
             "pattern_keys": keys,
             "covers": list(patterns) if patterns else None,
-            "covers_text": covers_text(self.tool, patterns, self.scope.reason),
+            "covers_text": (self.scope.covers if patterns and self.scope.covers
+                            else covers_text(self.tool, patterns, self.scope.reason)),
             "reason": self.scope.reason or None,
             "requested_at": self.created_at,
         }

@@ -40,10 +40,12 @@ class ToolResult:
 class ApprovalScope:
     """What a standing approval ("session" or "always") of one call covers: the call runs unasked only
     when every one of ``patterns`` is approved. ``None``: no standing approval can cover it (it is asked
-    every time), and ``reason`` says why."""
+    every time), and ``reason`` says why. ``covers``: the approval card's sentence of what "always"
+    would allow, when the tool says it better than the patterns do."""
 
     patterns: tuple[str, ...] | None
     reason: str = ""
+    covers: str = ""
 
 
 def error(text: str) -> ToolResult:
