@@ -300,10 +300,16 @@ def _tidy(text: str) -> str:
     Markdown would read as code (list indentation is kept)."""
     lines = [line.rstrip() for line in text.split("\n")]
     kept: list[str] = []
-    fenced = False
+    fence = ""  # the fence of the code block the line is in
     for line in lines:
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
+        opening = not fence and line.lstrip().startswith("```")
+        if opening:
+            fence = line.strip()
+        elif fence and line.strip() == fence:
+            fence = ""
+            kept.append(line)
+            continue
+        fenced = bool(fence) and not opening
         if not fenced and not _LIST_LINE.match(line):
             line = line.lstrip(" ")
         if not line and kept and not kept[-1] and not fenced:
