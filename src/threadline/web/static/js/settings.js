@@ -1,5 +1,5 @@
 // Settings: the dialog (theme, send key, default and title models, display toggles, password, the
-// panels of providers, MCP servers and approvals) and the preferences behind it, which live on the
+// panels of providers, MCP servers, web tools and approvals) and the preferences behind it, which live on the
 // server (/api/settings).
 import { get, post } from './api.js';
 import { state, local } from './state.js';
@@ -12,6 +12,7 @@ import { openSetup, renderProviders } from './providers.js';
 import { approvalsPanel } from './approvals.js';
 import { mcpPanel } from './mcp.js';
 import { agentsPanel } from './runtimes.js';
+import { webToolsPanel } from './web-tools.js';
 
 const THEMES = [['light', 'Light', 'sun'], ['dark', 'Dark', 'moon'], ['system', 'System', 'monitor']];
 
@@ -63,7 +64,7 @@ async function saveSetting(patch) {
 
 function openSettings(section = 'general') {
   const s = state.settings;
-  const tabs = [['general', 'General'], ['providers', 'Providers'], ['agents', 'Agents'], ['mcp', 'MCP servers'], ['approvals', 'Approvals'], ['security', 'Security']];
+  const tabs = [['general', 'General'], ['providers', 'Providers'], ['agents', 'Agents'], ['mcp', 'MCP servers'], ['web', 'Web'], ['approvals', 'Approvals'], ['security', 'Security']];
   const panels = {};
   const nav = h('div.tabs', { role: 'tablist', 'aria-label': 'Settings sections' });
   const content = h('div.tab-panels');
@@ -101,6 +102,7 @@ function openSettings(section = 'general') {
   renderProviders(panels.providers);
   panels.agents = h('div.tab-panel', { role: 'tabpanel', id: 'panel-agents', 'aria-labelledby': 'tab-agents' }, agentsPanel());
   panels.mcp = h('div.tab-panel', { role: 'tabpanel', id: 'panel-mcp', 'aria-labelledby': 'tab-mcp' }, mcpPanel());
+  panels.web = h('div.tab-panel', { role: 'tabpanel', id: 'panel-web', 'aria-labelledby': 'tab-web' }, webToolsPanel());
   panels.approvals = h('div.tab-panel', { role: 'tabpanel', id: 'panel-approvals', 'aria-labelledby': 'tab-approvals' }, approvalsPanel());
 
   const pw = h('input.input', { type: 'password', autocomplete: 'new-password', placeholder: 'New password', 'aria-label': 'New password' });
