@@ -9,12 +9,14 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.web_site import HUGE_BYTES, Site, web_site
 from threadline.agent.tools.base import ToolContext, ToolResult
 from threadline.agent.tools.web import WebFetch, host_pattern
-from threadline.agent.web.fetching import FetchLimits
+from threadline.agent.web.errors import WebError
+from threadline.agent.web.fetching import FetchLimits, _next_hop
 from threadline.agent.web.reach import Reach, Resolver, not_public
 from threadline.workspace.jail import Jail
 
@@ -82,6 +84,8 @@ async def test_each_redirect_hop_is_checked(site: Site) -> None:
         result = await fetch(f"{site.url}/redirect?to={target}&code=307", reach)
         assert result.is_error and "refused" in result.text, (target, result.text)
         assert site.hits == ["/redirect"], target  # the refused hop was never requested
+    with pytest.raises(WebError, match="redirected to an invalid URL"):
+        _next_hop(httpx.URL(site.url), "http://bad\x00/")
     looping = await fetch(f"{site.url}/loop", OPEN, max_redirects=3)
     assert looping.is_error and "stopped after 3 redirects" in looping.text
 

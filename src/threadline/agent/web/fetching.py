@@ -91,12 +91,20 @@ async def fetch(url: str, *, reach: Reach, limits: FetchLimits, resolver: Resolv
                 raise WebError(f"{current} could not be reached: {exc or type(exc).__name__}") from None
             try:
                 if response.is_redirect:
-                    current = check_url(str(current.join(response.headers["location"])))
+                    current = _next_hop(current, response.headers["location"])
                     continue
                 return await _read(response, deadline, limits)
             finally:
                 await response.aclose()
     raise WebError(f"stopped after {limits.max_redirects} redirects (the last to {current})")
+
+
+def _next_hop(current: httpx.URL, location: str) -> httpx.URL:
+    try:
+        target = current.join(location)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        raise WebError(f"{current} redirected to an invalid URL: {location[:300]!r}") from None
+    return check_url(str(target))
 
 
 async def _read(response: httpx.Response, deadline: float, limits: FetchLimits) -> Page:
