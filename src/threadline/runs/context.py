@@ -3,13 +3,14 @@ assembled in ``runs/instructions.py``; the automatic title is ``runs/titles.py``
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from threadline.agent.providers.base import arguments_of, repair_tool_pairs
 from threadline.sessions.content import text_of
 
 
-def model_history(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def model_history(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """In-context rows as provider messages, the tool calls paired with their results by the providers'
     one rule (``repair_tool_pairs``: an orphan result is dropped, a call whose result never arrived
     gets a placeholder), so providers that check the pairing accept the history."""

@@ -32,7 +32,9 @@ from threadline.runs.recovery import RunRecovery
 from threadline.runs.relay import EndedRun, OwnerRelay, RunListener, RunRelay
 from threadline.runs.starts import Claim, RunStarter, StartTx
 from threadline.runs.steering import Steering
+from threadline.runs.views import RunQueued, RunStarted, RunStatus
 from threadline.sessions.service import SessionService
+from threadline.sessions.views import QueuedMessage
 from threadline.settings import Settings
 
 LOOP_STALL_SECONDS = 60.0  # a loop that has not ticked for this long no longer has its leases renewed
@@ -98,7 +100,7 @@ class RunManager:
         attachments: list[str] | None = None,
         queue: bool = False,
         edit_of: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> RunStarted | RunQueued:
         """A chat turn. 409 while another run owns the session, unless ``queue``. With ``edit_of`` (a
         user message) the turn is a new version of that message: the old one and what followed it stay."""
         turn = await self.starter.prepare(session_id, message, model=model, attachments=attachments, edit_of=edit_of)
@@ -108,7 +110,7 @@ class RunManager:
 
     async def regenerate(
         self, session_id: str, message_id: int | None = None, *, model: str | None = None
-    ) -> dict[str, Any]:
+    ) -> RunStarted:
         """A new version of the answer to a user message; the earlier answers stay. 409 while a run is live."""
         current = await self.sessions.get(session_id, messages=False)
         model_ref = await self.check_model(current.get("runtime"), model, current.get("model"))
@@ -137,7 +139,7 @@ class RunManager:
         for claim in claims:
             self.executor.launch(claim)
 
-    async def queued(self, session_id: str) -> list[dict[str, Any]]:
+    async def queued(self, session_id: str) -> list[QueuedMessage]:
         return await self.starter.queued(session_id)
 
     async def dequeue(self, session_id: str, queue_id: str) -> bool:
@@ -177,7 +179,7 @@ class RunManager:
     def events(self, run_id: str, after_seq: int, heartbeat: float) -> AsyncIterator[list[RunEvent] | None]:
         return self.reader.events(run_id, after_seq, heartbeat)
 
-    async def status(self, run_id: str) -> dict[str, Any]:
+    async def status(self, run_id: str) -> RunStatus:
         return await self.reader.status(run_id)
 
 

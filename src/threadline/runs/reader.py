@@ -11,6 +11,7 @@ from sqlalchemy import select
 from threadline.errors import NotFound
 from threadline.runs.live import MAX_BATCH, LiveRun, RunEvent, replay_events, replay_to_end
 from threadline.runs.relay import RunRelay
+from threadline.runs.views import RunStatus
 from threadline.store import tables as t
 from threadline.store.engine import Store
 
@@ -48,7 +49,7 @@ class RunReader:
         async for batch in replay_to_end(self.store, run_id, after_seq):
             yield batch
 
-    async def status(self, run_id: str) -> dict[str, Any]:
+    async def status(self, run_id: str) -> RunStatus:
         live = self.live(run_id)
         row = await self.run_row(run_id)
         active = live is not None and not live.ended

@@ -23,6 +23,7 @@ from threadline.runs.approvals import ApprovalBroker
 from threadline.runs.clarify import ClarifyBroker
 from threadline.runs.live import TERMINAL_EVENTS, LiveRun, flush_events
 from threadline.sessions.service import NewMessage, SessionService
+from threadline.sessions.views import MessagePublic
 from threadline.store import tables as t
 
 PREVIEW = 120
@@ -75,7 +76,7 @@ class Recorder:
                 raise NotOwner(self.run.id)
             yield conn
 
-    async def _append(self, conn: AsyncConnection, message: NewMessage) -> dict[str, Any]:
+    async def _append(self, conn: AsyncConnection, message: NewMessage) -> MessagePublic:
         message.meta = {**self.message_meta, **message.meta}
         return await self.sessions.append_message(conn, self.run.session_id, message, run_id=self.run.id)
 

@@ -24,6 +24,7 @@ from threadline.runs.live import LiveRun
 from threadline.runs.manager import RunManager
 from threadline.runs.starts import RunSpec, new_run_id
 from threadline.sessions.service import NewMessage, check_session_id
+from threadline.sessions.views import SessionDetail
 from threadline.store import tables as t
 
 MAX_PROMPT_CHARS = 100_000
@@ -43,7 +44,7 @@ class SideRuns:
         self.sessions = runs.sessions
         self.store = runs.store
 
-    async def _parent(self, parent_id: str, what: str) -> tuple[dict[str, Any], str | None]:
+    async def _parent(self, parent_id: str, what: str) -> tuple[SessionDetail, str | None]:
         parent = await self.sessions.get(check_session_id(parent_id), messages=False)
         if parent["kind"] != "chat":
             raise BadRequest(f"{what} needs a chat session")

@@ -23,8 +23,10 @@ from threadline.agent.tools.registry import ToolRegistry
 from threadline.errors import BadRequest, Conflict
 from threadline.runs.endings import RunEndings
 from threadline.runs.live import SEQ_RESERVE, LiveRun
+from threadline.runs.views import RunQueued, RunStarted
 from threadline.sessions import branches
 from threadline.sessions.service import NewMessage, SessionService
+from threadline.sessions.views import QueuedMessage
 from threadline.settings import Settings
 from threadline.store import tables as t
 
@@ -145,7 +147,7 @@ class RunStarter:
         model_ref = await self.check_model(current.get("runtime"), model, current.get("model"))
         return ChatTurn(session_id, message, model, model_ref, attachments, edit_of)
 
-    async def start(self, tx: StartTx, turn: ChatTurn, *, queue: bool = False) -> dict[str, Any]:
+    async def start(self, tx: StartTx, turn: ChatTurn, *, queue: bool = False) -> RunStarted | RunQueued:
         """Claim the session for ``turn``: 409 while another run owns it, unless ``queue`` (an edit is
         never queued: it moves the active path, which waits for no run)."""
         run_id = new_run_id()
@@ -169,7 +171,7 @@ class RunStarter:
 
     async def regenerate(
         self, tx: StartTx, session_id: str, message_id: int | None, model: str | None, requested_model: str | None,
-    ) -> dict[str, Any]:
+    ) -> RunStarted:
         """A new answer to a user message (default: the last one on the active path), beside the answers
         it has: the active path is moved to end at that message and a run starts without a new user
         message. 409 while another run owns the session."""
@@ -264,7 +266,7 @@ class RunStarter:
             await self.claim_row(conn, claim, request, replace_queued=True)
         return claim
 
-    async def queued(self, session_id: str) -> list[dict[str, Any]]:
+    async def queued(self, session_id: str) -> list[QueuedMessage]:
         r = t.runs
         async with self.store.read() as conn:
             rows = await conn.execute(

@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, delete, func, insert, literal, select, text, u
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import NotFound
-from threadline.sessions.views import message_public
+from threadline.sessions.views import BranchesAfter, MessagePublic, MessageWindow, message_public
 from threadline.store import tables as t
 
 PREVIEW_CHARS = 120
@@ -96,7 +96,7 @@ async def message_row(conn: AsyncConnection, session_id: str, message_id: int) -
 
 async def window(
     conn: AsyncConnection, session: Any, limit: int | None, before: int | None
-) -> dict[str, Any]:
+) -> MessageWindow:
     """A page of the active path, the reference's ``msg_limit``/``msg_before`` (positions on the path):
     ``messages`` (each with its versions, see ``annotate``), ``_messages_offset``,
     ``_messages_truncated``; and ``branches_after`` when the page ends the path and kept rows follow
@@ -111,13 +111,13 @@ async def window(
     )
     rows = list((await conn.execute(query)).mappings())
     messages = await annotate(conn, session["id"], rows)
-    page: dict[str, Any] = {"messages": messages, "_messages_offset": start, "_messages_truncated": start > 0}
+    page: MessageWindow = {"messages": messages, "_messages_offset": start, "_messages_truncated": start > 0}
     if end == count:
         page["branches_after"] = await branches_after(conn, session["id"], session["active_leaf_id"])
     return page
 
 
-async def context_rows(conn: AsyncConnection, session_id: str) -> list[dict[str, Any]]:
+async def context_rows(conn: AsyncConnection, session_id: str) -> list[MessagePublic]:
     """The active path as the model sees it: its in-context rows, in order."""
     query = (
         select(m)
@@ -137,7 +137,7 @@ def _parent_clause(parents: set[int | None]) -> Any:
     return clauses[0] if len(clauses) == 1 else clauses[0] | clauses[1]
 
 
-async def annotate(conn: AsyncConnection, session_id: str, rows: Sequence[Any]) -> list[dict[str, Any]]:
+async def annotate(conn: AsyncConnection, session_id: str, rows: Sequence[Any]) -> list[MessagePublic]:
     """The public form of ``rows``; a message that has other versions (siblings) gets ``sibling_ids``
     (every version, oldest first), ``sibling_index`` (its own, from 0) and ``sibling_count``. One query
     for the page, by ``ix_messages_parent``."""
@@ -156,12 +156,13 @@ async def annotate(conn: AsyncConnection, session_id: str, rows: Sequence[Any]) 
     for message in public:
         siblings = children.get(message["parent_id"], [])
         if len(siblings) > 1 and message["id"] in siblings:
-            message.update(sibling_ids=siblings, sibling_index=siblings.index(message["id"]),
-                           sibling_count=len(siblings))
+            message["sibling_ids"] = siblings
+            message["sibling_index"] = siblings.index(message["id"])
+            message["sibling_count"] = len(siblings)
     return public
 
 
-async def branches_after(conn: AsyncConnection, session_id: str, leaf_id: int | None) -> dict[str, Any] | None:
+async def branches_after(conn: AsyncConnection, session_id: str, leaf_id: int | None) -> BranchesAfter | None:
     """Kept rows that follow the path's last message (after an undo or a truncate): how many, and the one
     that was on the path last (``switch`` to it brings them back)."""
     query = (
@@ -215,7 +216,7 @@ async def on_path(conn: AsyncConnection, message_ids: Sequence[int]) -> set[int]
     return found
 
 
-async def off_path(conn: AsyncConnection, session_id: str) -> list[dict[str, Any]]:
+async def off_path(conn: AsyncConnection, session_id: str) -> list[MessagePublic]:
     """Every kept row that is not on the active path, in the order they were written."""
     query = select(m).where(m.c.session_id == session_id, m.c.position.is_(None)).order_by(m.c.id)
     return [message_public(r) for r in (await conn.execute(query)).mappings()]

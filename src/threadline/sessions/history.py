@@ -14,13 +14,13 @@ from typing import Any
 from threadline.errors import BadRequest, Conflict, NotFound
 from threadline.sessions import branches
 from threadline.sessions.service import TITLE_MAX, SessionService
-from threadline.sessions.views import UNTITLED, session_public
+from threadline.sessions.views import UNTITLED, SessionDetail, SessionPublic, session_public
 from threadline.store import tables as t
 
 PREVIEW_CHARS = 40
 
 
-async def truncate(service: SessionService, session_id: str, keep_count: int) -> dict[str, Any]:
+async def truncate(service: SessionService, session_id: str, keep_count: int) -> SessionDetail:
     """Keep the first ``keep_count`` messages of the active path on it; the rest stay as a version."""
     if keep_count < 0:
         raise BadRequest("keep_count must be >= 0")
@@ -33,7 +33,7 @@ async def truncate(service: SessionService, session_id: str, keep_count: int) ->
     return await service.get(session_id)
 
 
-async def clear(service: SessionService, session_id: str) -> dict[str, Any]:
+async def clear(service: SessionService, session_id: str) -> SessionPublic:
     async with service.store.write() as conn:
         row = await service.materialize(conn, session_id)
         service.require_idle(row)
@@ -71,7 +71,7 @@ async def undo(service: SessionService, session_id: str) -> dict[str, Any]:
 
 async def switch(
     service: SessionService, session_id: str, message_id: int, *, msg_limit: int | None = None
-) -> dict[str, Any]:
+) -> SessionDetail:
     """Show the version ``message_id`` is in: it joins the active path with the versions below it that
     were shown last (``POST /api/session/branch``). Returns the session with the path's last
     ``msg_limit`` messages (all without it)."""
@@ -92,7 +92,7 @@ async def versions(service: SessionService, session_id: str, message_id: int) ->
         return await branches.versions(conn, row["id"], message_id)
 
 
-async def duplicate(service: SessionService, session_id: str) -> dict[str, Any]:
+async def duplicate(service: SessionService, session_id: str) -> SessionPublic:
     """A new session with the same settings and a copy of every message, every version included."""
     async with service.store.write() as conn:
         row = await service.materialize(conn, session_id)

@@ -4,13 +4,13 @@ of the match; a content match names its message and whether it is on the active 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import cast
 
 from sqlalchemy import select
 
 from threadline.sessions import branches
 from threadline.sessions.service import SessionService, visible_clause
-from threadline.sessions.views import session_public
+from threadline.sessions.views import SearchHit, SearchPublic, session_public
 from threadline.store import tables as t
 from threadline.store.dialect import SNIPPET_CLOSE, SNIPPET_OPEN
 
@@ -34,18 +34,19 @@ async def search_sessions(
     limit: int = 50,
     content: bool = True,
     archived: str = "all",
-) -> dict[str, Any]:
+) -> SearchPublic:
     query = query.strip()
     limit = max(1, min(limit, 200))
     if not query:
         page = await service.list(limit=limit)
-        return {"sessions": page["sessions"], "query": "", "count": len(page["sessions"])}
+        listed = cast(list[SearchHit], page["sessions"])
+        return {"sessions": listed, "query": "", "count": len(listed)}
     s = t.sessions
     dialect = service.store.dialect
     base = select(s).where(visible_clause())
     if archived in ("0", "1"):
         base = base.where(s.c.archived == (archived == "1"))
-    results: list[dict[str, Any]] = []
+    results: list[SearchHit] = []
     seen: set[str] = set()
     async with service.store.read() as conn:
         title_match = dialect.contains_ci(s.c.title, _like_pattern(query))
@@ -54,9 +55,9 @@ async def search_sessions(
             title_query = title_query.where(s.c.archived == (archived == "1"))
         title_query = title_query.order_by(s.c.pinned.desc(), s.c.sort_at.desc()).limit(limit)
         for row in (await conn.execute(title_query)).mappings():
-            item = session_public(row)
-            item.update(match_type="title", snippet=_title_snippet(row["title"], query))
-            results.append(item)
+            hit = cast(SearchHit, session_public(row))
+            hit["match_type"], hit["snippet"] = "title", _title_snippet(row["title"], query)
+            results.append(hit)
             seen.add(row["id"])
         fts = dialect.fts_query(query)
         if content and fts and len(results) < limit:
@@ -78,9 +79,9 @@ async def search_sessions(
                     snippets = {message_id: snippet for message_id, snippet in snippet_rows}
                 active = await branches.on_path(conn, [best[sid] for sid in shown])
                 for session_id in shown:
-                    item = session_public(found[session_id])
+                    hit = cast(SearchHit, session_public(found[session_id]))
                     message_id = best[session_id]
-                    item.update(match_type="content", snippet=snippets.get(message_id, ""), message_id=message_id,
-                                on_active_path=message_id in active)
-                    results.append(item)
+                    hit["match_type"], hit["snippet"] = "content", snippets.get(message_id, "")
+                    hit["message_id"], hit["on_active_path"] = message_id, message_id in active
+                    results.append(hit)
     return {"sessions": results, "query": query, "count": len(results)}

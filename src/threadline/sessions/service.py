@@ -20,7 +20,19 @@ from threadline.jsonvalues import readable
 from threadline.sessions import branches
 from threadline.sessions.cursors import decode_cursor, encode_cursor
 from threadline.sessions.drafts import Draft, DraftStore
-from threadline.sessions.views import BUILTIN_RUNTIME, UNTITLED, draft_public, message_public, session_public
+from threadline.sessions.views import (
+    BUILTIN_RUNTIME,
+    UNTITLED,
+    MessagePublic,
+    SessionDetail,
+    SessionPublic,
+    SessionsPublic,
+    draft_public,
+    empty_window,
+    message_public,
+    session_detail,
+    session_public,
+)
 from threadline.settings import Settings
 from threadline.store import tables as t
 from threadline.store.engine import Store
@@ -119,7 +131,7 @@ class SessionService:
 
     async def create_draft(
         self, *, workspace: str | None = None, model: str | None = None, runtime: str | None = None
-    ) -> dict[str, Any]:
+    ) -> SessionPublic:
         """``runtime`` is a checked runtime name (the web layer checks it against the registry)."""
         draft = Draft(
             id=new_session_id(),
@@ -152,7 +164,7 @@ class SessionService:
         messages: bool = True,
         msg_limit: int | None = None,
         msg_before: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> SessionDetail:
         session_id = check_session_id(session_id)
         async with self.store.read() as conn:
             row = await self.row(conn, session_id)
@@ -160,18 +172,13 @@ class SessionService:
                 draft = await self.drafts.get(session_id)
                 if draft is None:
                     return await self._get_materialized(session_id, messages, msg_limit, msg_before)
-                public = draft_public(draft)
-                if messages:
-                    public.update(messages=[], _messages_truncated=False, _messages_offset=0)
-                return public
-            public = session_public(row)
-            if messages:
-                public.update(await branches.window(conn, row, msg_limit, msg_before))
-        return public
+                return session_detail(draft_public(draft), empty_window() if messages else None)
+            page = await branches.window(conn, row, msg_limit, msg_before) if messages else None
+            return session_detail(session_public(row), page)
 
     async def _get_materialized(
         self, session_id: str, messages: bool, msg_limit: int | None, msg_before: int | None
-    ) -> dict[str, Any]:
+    ) -> SessionDetail:
         """Neither a row nor a draft: the draft may have been materialized since the first look (a
         draft is discarded only after its row is committed), so look once more in a new transaction."""
         async with self.store.read() as conn:
@@ -179,7 +186,7 @@ class SessionService:
                 raise NotFound(f"session not found: {session_id}")
         return await self.get(session_id, messages=messages, msg_limit=msg_limit, msg_before=msg_before)
 
-    async def context_messages(self, session_id: str) -> list[dict[str, Any]]:
+    async def context_messages(self, session_id: str) -> list[MessagePublic]:
         """The active path as the model sees it: in-context rows only, in order."""
         async with self.store.read() as conn:
             return await branches.context_rows(conn, session_id)
@@ -237,7 +244,7 @@ class SessionService:
         message: NewMessage,
         *,
         run_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> MessagePublic:
         """Append one message to the end of the active path: one INSERT and one UPDATE, whatever the
         transcript's length or number of versions."""
         row = await self.materialize(conn, session_id)
@@ -256,7 +263,7 @@ class SessionService:
 
     async def append_user_message(
         self, session_id: str, text: str, *, attachments: list[str] | None = None
-    ) -> dict[str, Any]:
+    ) -> MessagePublic:
         """Store the user's turn durably, materializing a draft. The chat engine calls this before
         a run starts."""
         meta = {"attachments": attachments} if attachments else {}
@@ -288,7 +295,7 @@ class SessionService:
         cursor: str | None = None,
         archived: str = "0",
         project_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> SessionsPublic:
         s = t.sessions
         limit = max(1, min(limit, self.settings.session_list_max))
         query = select(s).where(visible_clause())
@@ -313,7 +320,7 @@ class SessionService:
 
     # -- metadata ------------------------------------------------------------------------------
 
-    async def _set(self, session_id: str, *, touch: bool = True, **values: Any) -> dict[str, Any]:
+    async def _set(self, session_id: str, *, touch: bool = True, **values: Any) -> SessionPublic:
         async with self.store.write() as conn:
             row = await self.materialize(conn, session_id)
             if touch:
@@ -321,16 +328,16 @@ class SessionService:
             await conn.execute(update(t.sessions).where(t.sessions.c.id == row["id"]).values(**values))
             return session_public(await self.row(conn, row["id"]))
 
-    async def rename(self, session_id: str, title: object) -> dict[str, Any]:
+    async def rename(self, session_id: str, title: object) -> SessionPublic:
         return await self._set(session_id, title=clean_title(title))
 
-    async def set_pinned(self, session_id: str, pinned: bool) -> dict[str, Any]:
+    async def set_pinned(self, session_id: str, pinned: bool) -> SessionPublic:
         return await self._set(session_id, pinned=pinned)
 
-    async def set_archived(self, session_id: str, archived: bool) -> dict[str, Any]:
+    async def set_archived(self, session_id: str, archived: bool) -> SessionPublic:
         return await self._set(session_id, archived=archived)
 
-    async def move(self, session_id: str, project_id: str | None) -> dict[str, Any]:
+    async def move(self, session_id: str, project_id: str | None) -> SessionPublic:
         if project_id is not None:
             async with self.store.read() as conn:
                 found = await conn.execute(select(t.projects.c.id).where(t.projects.c.id == project_id))
@@ -341,7 +348,7 @@ class SessionService:
     async def update(
         self, session_id: str, *, workspace: str | None = None, model: str | None = None,
         runtime: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> SessionDetail:
         """Change the workspace, model or runtime (a checked name; ``""`` means the built-in one). On a
         draft this changes the draft: choosing a model for an empty chat is not yet real state."""
         session_id = check_session_id(session_id)

@@ -17,6 +17,7 @@ from threadline.sessions import branches
 from threadline.sessions.branch_transfer import ROLE_NAMES, insert_tree, parse_tree, version_chains
 from threadline.sessions.content import text_of
 from threadline.sessions.service import VALID_ROLES, NewMessage, SessionService, clean_title, new_session_id
+from threadline.sessions.views import SessionDetail
 from threadline.store import tables as t
 from threadline.store.bulk import insert_rows
 
@@ -27,7 +28,7 @@ MAX_COUNT = 2**53 - 1  # token totals: exact in JavaScript and in a 64-bit colum
 
 async def export_json(service: SessionService, session_id: str) -> dict[str, Any]:
     """The session with its active path as ``messages`` and every other kept version as ``branches``."""
-    session = await service.get(session_id)
+    session: dict[str, Any] = {**await service.get(session_id)}
     session.pop("branches_after", None)
     session["format"] = EXPORT_FORMAT
     async with service.store.read() as conn:
@@ -261,7 +262,7 @@ async def import_session(
     session_id: str | None = None,
     project_id: str | None = None,
     trust_workspace: bool = False,
-) -> dict[str, Any]:
+) -> SessionDetail:
     """Write one session with its messages in one transaction."""
     prepared = prepare_import(
         service, payload, session_id=session_id, project_id=project_id, trust_workspace=trust_workspace

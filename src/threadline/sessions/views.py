@@ -1,13 +1,22 @@
 """Rows to the JSON shapes of the API (the reference's ``compact()`` row and message dicts). The store
 reads JSON columns readable (``jsonvalues.decode_json``: a stored lone surrogate is already U+FFFD), so
 a row is shaped without another walk over its values; a message built in memory is made readable by
-its caller (``SessionService.append_message``)."""
+its caller (``SessionService.append_message``).
+
+Each shape is a ``TypedDict``: at run time a plain dict built from a literal (no copy, no validation:
+opening a 2,000-message session costs what it did), for mypy a checked set of keys, and for
+``/openapi.json`` a schema (``web/answers.py``). Every shape allows keys it does not name
+(``extra="allow"``): a message carries its ``meta`` keys, a session its stored ``extra``, and fields
+added later are documented, never stripped. ``tests/test_openapi_answers.py`` validates real answers
+against the documented schemas."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, NotRequired, cast
 
+from pydantic import ConfigDict, with_config
 from sqlalchemy import RowMapping
+from typing_extensions import TypedDict
 
 from threadline.sessions.drafts import Draft
 
@@ -17,6 +26,136 @@ HIDDEN_KINDS = ("btw", "background")
 PENDING_APPROVAL = "pending_approval"  # in ``extra`` while a run waits for consent: {run_id, id, requested_at}
 PENDING_CLARIFY = "pending_clarify"  # in ``extra`` while a run waits for an answer to a question: the same
 
+OPEN = ConfigDict(extra="allow")  # every shape: keys it does not name are kept (and documented as allowed)
+MessageStatus = Literal["complete", "partial", "error", "interrupted", "cancelled"]
+
+# The underscored keys are Hermes WebUI's; a TypedDict class cannot declare them, so they come in bases
+# written in the functional form.
+class _MessageFlags(TypedDict):
+    _partial: NotRequired[bool]
+    _error: NotRequired[bool]
+    _interrupted: NotRequired[bool]
+class _Window(TypedDict):
+    _messages_offset: int
+    _messages_truncated: bool
+class _PageKeys(TypedDict, total=False):
+    _messages_offset: int
+    _messages_truncated: bool
+
+
+@with_config(OPEN)
+class MessagePublic(_MessageFlags):
+    """A message. ``content`` is the text, or the original list of parts; the keys of its ``meta``
+    (attachments, markers) are merged in; ``sibling_*`` only when it has other versions."""
+
+    id: int
+    parent_id: int | None
+    seq: int
+    role: str
+    content: Any
+    status: MessageStatus
+    timestamp: float
+    tool_calls: NotRequired[list[Any]]
+    tool_call_id: NotRequired[str]
+    reasoning: NotRequired[str]
+    run_id: NotRequired[str]
+    in_context: NotRequired[bool]
+    sibling_ids: NotRequired[list[int]]
+    sibling_index: NotRequired[int]
+    sibling_count: NotRequired[int]
+
+
+@with_config(OPEN)
+class BranchesAfter(TypedDict):
+    """Kept messages after the path's last one (after an undo or a truncate)."""
+
+    count: int
+    message_id: int
+
+
+@with_config(OPEN)
+class MessageWindow(_Window):
+    """A page of the active path: ``_messages_offset`` is the first message's position,
+    ``_messages_truncated`` whether earlier ones exist; ``branches_after`` on the last page only."""
+
+    messages: list[MessagePublic]
+    branches_after: NotRequired[BranchesAfter | None]
+
+
+@with_config(OPEN)
+class SessionPublic(TypedDict):
+    """A session as the list, the sidebar and every change answer it (the reference's ``compact()``)."""
+
+    session_id: str
+    title: str
+    workspace: str
+    model: str | None
+    runtime: str
+    project_id: str | None
+    pinned: bool
+    archived: bool
+    kind: str
+    parent_id: str | None
+    created_at: float
+    updated_at: float
+    last_message_at: float
+    message_count: int
+    input_tokens: int
+    output_tokens: int
+    estimated_cost: float | None
+    active_stream_id: str | None
+    is_streaming: bool
+    pending_approval: bool
+    pending_clarify: bool
+    is_draft: bool
+    extra: NotRequired[dict[str, Any]]
+
+
+@with_config(OPEN)
+class QueuedMessage(TypedDict):
+    """A message waiting for the session's live run to end (``chat/start`` with ``queue``)."""
+
+    id: str
+    message: str
+    created_at: float
+
+
+@with_config(OPEN)
+class SessionDetail(SessionPublic, _PageKeys, total=False):
+    """A session with a page of its messages (``GET /api/session``; without ``messages=0``), and its
+    queued messages there."""
+
+    messages: list[MessagePublic]
+    branches_after: BranchesAfter | None
+    queue: list[QueuedMessage]
+
+
+@with_config(OPEN)
+class SearchHit(SessionPublic):
+    """A session found by ``/api/sessions/search``: by its title, or by a message (``message_id``, and
+    whether that message is on the active path)."""
+
+    match_type: NotRequired[Literal["title", "content"]]
+    snippet: NotRequired[str]
+    message_id: NotRequired[int]
+    on_active_path: NotRequired[bool]
+
+
+@with_config(OPEN)
+class SearchPublic(TypedDict):
+    sessions: list[SearchHit]
+    query: str
+    count: int
+
+
+@with_config(OPEN)
+class SessionsPublic(TypedDict):
+    """A page of the list, newest activity first (pinned ones first); ``next_cursor`` asks for the next."""
+
+    sessions: list[SessionPublic]
+    next_cursor: str | None
+    cli_count: NotRequired[int]
+
 
 def _waits(extra: dict[str, Any], mark: str, active: str | None) -> bool:
     """Whether the session's active run waits for the user (a mark of another run is stale)."""
@@ -24,11 +163,11 @@ def _waits(extra: dict[str, Any], mark: str, active: str | None) -> bool:
     return active is not None and isinstance(waiting, dict) and waiting.get("run_id") == active
 
 
-def session_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
+def session_public(row: RowMapping | dict[str, Any]) -> SessionPublic:
     extra = dict(row["extra"] or {})
     active = row["active_run_id"]
     approval, clarify = _waits(extra, PENDING_APPROVAL, active), _waits(extra, PENDING_CLARIFY, active)
-    public = {
+    public: SessionPublic = {
         "session_id": row["id"],
         "title": row["title"],
         "workspace": row["workspace"],
@@ -57,7 +196,7 @@ def session_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
     return public
 
 
-def draft_public(draft: Draft) -> dict[str, Any]:
+def draft_public(draft: Draft) -> SessionPublic:
     return {
         "session_id": draft.id,
         "title": UNTITLED,
@@ -84,9 +223,9 @@ def draft_public(draft: Draft) -> dict[str, Any]:
     }
 
 
-def message_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
+def message_public(row: RowMapping | dict[str, Any]) -> MessagePublic:
     status = row["status"]
-    out: dict[str, Any] = {
+    out: MessagePublic = {
         "id": row["id"],
         "parent_id": row["parent_id"],
         "seq": row["seq"],
@@ -111,6 +250,22 @@ def message_public(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
         out["_interrupted"] = True
     if not row["in_context"]:
         out["in_context"] = False
-    for key, value in (row["meta"] or {}).items():
-        out.setdefault(key, value)
+    meta = row["meta"]
+    if meta:
+        loose = cast(dict[str, Any], out)  # meta's keys are the shape's extra keys
+        for key, value in meta.items():
+            loose.setdefault(key, value)
     return out
+
+
+def session_detail(public: SessionPublic, page: MessageWindow | None = None) -> SessionDetail:
+    """``public`` with ``page`` (a page of its messages) merged in: the same dict, not a copy."""
+    detail = cast(SessionDetail, public)
+    if page is not None:
+        cast(dict[str, Any], detail).update(page)
+    return detail
+
+
+def empty_window() -> MessageWindow:
+    """The page of a session without messages (a draft)."""
+    return {"messages": [], "_messages_offset": 0, "_messages_truncated": False}

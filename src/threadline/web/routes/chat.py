@@ -12,8 +12,11 @@ from pydantic import Field
 
 from threadline.errors import BadRequest
 from threadline.runs.starts import MAX_MESSAGE_CHARS
+from threadline.runs.views import RunQueued, RunStarted, RunStatus
 from threadline.web import sse
+from threadline.web.answers import RunCancelled
 from threadline.web.deps import JSON, RunsDep, SettingsDep
+from threadline.web.responses import RedactedJSONResponse
 from threadline.web.schemas import MESSAGE_ID_MAX, Body, SessionId
 
 router = APIRouter(prefix="/api", tags=["chat"])
@@ -53,15 +56,15 @@ class Dequeue(Body):
     queue_id: str = Field(min_length=1, max_length=64)
 
 
-@router.post("/chat/start")
-async def chat_start(body: ChatStart, runs: RunsDep) -> JSON:
+@router.post("/chat/start", response_model=RunStarted | RunQueued)
+async def chat_start(body: ChatStart, runs: RunsDep) -> RedactedJSONResponse:
     """Store the user message (a draft becomes a session) and start the run; 409 while another run is
     live, unless ``queue`` is true. ``edit_of`` (a user message's id) makes the message a new version
     of that one: the old one and what followed it stay, off the active path."""
-    return await runs.start(
+    return RedactedJSONResponse(await runs.start(
         body.session_id, body.message, model=body.model, attachments=body.attachments, queue=body.queue,
         edit_of=body.edit_of,
-    )
+    ))
 
 
 @router.post("/chat/steer")
@@ -75,11 +78,11 @@ async def chat_steer(body: ChatSteer, runs: RunsDep) -> JSON:
     return await runs.steering.steer(body.session_id, body.text)
 
 
-@router.post("/chat/regenerate")
-async def chat_regenerate(body: ChatRegenerate, runs: RunsDep) -> JSON:
+@router.post("/chat/regenerate", response_model=RunStarted)
+async def chat_regenerate(body: ChatRegenerate, runs: RunsDep) -> RedactedJSONResponse:
     """A new answer to a user message (``message_id``, default the last one), as a new version beside
     the earlier answers; 409 while a run is live. Answers like ``chat/start``."""
-    return await runs.regenerate(body.session_id, body.message_id, model=body.model)
+    return RedactedJSONResponse(await runs.regenerate(body.session_id, body.message_id, model=body.model))
 
 
 @router.get("/chat/stream", response_class=StreamingResponse)
@@ -115,21 +118,23 @@ async def chat_stream(
 
 
 
-@router.get("/chat/stream/status")
-async def stream_status(runs: RunsDep, stream_id: StreamIdQuery) -> JSON:
-    return await runs.status(stream_id)
+@router.get("/chat/stream/status", response_model=RunStatus)
+async def stream_status(runs: RunsDep, stream_id: StreamIdQuery) -> RedactedJSONResponse:
+    return RedactedJSONResponse(await runs.status(stream_id))
 
 
-@router.post("/chat/cancel")
-async def cancel(body: StreamRef, runs: RunsDep) -> JSON:
+@router.post("/chat/cancel", response_model=RunCancelled)
+async def cancel(body: StreamRef, runs: RunsDep) -> RedactedJSONResponse:
     """Stop the run; when this returns the partial text is stored and the session is free."""
-    return {"ok": True, "cancelled": await runs.cancel(body.stream_id), "stream_id": body.stream_id}
+    answer: RunCancelled = {"ok": True, "cancelled": await runs.cancel(body.stream_id), "stream_id": body.stream_id}
+    return RedactedJSONResponse(answer)
 
 
-@router.get("/chat/cancel")
-async def cancel_compat(runs: RunsDep, stream_id: StreamIdQuery) -> JSON:
+@router.get("/chat/cancel", response_model=RunCancelled)
+async def cancel_compat(runs: RunsDep, stream_id: StreamIdQuery) -> RedactedJSONResponse:
     """The reference's GET form, kept for its clients (same origin checks as the POST)."""
-    return {"ok": True, "cancelled": await runs.cancel(stream_id), "stream_id": stream_id}
+    answer: RunCancelled = {"ok": True, "cancelled": await runs.cancel(stream_id), "stream_id": stream_id}
+    return RedactedJSONResponse(answer)
 
 
 @router.post("/chat/dequeue")

@@ -11,6 +11,8 @@ from threadline.jsonvalues import encode_json, encode_text
 from threadline.redact import redact_obj
 from threadline.sessions import history, transfer
 from threadline.sessions.search import search_sessions
+from threadline.sessions.views import SearchPublic, SessionsPublic, session_detail
+from threadline.web.answers import SessionAnswer, SessionChanged, SessionChangedWithMessages
 from threadline.web.deps import JSON, RunsDep, RuntimesDep, SessionsDep, SideDep
 from threadline.web.responses import RedactedJSONResponse, off_loop
 from threadline.web.schemas import (
@@ -32,18 +34,20 @@ router = APIRouter(prefix="/api", tags=["sessions"])
 SessionIdQuery = Annotated[str, Query(min_length=1, max_length=64)]
 
 
-@router.post("/session/new")
-async def new_session(sessions: SessionsDep, runtimes: RuntimesDep, body: SessionCreate | None = None) -> JSON:
+@router.post("/session/new", response_model=SessionAnswer)
+async def new_session(
+    sessions: SessionsDep, runtimes: RuntimesDep, body: SessionCreate | None = None
+) -> RedactedJSONResponse:
     """Create a draft: findable by id, but no row is written until it has real state. The body is
     optional; ``runtime`` names the runtime the session runs on (default: the built-in one)."""
     body = body or SessionCreate()
     runtime = runtimes.check_name(body.runtime)
-    session = await sessions.create_draft(workspace=body.workspace, model=body.model, runtime=runtime)
+    session = session_detail(await sessions.create_draft(workspace=body.workspace, model=body.model, runtime=runtime))
     session["messages"] = []
-    return {"session": session}
+    return RedactedJSONResponse({"session": session})
 
 
-@router.get("/session")
+@router.get("/session", response_model=SessionAnswer)
 async def get_session(
     sessions: SessionsDep,
     runs: RunsDep,
@@ -52,28 +56,28 @@ async def get_session(
     msg_limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
     msg_before: Annotated[int | None, Query(ge=0)] = None,
 ) -> RedactedJSONResponse:
-    """A session with its messages. The routes that return messages answer with the response class
-    themselves: given a dict, FastAPI would first copy the whole transcript through pydantic (its
-    response model), a walk over every value that costs about what redacting and encoding it does."""
+    """A session with its messages. The typed routes answer with the response class themselves: given a
+    dict, FastAPI would first copy the whole transcript through pydantic (its response model), a walk
+    over every value that costs about what redacting and encoding it does (``web/answers.py``)."""
     session = await sessions.get(session_id, messages=bool(messages), msg_limit=msg_limit, msg_before=msg_before)
     session["queue"] = [] if session["is_draft"] else await runs.queued(session_id)
     return RedactedJSONResponse({"session": session})
 
 
-@router.get("/sessions")
+@router.get("/sessions", response_model=SessionsPublic)
 async def list_sessions(
     sessions: SessionsDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     archived: Literal["0", "1", "all"] = "0",
     project_id: Annotated[str | None, Query(max_length=64)] = None,
-) -> JSON:
+) -> RedactedJSONResponse:
     page = await sessions.list(limit=limit, cursor=cursor, archived=archived, project_id=project_id)
     page["cli_count"] = 0
-    return page
+    return RedactedJSONResponse(page)
 
 
-@router.get("/sessions/search")
+@router.get("/sessions/search", response_model=SearchPublic)
 async def search(
     sessions: SessionsDep,
     q: Annotated[str, Query(max_length=500)] = "",
@@ -81,18 +85,19 @@ async def search(
     depth: Annotated[int | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     archived: Literal["0", "1", "all"] = "all",
-) -> JSON:
+) -> RedactedJSONResponse:
     """Titles and the full text of every message (``depth`` is accepted and ignored: all messages
     are indexed)."""
-    return await search_sessions(sessions, q, limit=limit, content=bool(content), archived=archived)
+    found = await search_sessions(sessions, q, limit=limit, content=bool(content), archived=archived)
+    return RedactedJSONResponse(found)
 
 
-@router.post("/session/rename")
-async def rename(body: SessionRename, sessions: SessionsDep) -> JSON:
-    return {"ok": True, "session": await sessions.rename(body.session_id, body.title)}
+@router.post("/session/rename", response_model=SessionChanged)
+async def rename(body: SessionRename, sessions: SessionsDep) -> RedactedJSONResponse:
+    return RedactedJSONResponse({"ok": True, "session": await sessions.rename(body.session_id, body.title)})
 
 
-@router.post("/session/update")
+@router.post("/session/update", response_model=SessionChangedWithMessages)
 async def update_session(body: SessionUpdate, sessions: SessionsDep, runtimes: RuntimesDep) -> RedactedJSONResponse:
     """Change the workspace, model or runtime; a new runtime takes over at the next turn."""
     runtime = None if body.runtime is None else (runtimes.check_name(body.runtime) or "")
@@ -108,27 +113,27 @@ async def delete_session(body: SessionRef, sessions: SessionsDep, side: SideDep)
     return {"ok": True, "deleted": deleted}
 
 
-@router.post("/session/pin")
-async def pin(body: SessionPin, sessions: SessionsDep) -> JSON:
-    return {"ok": True, "session": await sessions.set_pinned(body.session_id, body.pinned)}
+@router.post("/session/pin", response_model=SessionChanged)
+async def pin(body: SessionPin, sessions: SessionsDep) -> RedactedJSONResponse:
+    return RedactedJSONResponse({"ok": True, "session": await sessions.set_pinned(body.session_id, body.pinned)})
 
 
-@router.post("/session/archive")
-async def archive(body: SessionArchive, sessions: SessionsDep) -> JSON:
-    return {"ok": True, "session": await sessions.set_archived(body.session_id, body.archived)}
+@router.post("/session/archive", response_model=SessionChanged)
+async def archive(body: SessionArchive, sessions: SessionsDep) -> RedactedJSONResponse:
+    return RedactedJSONResponse({"ok": True, "session": await sessions.set_archived(body.session_id, body.archived)})
 
 
-@router.post("/session/move")
-async def move(body: SessionMove, sessions: SessionsDep) -> JSON:
-    return {"ok": True, "session": await sessions.move(body.session_id, body.project_id or None)}
+@router.post("/session/move", response_model=SessionChanged)
+async def move(body: SessionMove, sessions: SessionsDep) -> RedactedJSONResponse:
+    return RedactedJSONResponse({"ok": True, "session": await sessions.move(body.session_id, body.project_id or None)})
 
 
-@router.post("/session/clear")
-async def clear(body: SessionRef, sessions: SessionsDep) -> JSON:
-    return {"ok": True, "session": await history.clear(sessions, body.session_id)}
+@router.post("/session/clear", response_model=SessionChanged)
+async def clear(body: SessionRef, sessions: SessionsDep) -> RedactedJSONResponse:
+    return RedactedJSONResponse({"ok": True, "session": await history.clear(sessions, body.session_id)})
 
 
-@router.post("/session/truncate")
+@router.post("/session/truncate", response_model=SessionChangedWithMessages)
 async def truncate(body: SessionTruncate, sessions: SessionsDep) -> RedactedJSONResponse:
     """Keep the first ``keep_count`` messages on the active path; the others stay as a version."""
     session = await history.truncate(sessions, body.session_id, body.keep_count)
@@ -148,7 +153,7 @@ async def undo(body: SessionRef, sessions: SessionsDep) -> JSON:
     return await history.undo(sessions, body.session_id)
 
 
-@router.post("/session/branch")
+@router.post("/session/branch", response_model=SessionChangedWithMessages)
 async def branch(body: SessionBranch, sessions: SessionsDep) -> RedactedJSONResponse:
     """Show another version: ``message_id`` joins the active path, followed by the versions below it that
     were shown last; what leaves the path is kept. 409 while a run is live. Returns the session with the
@@ -167,9 +172,9 @@ async def branches(
     return await history.versions(sessions, session_id, message_id)
 
 
-@router.post("/session/duplicate")
-async def duplicate(body: SessionRef, sessions: SessionsDep) -> JSON:
-    return {"ok": True, "session": await history.duplicate(sessions, body.session_id)}
+@router.post("/session/duplicate", response_model=SessionChanged)
+async def duplicate(body: SessionRef, sessions: SessionsDep) -> RedactedJSONResponse:
+    return RedactedJSONResponse({"ok": True, "session": await history.duplicate(sessions, body.session_id)})
 
 
 @router.get("/session/export")
@@ -189,7 +194,7 @@ async def export(
     return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@router.post("/session/import")
+@router.post("/session/import", response_model=SessionChangedWithMessages)
 async def import_session(body: SessionImport, sessions: SessionsDep) -> RedactedJSONResponse:
     """Import a session exported by Threadline or Hermes WebUI; always under a new id."""
     session = await transfer.import_session(sessions, body.model_dump())
