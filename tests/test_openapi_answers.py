@@ -41,10 +41,16 @@ DOCUMENTED = {
     ("post", "/api/session/truncate"): ("SessionChangedWithMessages", {"ok", "session"}),
     ("post", "/api/session/branch"): ("SessionChangedWithMessages", {"ok", "session"}),
     ("post", "/api/session/import"): ("SessionChangedWithMessages", {"ok", "session"}),
+    ("post", "/api/session/delete"): ("SessionDeleted", {"ok", "deleted"}),
+    ("post", "/api/session/retry"): ("TurnRetried", {"ok", "last_user_text", "removed_count"}),
+    ("post", "/api/session/undo"): ("TurnUndone", {"ok", "removed_count", "removed_preview"}),
+    ("get", "/api/session/branches"): ("MessageVersions", {"message_id", "index", "count", "versions"}),
     ("post", "/api/chat/regenerate"): ("RunStarted", {"stream_id", "session_id", "effective_model"}),
     ("get", "/api/chat/stream/status"): ("RunStatus", {"stream_id", "active", "status", "replay_available"}),
     ("post", "/api/chat/cancel"): ("RunCancelled", {"ok", "cancelled", "stream_id"}),
     ("get", "/api/chat/cancel"): ("RunCancelled", {"ok", "cancelled", "stream_id"}),
+    ("post", "/api/chat/steer"): ("SteerAnswer", {"accepted", "fallback", "stream_id"}),
+    ("post", "/api/chat/dequeue"): ("Dequeued", {"ok", "removed"}),
 }
 SHAPES = {
     "SessionPublic": {"session_id", "title", "workspace", "model", "runtime", "project_id", "pinned", "archived",
@@ -58,6 +64,7 @@ SHAPES = {
     "QueuedMessage": {"id", "message", "created_at"},
     "RunQueued": {"queued", "queue_id", "session_id", "active_stream_id"},
     "SearchHit": {"match_type", "snippet", "message_id", "on_active_path"},
+    "MessageVersion": {"message_id", "role", "preview", "status", "timestamp", "active"},
 }
 
 
@@ -157,6 +164,7 @@ async def test_real_answers_validate_against_the_documented_schemas(
     queued = answers.check(await client.post("/api/chat/start", json={"session_id": sid, "message": "then this",
                                                                        "queue": True}))
     assert queued["queued"] is True
+    answers.check(await client.post("/api/chat/dequeue", json={"session_id": sid, "queue_id": "not-queued"}))
     live = answers.check(await client.get("/api/chat/stream/status", params={"stream_id": hanging["stream_id"]}))
     assert live["active"] is True and isinstance(live["last_seq"], int)
     busy = answers.check(await client.get("/api/session", params={"session_id": sid}))
@@ -179,7 +187,12 @@ async def test_real_answers_validate_against_the_documented_schemas(
     assert any(m.get("tool_calls") for m in messages) and any(m.get("reasoning") for m in messages)
     assert any(m.get("_error") for m in messages)  # the cancelled answer
     assert messages[0]["attachments"] == ["notes.txt"]  # a meta key, kept as an extra key of the shape
-    assert any(m.get("sibling_count") == 2 for m in messages)  # the regenerated version
+    versioned = [m for m in messages if m.get("sibling_count") == 2]  # the regenerated version
+    assert versioned
+    answers.check(await client.get("/api/session/branches", params={"session_id": sid,
+                                                                     "message_id": versioned[0]["id"]}))
+    idle = answers.check(await client.post("/api/chat/steer", json={"session_id": sid, "text": "and then?"}))
+    assert idle["accepted"] is False and idle["fallback"] == "not_running"
     page = answers.check(await client.get("/api/session", params={"session_id": sid, "msg_limit": 2}))
     assert page["session"]["_messages_truncated"] is True
     answers.check(await client.get("/api/session", params={"session_id": sid, "messages": 0}))
@@ -201,7 +214,10 @@ async def test_real_answers_validate_against_the_documented_schemas(
     assert after["count"] == 1
     answers.check(await client.post("/api/session/branch", json={"session_id": copy["session_id"],
                                                                  "message_id": after["message_id"]}))
+    answers.check(await client.post("/api/session/undo", json={"session_id": copy["session_id"]}))
+    answers.check(await client.post("/api/session/retry", json={"session_id": copy["session_id"]}))
     answers.check(await client.post("/api/session/clear", json={"session_id": copy["session_id"]}))
+    answers.check(await client.post("/api/session/delete", json={"session_id": copy["session_id"]}))
     answers.check(await client.post("/api/session/import", json={
         "title": "imported", "estimated_cost": None, "hermes_id": "kept in extra",
         "messages": [{"role": "user", "content": [{"type": "text", "text": "parts"}]},

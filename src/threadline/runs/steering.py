@@ -17,11 +17,12 @@ client to queue. Every answer is ``{accepted, fallback, stream_id}``; ``fallback
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from threadline.agent.runtime import SteerInbox
 from threadline.errors import NotFound
 from threadline.runs.live import LiveRun
+from threadline.runs.views import SteerAnswer
 from threadline.sessions.service import SessionService
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ log = logging.getLogger("threadline.runs")
 LEFTOVER = "pending_steer_leftover"
 
 
-def answer(accepted: bool, fallback: str | None, stream_id: str | None) -> dict[str, Any]:
+def answer(accepted: bool, fallback: str | None, stream_id: str | None) -> SteerAnswer:
     return {"accepted": accepted, "fallback": fallback, "stream_id": stream_id}
 
 
@@ -59,7 +60,7 @@ class Steering:
             if not live.ended:
                 live.emit(LEFTOVER, {"session_id": live.session_id, "text": text})
 
-    async def steer(self, session_id: str, text: str) -> dict[str, Any]:
+    async def steer(self, session_id: str, text: str) -> SteerAnswer:
         here = self._steer_here(session_id, text)
         if here is not None:
             return here
@@ -77,10 +78,10 @@ class Steering:
                 log.warning("could not relay steer text of session %s: %s", session_id, exc)
                 return answer(False, "steer_error", active)
             if relayed:
-                return dict(relayed)
+                return cast(SteerAnswer, dict(relayed))  # the owner's answer, as it built it
         return answer(False, "stream_dead", active)
 
-    def _steer_here(self, session_id: str, text: str) -> dict[str, Any] | None:
+    def _steer_here(self, session_id: str, text: str) -> SteerAnswer | None:
         """The answer when the session's run is live in this process, else ``None``."""
         entry = self._live.get(session_id)
         if entry is None:
@@ -97,6 +98,6 @@ class Steering:
 
         async def steer(args: dict[str, Any]) -> dict[str, Any]:
             here = self._steer_here(str(args["session_id"]), str(args["text"]))
-            return here or answer(False, "stream_dead", None)
+            return {**(here or answer(False, "stream_dead", None))}
 
         return {"steer": steer}

@@ -1,4 +1,5 @@
-"""The JSON shapes of a run's answers (``chat/start``, ``chat/regenerate``, ``chat/stream/status``),
+"""The JSON shapes of a run's answers (``chat/start``, ``chat/regenerate``, ``chat/stream/status``,
+``chat/steer``),
 typed like the session shapes (``sessions/views.py``): plain dicts at run time, checked keys for mypy, a
 schema in ``/openapi.json``; keys they do not name are allowed."""
 
@@ -44,3 +45,12 @@ class RunStatus(TypedDict):
     session_id: str | None
     replay_available: bool
     last_seq: int | None
+
+
+@with_config(OPEN)
+class SteerAnswer(TypedDict):
+    """Whether text sent into a live run was taken; ``fallback`` says why not (``streaming.md``)."""
+
+    accepted: bool
+    fallback: str | None
+    stream_id: str | None

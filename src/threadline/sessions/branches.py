@@ -27,7 +27,14 @@ from sqlalchemy import bindparam, delete, func, insert, literal, select, text, u
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import NotFound
-from threadline.sessions.views import BranchesAfter, MessagePublic, MessageWindow, message_public
+from threadline.sessions.views import (
+    BranchesAfter,
+    MessagePublic,
+    MessageVersion,
+    MessageVersions,
+    MessageWindow,
+    message_public,
+)
 from threadline.store import tables as t
 
 PREVIEW_CHARS = 120
@@ -174,7 +181,7 @@ async def branches_after(conn: AsyncConnection, session_id: str, leaf_id: int | 
     return {"count": len(ids), "message_id": ids[0]} if ids else None
 
 
-async def versions(conn: AsyncConnection, session_id: str, message_id: int) -> dict[str, Any]:
+async def versions(conn: AsyncConnection, session_id: str, message_id: int) -> MessageVersions:
     """Every version of a message (its siblings, itself included), oldest first."""
     row = await message_row(conn, session_id, message_id)
     query = (
@@ -182,7 +189,7 @@ async def versions(conn: AsyncConnection, session_id: str, message_id: int) -> d
         .where(m.c.session_id == session_id, _parent_clause({row["parent_id"]}))
         .order_by(m.c.id)
     )
-    items = [
+    items: list[MessageVersion] = [
         {"message_id": r.id, "role": r.role, "preview": preview(r.content), "status": r.status,
          "timestamp": r.created_at, "active": r.position is not None}
         for r in await conn.execute(query)

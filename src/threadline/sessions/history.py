@@ -9,12 +9,19 @@ the move). The responses keep Hermes WebUI's shapes.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from threadline.errors import BadRequest, Conflict, NotFound
 from threadline.sessions import branches
 from threadline.sessions.service import TITLE_MAX, SessionService
-from threadline.sessions.views import UNTITLED, SessionDetail, SessionPublic, session_public
+from threadline.sessions.views import (
+    UNTITLED,
+    MessageVersions,
+    SessionDetail,
+    SessionPublic,
+    TurnRetried,
+    TurnUndone,
+    session_public,
+)
 from threadline.store import tables as t
 
 PREVIEW_CHARS = 40
@@ -57,13 +64,13 @@ async def _rewind_last_turn(service: SessionService, session_id: str, nothing: s
     return moved.left, last["content"]
 
 
-async def retry(service: SessionService, session_id: str) -> dict[str, Any]:
+async def retry(service: SessionService, session_id: str) -> TurnRetried:
     """The client sends the returned text again, which starts a run on a new version of that turn."""
     removed, text = await _rewind_last_turn(service, session_id, "No previous message to retry.")
     return {"ok": True, "last_user_text": text, "removed_count": removed}
 
 
-async def undo(service: SessionService, session_id: str) -> dict[str, Any]:
+async def undo(service: SessionService, session_id: str) -> TurnUndone:
     removed, text = await _rewind_last_turn(service, session_id, "Nothing to undo.")
     preview = text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "..."
     return {"ok": True, "removed_count": removed, "removed_preview": preview}
@@ -82,7 +89,7 @@ async def switch(
     return await service.get(session_id, msg_limit=msg_limit)
 
 
-async def versions(service: SessionService, session_id: str, message_id: int) -> dict[str, Any]:
+async def versions(service: SessionService, session_id: str, message_id: int) -> MessageVersions:
     """The versions of one message (``GET /api/session/branches``)."""
     async with service.store.read() as conn:
         row = await service.row(conn, session_id)

@@ -83,6 +83,45 @@ class MessageWindow(_Window):
 
 
 @with_config(OPEN)
+class MessageVersion(TypedDict):
+    message_id: int
+    role: str
+    preview: str
+    status: MessageStatus
+    timestamp: float
+    active: bool
+
+
+@with_config(OPEN)
+class MessageVersions(TypedDict):
+    """Every version of a message (its siblings, itself included), oldest first; ``index`` is its own."""
+
+    session_id: str
+    message_id: int
+    parent_id: int | None
+    seq: int
+    index: int
+    count: int
+    versions: list[MessageVersion]
+
+
+@with_config(OPEN)
+class TurnRetried(TypedDict):
+    """The active path moved back before the last user message, whose text the client sends again."""
+
+    ok: bool
+    last_user_text: str
+    removed_count: int
+
+
+@with_config(OPEN)
+class TurnUndone(TypedDict):
+    ok: bool
+    removed_count: int
+    removed_preview: str
+
+
+@with_config(OPEN)
 class SessionPublic(TypedDict):
     """A session as the list, the sidebar and every change answer it (the reference's ``compact()``)."""
 

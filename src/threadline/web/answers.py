@@ -46,3 +46,15 @@ class RunCancelled(TypedDict):
     ok: bool
     cancelled: bool
     stream_id: str
+
+
+@with_config(OPEN)
+class SessionDeleted(TypedDict):
+    ok: bool
+    deleted: bool
+
+
+@with_config(OPEN)
+class Dequeued(TypedDict):
+    ok: bool
+    removed: bool

@@ -12,10 +12,10 @@ from pydantic import Field
 
 from threadline.errors import BadRequest
 from threadline.runs.starts import MAX_MESSAGE_CHARS
-from threadline.runs.views import RunQueued, RunStarted, RunStatus
+from threadline.runs.views import RunQueued, RunStarted, RunStatus, SteerAnswer
 from threadline.web import sse
-from threadline.web.answers import RunCancelled
-from threadline.web.deps import JSON, RunsDep, SettingsDep
+from threadline.web.answers import Dequeued, RunCancelled
+from threadline.web.deps import RunsDep, SettingsDep
 from threadline.web.responses import RedactedJSONResponse
 from threadline.web.schemas import MESSAGE_ID_MAX, Body, SessionId
 
@@ -67,15 +67,15 @@ async def chat_start(body: ChatStart, runs: RunsDep) -> RedactedJSONResponse:
     ))
 
 
-@router.post("/chat/steer")
-async def chat_steer(body: ChatSteer, runs: RunsDep) -> JSON:
+@router.post("/chat/steer", response_model=SteerAnswer)
+async def chat_steer(body: ChatSteer, runs: RunsDep) -> RedactedJSONResponse:
     """Send ``text`` into the session's live run, taken at its next step. Always 200
     ``{accepted, fallback, stream_id}`` (``streaming.md``, Steering); 400 without an id or text."""
     if not body.session_id:
         raise BadRequest("session_id is required")
     if body.text is None or not body.text.strip():
         raise BadRequest("text is required")
-    return await runs.steering.steer(body.session_id, body.text)
+    return RedactedJSONResponse(await runs.steering.steer(body.session_id, body.text))
 
 
 @router.post("/chat/regenerate", response_model=RunStarted)
@@ -137,7 +137,8 @@ async def cancel_compat(runs: RunsDep, stream_id: StreamIdQuery) -> RedactedJSON
     return RedactedJSONResponse(answer)
 
 
-@router.post("/chat/dequeue")
-async def dequeue(body: Dequeue, runs: RunsDep) -> JSON:
+@router.post("/chat/dequeue", response_model=Dequeued)
+async def dequeue(body: Dequeue, runs: RunsDep) -> RedactedJSONResponse:
     """Remove a queued message before it runs."""
-    return {"ok": True, "removed": await runs.dequeue(body.session_id, body.queue_id)}
+    answer: Dequeued = {"ok": True, "removed": await runs.dequeue(body.session_id, body.queue_id)}
+    return RedactedJSONResponse(answer)

@@ -11,9 +11,16 @@ from threadline.jsonvalues import encode_json, encode_text
 from threadline.redact import redact_obj
 from threadline.sessions import history, transfer
 from threadline.sessions.search import search_sessions
-from threadline.sessions.views import SearchPublic, SessionsPublic, session_detail
-from threadline.web.answers import SessionAnswer, SessionChanged, SessionChangedWithMessages
-from threadline.web.deps import JSON, RunsDep, RuntimesDep, SessionsDep, SideDep
+from threadline.sessions.views import (
+    MessageVersions,
+    SearchPublic,
+    SessionsPublic,
+    TurnRetried,
+    TurnUndone,
+    session_detail,
+)
+from threadline.web.answers import SessionAnswer, SessionChanged, SessionChangedWithMessages, SessionDeleted
+from threadline.web.deps import RunsDep, RuntimesDep, SessionsDep, SideDep
 from threadline.web.responses import RedactedJSONResponse, off_loop
 from threadline.web.schemas import (
     MESSAGE_ID_MAX,
@@ -105,12 +112,12 @@ async def update_session(body: SessionUpdate, sessions: SessionsDep, runtimes: R
     return RedactedJSONResponse({"ok": True, "session": session})
 
 
-@router.post("/session/delete")
-async def delete_session(body: SessionRef, sessions: SessionsDep, side: SideDep) -> JSON:
+@router.post("/session/delete", response_model=SessionDeleted)
+async def delete_session(body: SessionRef, sessions: SessionsDep, side: SideDep) -> RedactedJSONResponse:
     """Delete the session with its btw and background sessions (their runs are stopped first)."""
     await side.cancel_children(body.session_id)
     deleted = await sessions.delete(body.session_id)
-    return {"ok": True, "deleted": deleted}
+    return RedactedJSONResponse({"ok": True, "deleted": deleted})
 
 
 @router.post("/session/pin", response_model=SessionChanged)
@@ -140,17 +147,17 @@ async def truncate(body: SessionTruncate, sessions: SessionsDep) -> RedactedJSON
     return RedactedJSONResponse({"ok": True, "session": session})
 
 
-@router.post("/session/retry")
-async def retry(body: SessionRef, sessions: SessionsDep) -> JSON:
+@router.post("/session/retry", response_model=TurnRetried)
+async def retry(body: SessionRef, sessions: SessionsDep) -> RedactedJSONResponse:
     """Move the active path back to before the last user message and return its text; the client sends
     it again, which makes a new version of that turn (the old one stays)."""
-    return await history.retry(sessions, body.session_id)
+    return RedactedJSONResponse(await history.retry(sessions, body.session_id))
 
 
-@router.post("/session/undo")
-async def undo(body: SessionRef, sessions: SessionsDep) -> JSON:
+@router.post("/session/undo", response_model=TurnUndone)
+async def undo(body: SessionRef, sessions: SessionsDep) -> RedactedJSONResponse:
     """Move the active path back to before the last user message; that turn stays as a version."""
-    return await history.undo(sessions, body.session_id)
+    return RedactedJSONResponse(await history.undo(sessions, body.session_id))
 
 
 @router.post("/session/branch", response_model=SessionChangedWithMessages)
@@ -162,14 +169,14 @@ async def branch(body: SessionBranch, sessions: SessionsDep) -> RedactedJSONResp
     return RedactedJSONResponse({"ok": True, "session": session})
 
 
-@router.get("/session/branches")
+@router.get("/session/branches", response_model=MessageVersions)
 async def branches(
     sessions: SessionsDep,
     session_id: SessionIdQuery,
     message_id: Annotated[int, Query(ge=1, le=MESSAGE_ID_MAX)],
-) -> JSON:
+) -> RedactedJSONResponse:
     """Every version of a message (its siblings, itself included), oldest first."""
-    return await history.versions(sessions, session_id, message_id)
+    return RedactedJSONResponse(await history.versions(sessions, session_id, message_id))
 
 
 @router.post("/session/duplicate", response_model=SessionChanged)
