@@ -29,22 +29,9 @@ PENDING_CLARIFY = "pending_clarify"  # in ``extra`` while a run waits for an ans
 OPEN = ConfigDict(extra="allow")  # every shape: keys it does not name are kept (and documented as allowed)
 MessageStatus = Literal["complete", "partial", "error", "interrupted", "cancelled"]
 
-# The underscored keys are Hermes WebUI's; a TypedDict class cannot declare them, so they come in bases
-# written in the functional form.
-class _MessageFlags(TypedDict):
-    _partial: NotRequired[bool]
-    _error: NotRequired[bool]
-    _interrupted: NotRequired[bool]
-class _Window(TypedDict):
-    _messages_offset: int
-    _messages_truncated: bool
-class _PageKeys(TypedDict, total=False):
-    _messages_offset: int
-    _messages_truncated: bool
-
 
 @with_config(OPEN)
-class MessagePublic(_MessageFlags):
+class MessagePublic(TypedDict):
     """A message. ``content`` is the text, or the original list of parts; the keys of its ``meta``
     (attachments, markers) are merged in; ``sibling_*`` only when it has other versions."""
 
@@ -59,6 +46,9 @@ class MessagePublic(_MessageFlags):
     tool_call_id: NotRequired[str]
     reasoning: NotRequired[str]
     run_id: NotRequired[str]
+    _partial: NotRequired[bool]  # the status, as Hermes WebUI's flags
+    _error: NotRequired[bool]
+    _interrupted: NotRequired[bool]
     in_context: NotRequired[bool]
     sibling_ids: NotRequired[list[int]]
     sibling_index: NotRequired[int]
@@ -74,11 +64,13 @@ class BranchesAfter(TypedDict):
 
 
 @with_config(OPEN)
-class MessageWindow(_Window):
+class MessageWindow(TypedDict):
     """A page of the active path: ``_messages_offset`` is the first message's position,
     ``_messages_truncated`` whether earlier ones exist; ``branches_after`` on the last page only."""
 
     messages: list[MessagePublic]
+    _messages_offset: int
+    _messages_truncated: bool
     branches_after: NotRequired[BranchesAfter | None]
 
 
@@ -160,11 +152,13 @@ class QueuedMessage(TypedDict):
 
 
 @with_config(OPEN)
-class SessionDetail(SessionPublic, _PageKeys, total=False):
+class SessionDetail(SessionPublic, total=False):
     """A session with a page of its messages (``GET /api/session``; without ``messages=0``), and its
     queued messages there."""
 
     messages: list[MessagePublic]
+    _messages_offset: int
+    _messages_truncated: bool
     branches_after: BranchesAfter | None
     queue: list[QueuedMessage]
 
