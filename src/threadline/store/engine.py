@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from threadline.jsonvalues import decode_json
+from threadline.store import sqlite_driver
 from threadline.store import tables as t
 from threadline.store.dialect import Dialect
 from threadline.store.health import WriteHealth
@@ -103,6 +104,8 @@ class Store:
         kwargs: dict[str, Any] = {"echo": echo}
         if url.startswith("sqlite"):
             kwargs.update(pool_size=pool_size or 8, max_overflow=0 if pool_size else 8)
+            if url.startswith("sqlite+aiosqlite:"):
+                kwargs.update(module=sqlite_driver.dbapi())  # one trip to SQLite's thread per statement
         else:
             kwargs.update(pool_size=pool_size or 10, max_overflow=0 if pool_size else 20, pool_pre_ping=True)
         # JSON columns are read with orjson and come back readable (``jsonvalues.decode_json``): a lone
