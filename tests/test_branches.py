@@ -277,11 +277,11 @@ async def test_branch_errors(client: httpx.AsyncClient, app: FastAPI) -> None:
         ({"session_id": session_id, "message_id": 10**12}, 404),
         ({"session_id": "0123456789ab", "message_id": mine}, 404),
         ({"session_id": draft, "message_id": mine}, 404),
-        ({"session_id": session_id}, 422),
-        ({"session_id": session_id, "message_id": 0}, 422),
-        ({"session_id": session_id, "message_id": "x"}, 422),
-        ({"session_id": session_id, "message_id": 2**63}, 422),
-        ({"session_id": session_id, "message_id": mine, "msg_limit": 0}, 422),
+        ({"session_id": session_id}, 400),
+        ({"session_id": session_id, "message_id": 0}, 400),
+        ({"session_id": session_id, "message_id": "x"}, 400),
+        ({"session_id": session_id, "message_id": 2**63}, 400),
+        ({"session_id": session_id, "message_id": mine, "msg_limit": 0}, 400),
     ]
     for body, status in cases:
         response = await client.post("/api/session/branch", json=body)

@@ -51,18 +51,18 @@ async def test_get_session_windows(client: httpx.AsyncClient, app: FastAPI) -> N
 
 
 async def test_get_session_errors(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/api/session")).status_code == 422
-    assert (await client.get("/api/session", params={"session_id": ""})).status_code == 422
+    assert (await client.get("/api/session")).status_code == 400
+    assert (await client.get("/api/session", params={"session_id": ""})).status_code == 400
     unknown = await client.get("/api/session", params={"session_id": "0123456789ab"})
     assert unknown.status_code == 404 and unknown.json() == {"error": "session not found: 0123456789ab"}
     for bad in ("../../etc/passwd", "..", "a/b", "ABC", "x" * 65, "a b", "%2e%2e"):
         response = await client.get("/api/session", params={"session_id": bad})
-        assert response.status_code in (404, 422), bad
+        assert response.status_code in (400, 404), bad
         assert "error" in response.json()
     for params in ({"messages": "2"}, {"messages": "yes"}, {"msg_limit": "0"}, {"msg_limit": "x"},
                    {"msg_before": "-1"}):
         response = await client.get("/api/session", params={"session_id": "0123456789ab", **params})
-        assert response.status_code == 422, params
+        assert response.status_code == 400, params
         assert "error" in response.json()
 
 
@@ -152,7 +152,7 @@ async def test_list_filters(client: httpx.AsyncClient, app: FastAPI) -> None:
 async def test_list_errors(client: httpx.AsyncClient) -> None:
     for params in ({"limit": 0}, {"limit": 501}, {"limit": "x"}, {"archived": "2"}, {"archived": "yes"}):
         response = await client.get("/api/sessions", params=params)
-        assert response.status_code == 422, params
+        assert response.status_code == 400, params
         assert "error" in response.json()
     for cursor in ("not-a-cursor", "!!!", "eyJ4IjogMX0"):
         response = await client.get("/api/sessions", params={"cursor": cursor})
@@ -172,10 +172,10 @@ async def test_rename(client: httpx.AsyncClient, app: FastAPI) -> None:
     assert long.json()["session"]["title"] == "x" * 80
     empty = await client.post("/api/session/rename", json={"session_id": session_id, "title": "   "})
     assert empty.json()["session"]["title"] == "Untitled"
-    assert (await client.post("/api/session/rename", json={"session_id": session_id})).status_code == 422
-    assert (await client.post("/api/session/rename", json={"title": "x"})).status_code == 422
+    assert (await client.post("/api/session/rename", json={"session_id": session_id})).status_code == 400
+    assert (await client.post("/api/session/rename", json={"title": "x"})).status_code == 400
     wrong = await client.post("/api/session/rename", json={"session_id": session_id, "title": 5})
-    assert wrong.status_code == 422
+    assert wrong.status_code == 400
     unknown = await client.post("/api/session/rename", json={"session_id": "0123456789ab", "title": "x"})
     assert unknown.status_code == 404
 
@@ -197,9 +197,9 @@ async def test_pin_archive_move(client: httpx.AsyncClient, app: FastAPI) -> None
     assert unknown_project.status_code == 404
     for path in ("/api/session/pin", "/api/session/archive", "/api/session/move"):
         assert (await client.post(path, json={"session_id": "0123456789ab"})).status_code == 404
-        assert (await client.post(path, json={})).status_code == 422
+        assert (await client.post(path, json={})).status_code == 400
     bad = await client.post("/api/session/pin", json={"session_id": session_id, "pinned": "maybe"})
-    assert bad.status_code == 422
+    assert bad.status_code == 400
 
 
 async def test_delete(client: httpx.AsyncClient, app: FastAPI) -> None:
@@ -213,7 +213,7 @@ async def test_delete(client: httpx.AsyncClient, app: FastAPI) -> None:
     assert (await client.post("/api/session/delete", json={"session_id": draft})).json()["deleted"] is False
     assert (await client.get("/api/session", params={"session_id": draft})).status_code == 404
     assert (await client.post("/api/session/delete", json={"session_id": "../../x"})).status_code == 404
-    assert (await client.post("/api/session/delete", json={})).status_code == 422
+    assert (await client.post("/api/session/delete", json={})).status_code == 400
     assert await session_rows(app) == 0
 
 
@@ -255,11 +255,11 @@ async def test_truncate(client: httpx.AsyncClient, app: FastAPI) -> None:
     assert more.json()["session"]["message_count"] == 3
     await add_messages(app, session_id, 1)
     assert (await get_session(client, session_id))["messages"][-1]["seq"] == 3
-    assert (await client.post("/api/session/truncate", json={"session_id": session_id})).status_code == 422
+    assert (await client.post("/api/session/truncate", json={"session_id": session_id})).status_code == 400
     negative = await client.post("/api/session/truncate", json={"session_id": session_id, "keep_count": -1})
-    assert negative.status_code == 422
+    assert negative.status_code == 400
     text = await client.post("/api/session/truncate", json={"session_id": session_id, "keep_count": "two"})
-    assert text.status_code == 422
+    assert text.status_code == 400
     unknown = await client.post("/api/session/truncate", json={"session_id": "0123456789ab", "keep_count": 1})
     assert unknown.status_code == 404
 
@@ -280,7 +280,7 @@ async def test_retry_and_undo(client: httpx.AsyncClient, app: FastAPI) -> None:
     assert no_retry.status_code == 409 and no_retry.json() == {"error": "No previous message to retry."}
     for path in ("/api/session/retry", "/api/session/undo"):
         assert (await client.post(path, json={"session_id": "0123456789ab"})).status_code == 404
-        assert (await client.post(path, json={})).status_code == 422
+        assert (await client.post(path, json={})).status_code == 400
 
 
 async def test_undo_preview_is_cut_at_forty_characters(client: httpx.AsyncClient, app: FastAPI) -> None:
@@ -327,9 +327,9 @@ async def test_export_json_and_markdown(client: httpx.AsyncClient, app: FastAPI)
     assert markdown.text.startswith("# Export me")
     assert "## User" in markdown.text and "## Assistant" in markdown.text and "hello there" in markdown.text
     assert (await client.get("/api/session/export", params={"session_id": "0123456789ab"})).status_code == 404
-    assert (await client.get("/api/session/export")).status_code == 422
+    assert (await client.get("/api/session/export")).status_code == 400
     bad_format = await client.get("/api/session/export", params={"session_id": session_id, "format": "pdf"})
-    assert bad_format.status_code == 422
+    assert bad_format.status_code == 400
 
 
 async def test_export_of_a_draft(client: httpx.AsyncClient) -> None:
@@ -392,13 +392,13 @@ async def test_import_refuses_untrusted_workspace(client: httpx.AsyncClient, tmp
 
 async def test_import_errors(client: httpx.AsyncClient, app: FastAPI) -> None:
     cases = [
-        ({}, 422),
-        ({"messages": "no"}, 422),
+        ({}, 400),
+        ({"messages": "no"}, 400),
         ({"messages": [1]}, 400),
         ({"messages": [{"role": "wizard", "content": "x"}]}, 400),
         ({"messages": [{"content": "x"}]}, 400),
-        ({"messages": [], "workspace": 5}, 422),
-        ({"messages": [], "title": ["x"]}, 422),
+        ({"messages": [], "workspace": 5}, 400),
+        ({"messages": [], "title": ["x"]}, 400),
     ]
     for body, status in cases:
         response = await client.post("/api/session/import", json=body)

@@ -2,10 +2,11 @@
 
     ThreadlineError             base; ``status`` is the HTTP status the web layer answers with
     ├── BadRequest              400: malformed or invalid input
+    │   └── AlreadyExists       400: a file or folder is already there (Hermes WebUI's status)
     ├── Unauthorized            401
     ├── Forbidden               403
     ├── NotFound                404
-    ├── Conflict                409: the resource is busy or already exists
+    ├── Conflict                409: the resource is busy
     ├── PayloadTooLarge         413
     ├── Unprocessable           422: well-formed input that fails validation
     ├── TooManyRequests         429
@@ -32,6 +33,10 @@ class ThreadlineError(Exception):
 
 class BadRequest(ThreadlineError):
     status = 400
+
+
+class AlreadyExists(BadRequest):
+    """Something is already where a new file or folder would go."""
 
 
 class Unauthorized(ThreadlineError):

@@ -50,11 +50,11 @@ async def test_bad_input_is_refused_and_changes_nothing(client: httpx.AsyncClien
     await client.post("/api/memory/write", json={"section": "memory", "content": "kept"})
     bad = [
         ({"section": "notes", "content": "x"}, 400, "section must be one of memory, user"),
-        ({"section": "memory", "content": "x" * 100_001}, 422, "content"),
-        ({"section": "memory"}, 422, "content"),
-        ({"section": "memory", "content": 12}, 422, "content"),
+        ({"section": "memory", "content": "x" * 100_001}, 400, "content"),
+        ({"section": "memory"}, 400, "content"),
+        ({"section": "memory", "content": 12}, 400, "content"),
         ({"section": "memory", "content": "x", "project_id": "nope"}, 404, "project not found"),
-        ({"section": "memory", "content": "x", "expected_revision": -1}, 422, "expected_revision"),
+        ({"section": "memory", "content": "x", "expected_revision": -1}, 400, "expected_revision"),
     ]
     for body, status, message in bad:
         r = await client.post("/api/memory/write", json=body)

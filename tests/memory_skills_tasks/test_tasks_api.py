@@ -71,8 +71,8 @@ async def test_bad_input_is_refused_and_changes_nothing(client: httpx.AsyncClien
         ({"prompt": "x", "schedule": "@daily", "session_id": "abcdef123456"}, 404, "session not found"),
         ({"prompt": "x", "schedule": "@daily", "repeat": -2}, 400, "repeat must be"),
         ({"prompt": "x", "schedule": "@daily", "model": "nope/none"}, 400, ""),
-        ({"prompt": 5, "schedule": "@daily"}, 422, "prompt"),
-        ({"prompt": "x" * 100_001, "schedule": "@daily"}, 422, "prompt"),
+        ({"prompt": 5, "schedule": "@daily"}, 400, "prompt"),
+        ({"prompt": "x" * 100_001, "schedule": "@daily"}, 400, "prompt"),
     ]
     for body, status, message in created:
         r = await client.post("/api/crons/create", json=body)
@@ -95,5 +95,5 @@ async def test_bad_input_is_refused_and_changes_nothing(client: httpx.AsyncClien
         assert r.status_code == status, (path, body, r.text)
         assert message in r.json()["error"], (path, body, r.json())
     assert (await client.get("/api/crons/output", params={"job_id": "missing"})).status_code == 404
-    assert (await client.get("/api/crons/output", params={"job_id": job_id, "limit": 0})).status_code == 422
+    assert (await client.get("/api/crons/output", params={"job_id": job_id, "limit": 0})).status_code == 400
     assert (await client.get("/api/crons")).json() == before

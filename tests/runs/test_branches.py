@@ -164,9 +164,9 @@ async def test_edit_of_is_checked(chat: httpx.AsyncClient, llm: ScriptedLLM) -> 
         ({"session_id": sid, "edit_of": answer["id"]}, 400),  # not a user message
         ({"session_id": other, "edit_of": session["messages"][0]["id"]}, 404),  # another session's
         ({"session_id": sid, "edit_of": 10**12}, 404),
-        ({"session_id": sid, "edit_of": 0}, 422),
-        ({"session_id": sid, "edit_of": "two"}, 422),
-        ({"session_id": sid, "edit_of": 2**63}, 422),
+        ({"session_id": sid, "edit_of": 0}, 400),
+        ({"session_id": sid, "edit_of": "two"}, 400),
+        ({"session_id": sid, "edit_of": 2**63}, 400),
     ]
     for body, status in cases:
         r = await chat.post("/api/chat/start", json={"message": "m", **body})

@@ -225,10 +225,10 @@ async def test_anthropic_provider_runs_a_turn(home, llm):
 async def test_chat_start_errors(chat):
     assert (await chat.post("/api/chat/start", json={"session_id": "abc123", "message": "x"})).status_code == 404
     sid = await new_session(chat)
-    assert (await chat.post("/api/chat/start", json={"session_id": sid, "message": ""})).status_code == 422
-    assert (await chat.post("/api/chat/start", json={"session_id": sid})).status_code == 422
+    assert (await chat.post("/api/chat/start", json={"session_id": sid, "message": ""})).status_code == 400
+    assert (await chat.post("/api/chat/start", json={"session_id": sid})).status_code == 400
     r = await chat.post("/api/chat/start", json={"session_id": sid, "message": "x", "attachments": ["a"] * 21})
-    assert r.status_code == 422
+    assert r.status_code == 400
     # Nothing was written for the failed calls: the draft is still a draft.
     assert (await chat.get("/api/session", params={"session_id": sid})).json()["session"]["is_draft"]
 

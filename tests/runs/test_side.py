@@ -165,8 +165,8 @@ async def test_deleting_the_parent_deletes_btw_and_background_sessions(chat, llm
 
 async def test_btw_and_background_errors(chat):
     assert (await chat.post("/api/btw", json={"session_id": "abc", "question": "q"})).status_code == 404
-    assert (await chat.post("/api/btw", json={"session_id": "abc"})).status_code == 422
-    assert (await chat.post("/api/background", json={"session_id": "abc", "prompt": ""})).status_code == 422
+    assert (await chat.post("/api/btw", json={"session_id": "abc"})).status_code == 400
+    assert (await chat.post("/api/background", json={"session_id": "abc", "prompt": ""})).status_code == 400
     assert (await chat.get("/api/background/status", params={"session_id": "abc"})).json()["tasks"] == []
 
 

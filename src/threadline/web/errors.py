@@ -50,7 +50,8 @@ def install_error_handlers(app: FastAPI) -> None:
         unstorable = [e for e in errors if e.get("type") in (UNSTORABLE, "string_unicode")]
         if unstorable:  # a lone surrogate or a non-finite number: malformed, whatever the field
             return error_response(400, _describe(unstorable))
-        return error_response(422, _describe(errors), details=_jsonable(errors))
+        # A missing or mistyped field: 400, Hermes WebUI's status for it, the field named in the message.
+        return error_response(400, _describe(errors), details=_jsonable(errors))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

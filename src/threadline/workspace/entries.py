@@ -11,7 +11,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from threadline.errors import Conflict, NotFound
+from threadline.errors import AlreadyExists, Conflict, NotFound
 from threadline.workspace.fileio import os_errors
 from threadline.workspace.jail import MAX_COMPONENT_BYTES, Jail, PathEscape, os_bytes
 
@@ -47,7 +47,7 @@ def rename(jail: Jail, rel: str, new_name: str) -> dict[str, Any]:
     source = entry(jail, rel)
     target = source.parent / check_name(new_name)
     if os.path.lexists(target):
-        raise Conflict(f"{jail.relative(target)} already exists")
+        raise AlreadyExists(f"{jail.relative(target)} already exists")
     with os_errors():
         os.rename(source, target)
     return {"ok": True, "old_path": jail.relative(source), "new_path": jail.relative(target)}

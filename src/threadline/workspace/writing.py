@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from threadline.errors import BadRequest, Conflict, PayloadTooLarge
+from threadline.errors import AlreadyExists, BadRequest, Conflict, PayloadTooLarge
 from threadline.workspace.fileio import os_errors, sync_folder, write_atomic
 from threadline.workspace.jail import Jail
 from threadline.workspace.reading import read_text
@@ -49,10 +49,10 @@ def save(jail: Jail, rel: str, content: str) -> dict[str, Any]:
 
 
 def create(jail: Jail, rel: str, content: str) -> dict[str, Any]:
-    """A new file (missing folders are made); ``Conflict`` if anything is there."""
+    """A new file (missing folders are made); ``AlreadyExists`` (400) if anything is there."""
     path = _new_file(jail, rel)
     if os.path.lexists(path):
-        raise Conflict(f"{jail.relative(path)} already exists")
+        raise AlreadyExists(f"{jail.relative(path)} already exists")
     data = content.encode("utf-8")
     with os_errors():
         make_parents(jail, path)
@@ -102,7 +102,7 @@ def edit(jail: Jail, rel: str, old: str, new: str, *, replace_all: bool = False)
 def create_dir(jail: Jail, rel: str) -> dict[str, Any]:
     path = jail.resolve(rel)
     if os.path.lexists(path):
-        raise Conflict(f"{jail.relative(path)} already exists")
+        raise AlreadyExists(f"{jail.relative(path)} already exists")
     with os_errors():
         path.mkdir(parents=True)
     return {"ok": True, "path": jail.relative(path)}
