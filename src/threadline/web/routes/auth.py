@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
+from threadline.errors import BadRequest
 from threadline.web.auth import COOKIE
 from threadline.web.login import AuthDep, client_address, delete_auth_cookie, set_auth_cookie, token_id
 from threadline.web.schemas import Body
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 class Login(Body):
-    password: str = Field(max_length=1024)
+    password: str | None = Field(default=None, max_length=1024)
 
 
 @router.get("/status")
@@ -26,7 +27,12 @@ async def status(request: Request, auth: AuthDep) -> dict[str, bool]:
 @router.post("/login")
 async def login(body: Login, request: Request, auth: AuthDep) -> JSONResponse:
     """Sets the session cookie. Every attempt counts toward the per-client limit before the password is
-    checked: 401 for a wrong password, 429 (``retry_after``) past the limit."""
+    checked: 401 for a wrong password, 429 (``retry_after``) past the limit. With no password set
+    there is nothing to sign in to: 200, as Hermes WebUI answers."""
+    if not auth.enabled:
+        return JSONResponse({"ok": True, "message": "Auth not enabled", "auth_enabled": False, "logged_in": True})
+    if body.password is None:
+        raise BadRequest("password: field required")
     cookie = await auth.login(body.password, client_address(request))
     response = JSONResponse({"ok": True, "auth_enabled": True, "logged_in": True})
     set_auth_cookie(response, request, auth, cookie)

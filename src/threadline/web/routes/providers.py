@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import Field
 
 from threadline.agent.events import ProviderError
-from threadline.agent.providers.registry import ProviderConfig, build_provider
+from threadline.agent.providers.known import KNOWN_PROVIDERS, display_name
+from threadline.agent.providers.registry import ProviderConfig, ProviderRegistry, build_provider
 from threadline.errors import BadRequest, NotFound
 from threadline.web.deps import JSON, PreferencesDep, ProvidersDep
 from threadline.web.schemas import Body
@@ -19,32 +21,70 @@ router = APIRouter(prefix="/api", tags=["providers"])
 TEST_TIMEOUT = 10.0
 
 
+PROVIDER_ID = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
 class ProviderIn(Body):
-    id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    provider: str | None = Field(default=None, max_length=64)  # the reference's name for the kind
+    id: str | None = PROVIDER_ID
+    provider: str | None = PROVIDER_ID  # Hermes WebUI's name for the id
     kind: Literal["openai", "anthropic"] | None = None
     base_url: str | None = Field(default=None, max_length=2000)
     api_key: str | None = Field(default=None, max_length=4000)
-    models: list[str] | None = Field(default=None, max_length=500)
+    models: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = Field(default=None, max_length=500)
     default_model: str | None = Field(default=None, max_length=300)
 
 
 class ProviderRef(Body):
-    id: str = Field(min_length=1, max_length=64)
+    id: str | None = PROVIDER_ID
+    provider: str | None = PROVIDER_ID
 
 
 class ModelChoice(Body):
     model: str = Field(min_length=1, max_length=300)
+    provider: str | None = Field(default=None, max_length=64)  # Hermes WebUI: the model's provider, or "auto"
 
 
-def _config(body: ProviderIn) -> ProviderConfig:
-    kind = body.kind or ("anthropic" if body.provider == "anthropic" else "openai")
-    provider_id = body.id or body.provider or kind
-    if body.base_url and not body.base_url.startswith(("http://", "https://")):
+def _name(body: ProviderIn | ProviderRef, *, required: bool = True) -> str | None:
+    """The provider a body names: ``id`` or ``provider`` (the same one if both are sent)."""
+    if body.id and body.provider and body.id != body.provider:
+        raise BadRequest("id and provider name two different providers: send one of them")
+    name = body.id or body.provider
+    if name is None and required:
+        raise BadRequest("provider: name the provider to change (its id, or provider as Hermes WebUI sends it)")
+    return name
+
+
+def _config(body: ProviderIn, providers: ProviderRegistry, *, named: bool = True) -> ProviderConfig:
+    """The provider as it would be stored, checked whole. An existing provider keeps every field the
+    body leaves out (``{provider, api_key}`` changes only the key); ``null`` or ``""`` clears a field.
+    A new one needs its kind, unless its name is a provider known by name (``known.py``)."""
+    name = _name(body, required=named) or "test"
+    sent = body.model_fields_set - {"id", "provider"}
+    existing = next((c for c in providers.configs() if c.id == name), None)
+    if existing is None:
+        known = KNOWN_PROVIDERS.get(name)
+        kind = body.kind or (known.kind if known else None) or (None if named else "openai")
+        if kind is None:
+            raise BadRequest(f"kind: a new provider {name!r} needs its kind (openai or anthropic)")
+        base_url = body.base_url or (known.base_url if known and known.kind == kind else None)
+        fields = {"kind": kind, "base_url": base_url, "api_key": body.api_key, "models": body.models,
+                  "default_model": body.default_model}
+    else:
+        if named and not sent:
+            raise BadRequest(f"nothing to change for provider {name!r}: send api_key, base_url, kind, models "
+                             "or default_model")
+        if body.kind and body.kind != existing.kind and "base_url" not in sent:
+            raise BadRequest("base_url: send it with a new kind (empty for the kind's own default)")
+        fields = {k: getattr(body, k) if k in sent else getattr(existing, k)
+                  for k in ("kind", "base_url", "models", "default_model")}
+        fields["kind"] = fields["kind"] or existing.kind
+        fields["api_key"] = body.api_key  # None keeps the stored key (``ProviderRegistry.upsert``)
+    base_url = fields["base_url"] or None
+    if base_url and not base_url.startswith(("http://", "https://")):
         raise BadRequest("base_url must start with http:// or https://")
     try:
-        config = ProviderConfig(provider_id, kind, body.base_url or None, body.api_key, body.models,
-                                body.default_model)
+        config = ProviderConfig(name, fields["kind"], base_url, fields["api_key"], fields["models"],
+                                fields["default_model"] or None)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
     _check_key(config)
@@ -56,53 +96,85 @@ def _check_key(config: ProviderConfig) -> None:
         raise BadRequest(f"api_key: {config.key_problem}")
 
 
+def _view(providers: ProviderRegistry) -> list[dict[str, Any]]:
+    """``public_view`` plus Hermes WebUI's keys: ``display_name``, ``configurable``, ``key_source``,
+    ``models`` as ``{id, label}`` objects (the fixed list; empty when the provider is asked) and
+    ``models_total``."""
+    view = []
+    for item in providers.public_view():
+        fixed = item["models"]
+        item["display_name"] = display_name(item["id"])
+        item["configurable"] = True
+        item["key_source"] = ("env_var" if item["source"] == "env" else "settings") if item["has_key"] else "none"
+        item["models"] = [{"id": m, "label": m} for m in fixed or []]
+        item["models_total"] = len(item["models"])
+        item["models_fixed"] = fixed is not None
+        view.append(item)
+    return view
+
+
 @router.get("/models")
 async def models(
     providers: ProvidersDep, preferences: PreferencesDep, refresh: Annotated[bool, Query()] = False
 ) -> JSON:
     """Each provider's models, from its own model list (kept a couple of minutes; ``refresh=1`` asks
-    again); ``default_model`` from Settings or the first."""
+    again); ``default_model`` from Settings or the first. ``providers`` lists model names; ``groups``
+    is Hermes WebUI's shape, models as ``{id (the reference to send back), label, model}``."""
     catalog = await providers.model_catalog(fresh=refresh)
-    groups: list[dict[str, Any]] = [
+    listed: list[dict[str, Any]] = [
         {"id": g.provider_id, "provider": g.provider_id, "kind": g.kind, "models": g.models,
          "default_model": g.default_model, "error": g.error}
         for g in catalog
     ]
+    groups = [
+        {"provider": display_name(g.provider_id), "provider_id": g.provider_id, "id": g.provider_id,
+         "kind": g.kind, "default_model": g.default_model, "error": g.error,
+         "models": [{"id": f"{g.provider_id}/{m}", "label": m, "model": m} for m in g.models]}
+        for g in catalog
+    ]
     default = await preferences.get("default_model") or providers.default_model_ref()
     if not default:
-        default = next((f"{g['id']}/{g['models'][0]}" for g in groups if g["models"]), None)
-    return {"providers": groups, "groups": groups, "default_model": default,
+        default = next((f"{g['id']}/{g['models'][0]}" for g in listed if g["models"]), None)
+    return {"providers": listed, "groups": groups, "default_model": default,
             "active_provider": providers.default_provider_id}
 
 
 @router.get("/providers")
 async def list_providers(providers: ProvidersDep) -> JSON:
-    return {"providers": providers.public_view()}
+    return {"providers": _view(providers), "active_provider": providers.default_provider_id}
 
 
 @router.post("/providers")
 async def save_provider(body: ProviderIn, providers: ProvidersDep) -> JSON:
-    providers.upsert(_config(body))
-    return {"ok": True, "providers": providers.public_view()}
+    """Adds or changes the provider the body names (400 and nothing changed otherwise)."""
+    config = _config(body, providers)
+    created = config.id not in {c.id for c in providers.configs()}
+    providers.upsert(config)
+    return {"ok": True, "provider": config.id, "display_name": display_name(config.id), "action": "updated",
+            "created": created, "providers": _view(providers)}
 
 
 @router.post("/providers/delete")
 async def delete_provider(body: ProviderRef, providers: ProvidersDep) -> JSON:
+    name = _name(body)
+    assert name is not None
     try:
-        providers.delete(body.id)
+        providers.delete(name)
     except KeyError:
-        raise NotFound(f"provider not found: {body.id}") from None
+        raise NotFound(f"provider not found: {name}") from None
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
-    return {"ok": True, "providers": providers.public_view()}
+    return {"ok": True, "provider": name, "display_name": display_name(name), "action": "removed",
+            "providers": _view(providers)}
 
 
 @router.post("/providers/test")
 async def test_provider(body: ProviderIn, providers: ProvidersDep) -> JSON:
-    """Try a configuration without saving it: list the models it serves."""
-    config = _config(body)
+    """Try a configuration without saving it: list the models it serves. A provider named here that
+    exists is tried with the fields the body leaves out taken from it (its stored key too)."""
+    config = _config(body, providers, named=False)
     if config.api_key is None and config.id in {c.id for c in providers.configs()}:
-        config = ProviderConfig(config.id, config.kind, config.base_url, providers.config(config.id).api_key)
+        config = replace(config, api_key=providers.config(config.id).api_key)
         _check_key(config)
     await providers.load_sdks(config.kind)
     provider = await asyncio.to_thread(build_provider, config, timeout=TEST_TIMEOUT)  # its TLS set-up: off the loop
@@ -118,6 +190,19 @@ async def test_provider(body: ProviderIn, providers: ProvidersDep) -> JSON:
 
 
 @router.post("/default-model")
-async def default_model(body: ModelChoice, preferences: PreferencesDep) -> JSON:
-    await preferences.update({"default_model": body.model})
-    return {"ok": True, "default_model": body.model}
+async def default_model(body: ModelChoice, preferences: PreferencesDep, providers: ProvidersDep) -> JSON:
+    """``{model, provider?}``: ``provider`` (Hermes WebUI's; ``auto`` or empty for none) must be a
+    configured provider, and the model is stored as ``<provider>/<model>``. Answers ``model`` and
+    ``provider`` as Hermes WebUI does, and ``default_model``."""
+    model, provider = body.model.strip(), (body.provider or "").strip()
+    if not model:
+        raise BadRequest("model: must not be blank")
+    if provider and provider != "auto":
+        if provider not in {c.id for c in providers.configs()}:
+            raise BadRequest(f"provider: no provider named {provider!r}")
+        if not model.startswith(f"{provider}/"):
+            model = f"{provider}/{model}"
+    await preferences.update({"default_model": model})
+    prefix = model.partition("/")[0]
+    chosen = prefix if "/" in model and prefix in {c.id for c in providers.configs()} else None
+    return {"ok": True, "default_model": model, "model": model, "provider": chosen}

@@ -80,7 +80,7 @@ async function deleteProvider(p, onDone) {
 /**
  * The form shared by Settings and first-run setup. With `preset` (a provider from /api/providers)
  * it edits that provider: the name is fixed, an empty key keeps the stored one, and the fields the
- * form does not show (a fixed model list, a default model) are kept.
+ * form does not show (a fixed model list, a default model) are kept by the server.
  */
 function providerForm({ onSaved, onCancel = null, preset = null }) {
   const kind = selectEl('Kind', [['openai', 'OpenAI-compatible'], ['anthropic', 'Anthropic']], preset?.kind || 'openai', () => sync());
@@ -96,11 +96,12 @@ function providerForm({ onSaved, onCancel = null, preset = null }) {
   };
   sync();
   const body = () => {
+    // Fields left out keep their stored values (a fixed model list, a default model); an empty
+    // base URL clears it.
     const b = { kind: kind.value, id: id.value.trim() || id.placeholder };
-    if (base.value.trim() && kind.value !== 'anthropic') b.base_url = base.value.trim();
+    if (kind.value !== 'anthropic') b.base_url = base.value.trim();
+    else if (preset && preset.kind !== 'anthropic') b.base_url = '';
     if (key.value.trim()) b.api_key = key.value.trim();
-    if (preset?.models) b.models = preset.models;
-    if (preset?.default_model) b.default_model = preset.default_model;
     return b;
   };
   const showResult = (kindName, text, ic) => {
