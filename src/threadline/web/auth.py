@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from itsdangerous import BadSignature, Signer
 
-from threadline.errors import BadRequest, Unauthorized
+from threadline.errors import BadRequest, Forbidden, Unauthorized
 from threadline.preferences import PreferenceService
 from threadline.settings import Settings
 from threadline.web.login_limit import LoginLimiter
@@ -175,6 +175,16 @@ class Auth:
                 revoked = {}
             await self.preferences.set_secret(REVOKED, revoked)
             await self._reload()
+
+    async def check_current_password(self, password: object, client: str) -> None:
+        """``Forbidden`` unless ``password`` is the password in force (Hermes WebUI's
+        ``_current_password``, sent when changing or clearing it); counted like a login attempt."""
+        stored = self._env_hash or self._stored_hash
+        if stored is None:
+            return
+        await self.limiter.attempt(client)
+        if not isinstance(password, str) or not await self.hasher.verify(password, stored):
+            raise Forbidden("the current password is incorrect")
 
     async def set_password(self, password: object) -> None:
         if self.settings.password:

@@ -66,27 +66,27 @@ def _config(body: ProviderIn, providers: ProviderRegistry, *, named: bool = True
         kind = body.kind or (known.kind if known else None) or (None if named else "openai")
         if kind is None:
             raise BadRequest(f"kind: a new provider {name!r} needs its kind (openai or anthropic)")
-        base_url = body.base_url or (known.base_url if known and known.kind == kind else None)
-        fields = {"kind": kind, "base_url": base_url, "api_key": body.api_key, "models": body.models,
-                  "default_model": body.default_model}
+        config = ProviderConfig(name, kind, body.base_url or (known.base_url if known and known.kind == kind else None))
     else:
         if named and not sent:
             raise BadRequest(f"nothing to change for provider {name!r}: send api_key, base_url, kind, models "
                              "or default_model")
         if body.kind and body.kind != existing.kind and "base_url" not in sent:
             raise BadRequest("base_url: send it with a new kind (empty for the kind's own default)")
-        fields = {k: getattr(body, k) if k in sent else getattr(existing, k)
-                  for k in ("kind", "base_url", "models", "default_model")}
-        fields["kind"] = fields["kind"] or existing.kind
-        fields["api_key"] = body.api_key  # None keeps the stored key (``ProviderRegistry.upsert``)
-    base_url = fields["base_url"] or None
-    if base_url and not base_url.startswith(("http://", "https://")):
-        raise BadRequest("base_url must start with http:// or https://")
+        config = replace(existing, api_key=None)  # None keeps the stored key (``ProviderRegistry.upsert``)
+    changes = {k: getattr(body, k) for k in ("kind", "base_url", "api_key", "models", "default_model") if k in sent}
+    changes["kind"] = changes.get("kind") or config.kind
+    if "base_url" in changes and existing is None:
+        changes["base_url"] = changes["base_url"] or config.base_url
+    for key in ("base_url", "default_model"):
+        if key in changes:
+            changes[key] = changes[key] or None
     try:
-        config = ProviderConfig(name, fields["kind"], base_url, fields["api_key"], fields["models"],
-                                fields["default_model"] or None)
+        config = replace(config, **changes, source="file")
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
+    if config.base_url and not config.base_url.startswith(("http://", "https://")):
+        raise BadRequest("base_url must start with http:// or https://")
     _check_key(config)
     return config
 

@@ -76,7 +76,7 @@ function help() {
   const rows = COMMANDS.map((c) => h('tr', null, h('td', null, h('code', { text: `/${c.name}${c.args ? ' ' + c.args : ''}` })), h('td', { text: c.description })));
   const keys = [
     [`${mod}+K`, 'New chat'],
-    [state.settings.send_key === 'ctrl+enter' ? `${mod}+Enter` : 'Enter', 'Send'],
+    [{ 'ctrl+enter': `${mod}+Enter`, 'shift+enter': 'Shift+Enter' }[state.settings.send_key] || 'Enter', 'Send'],
     ['Esc', 'Stop the reply, close a panel'],
     [`${mod}+Shift+F`, 'Search chats'],
     [`${mod}+B`, 'Show or hide the sidebar'],

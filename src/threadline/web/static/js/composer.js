@@ -79,16 +79,17 @@ function updateSendState() {
 }
 
 function updateHint() {
-  const ctrl = state.settings.send_key === 'ctrl+enter';
+  const mode = state.settings.send_key;
   const mod = isMac() ? '⌘' : 'Ctrl';
   const alt = isMac() ? '⌥' : 'Alt';
+  const send = { 'ctrl+enter': `${mod}+Enter`, 'shift+enter': 'Shift+Enter' }[mode] || 'Enter';
   if (state.busy) {
-    $('#composer-hint').textContent = `${ctrl ? `${mod}+Enter` : 'Enter'} to queue · ${alt}+Enter to steer the running answer · /interrupt to stop and send`;
+    $('#composer-hint').textContent = `${send} to queue · ${alt}+Enter to steer the running answer · /interrupt to stop and send`;
     return;
   }
-  $('#composer-hint').textContent = ctrl
-    ? `${mod}+Enter to send · Enter for a new line · / for commands`
-    : 'Enter to send · Shift+Enter for a new line · / for commands';
+  $('#composer-hint').textContent = send === 'Enter'
+    ? 'Enter to send · Shift+Enter for a new line · / for commands'
+    : `${send} to send · Enter for a new line · / for commands`;
 }
 
 function onKeydown(e) {
@@ -116,9 +117,10 @@ function onKeydown(e) {
     if (!steerBtn.disabled) submit({ steering: true });
     return;
   }
-  const ctrlMode = state.settings.send_key === 'ctrl+enter';
+  const mode = state.settings.send_key;
   const mod = e.ctrlKey || e.metaKey;
-  if ((ctrlMode && mod) || (!ctrlMode && !e.shiftKey && !mod)) {
+  const sends = mode === 'ctrl+enter' ? mod : mode === 'shift+enter' ? e.shiftKey && !mod : !e.shiftKey && !mod;
+  if (sends) {
     e.preventDefault();
     submit();
   }

@@ -90,7 +90,7 @@ function openSettings(section = 'general') {
 
   panels.general = h('div.tab-panel', { role: 'tabpanel', id: 'panel-general', 'aria-labelledby': 'tab-general' },
     field('Theme', segmented('theme', THEMES, s.theme || 'system', (v) => saveSetting({ theme: v }))),
-    field('Send with', selectEl('send-key', [['enter', 'Enter (Shift+Enter for a new line)'], ['ctrl+enter', 'Ctrl/⌘+Enter (Enter for a new line)']], s.send_key || 'enter', (v) => saveSetting({ send_key: v }))),
+    field('Send with', selectEl('send-key', [['enter', 'Enter (Shift+Enter for a new line)'], ['ctrl+enter', 'Ctrl/⌘+Enter (Enter for a new line)'], ['shift+enter', 'Shift+Enter (Enter for a new line)']], s.send_key || 'enter', (v) => saveSetting({ send_key: v }))),
     field('Default model', modelSelect('Default model', s.default_model, 'Provider default', (v) => saveSetting({ default_model: v || null })), 'Used for new chats.'),
     field('Model for titles', modelSelect('Model for titles', s.title_model, 'The chat’s own model', (v) => saveSetting({ title_model: v || null })),
       'Writes each new chat’s title after its first answer; a small, cheap model is enough.'),
