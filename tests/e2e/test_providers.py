@@ -85,7 +85,7 @@ def test_edit_and_delete_a_provider(
     # The new URL; the key and the fixed model list the form does not show are kept.
     assert saved["base_url"] == new_url
     assert saved["api_key"] == key_before and saved["has_key"]
-    assert saved["models"] == ["fixed-model"]
+    assert saved["models"] == [{"id": "fixed-model", "label": "fixed-model"}] and saved["models_fixed"]
     row.locator(".provider-meta", has_text="localhost").wait_for()
 
     row.locator("button", has_text="Delete").click()
