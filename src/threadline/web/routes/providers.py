@@ -63,7 +63,7 @@ def _config(body: ProviderIn, providers: ProviderRegistry, *, named: bool = True
     existing = next((c for c in providers.configs() if c.id == name), None)
     if existing is None:
         known = KNOWN_PROVIDERS.get(name)
-        kind = body.kind or (known.kind if known else None) or (None if named else "openai")
+        kind = body.kind or (known.kind if known else None)
         if kind is None:
             raise BadRequest(f"kind: a new provider {name!r} needs its kind (openai or anthropic)")
         config = ProviderConfig(name, kind, body.base_url or (known.base_url if known and known.kind == kind else None))
