@@ -175,3 +175,18 @@ async def test_a_missing_or_mistyped_field_is_400_naming_it(http: httpx.AsyncCli
         assert field in answer["error"] and answer["details"][0]["loc"][-1] == field, answer
     missing = await http.get("/api/session")
     assert missing.status_code == 400 and "session_id" in missing.json()["error"]
+
+
+async def test_live_models_of_one_provider(home: Path) -> None:
+    app = create_app(make_settings(home))
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        assert (await http.get("/api/models/live")).json() == {"error": "no_provider", "models": []}
+        await http.post("/api/providers", json={"id": "local", "kind": "openai", "models": ["a"],
+                                                 "base_url": "http://127.0.0.1:9/v1"})
+        await http.post("/api/providers", json={"id": "down", "kind": "openai", "base_url": "http://127.0.0.1:9/v1"})
+        live = (await http.get("/api/models/live", params={"provider": "local"})).json()
+        assert live == {"provider": "local", "models": [{"id": "local/a", "label": "a"}], "count": 1}
+        assert (await http.get("/api/models/live")).json()["provider"] == "local"
+        down = await http.get("/api/models/live", params={"provider": "down"})
+        assert down.status_code == 200 and down.json()["count"] == 0 and down.json()["error"], down.text
+        assert (await http.get("/api/models/live", params={"provider": "nope"})).status_code == 404

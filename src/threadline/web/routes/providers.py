@@ -139,6 +139,31 @@ async def models(
             "active_provider": providers.default_provider_id}
 
 
+@router.get("/models/live")
+async def live_models(providers: ProvidersDep, provider: Annotated[str, Query(max_length=64)] = "") -> JSON:
+    """Hermes WebUI's live list of one provider's models (default: the first provider), asked now:
+    ``{provider, models: [{id, label}], count}``, with ``error`` when the provider could not list them.
+    404 for a provider that is not configured."""
+    name = provider.strip() or providers.default_provider_id
+    if not name:
+        return {"error": "no_provider", "models": []}
+    if name not in {c.id for c in providers.configs()}:
+        raise NotFound(f"provider not found: {name}")
+    config = providers.config(name)
+    if config.models is not None:
+        found, error = list(config.models), None
+    else:
+        await providers.load_sdks(config.kind)
+        try:
+            found, error = await asyncio.wait_for(providers.get(name).list_models(), TEST_TIMEOUT), None
+        except ProviderError as exc:
+            found, error = [], exc.message
+        except TimeoutError:
+            found, error = [], "the provider did not answer in time"
+    models = [{"id": f"{name}/{m}", "label": m} for m in found[:500]]
+    return {"provider": name, "models": models, "count": len(models), **({"error": error} if error else {})}
+
+
 @router.get("/providers")
 async def list_providers(providers: ProvidersDep) -> JSON:
     return {"providers": _view(providers), "active_provider": providers.default_provider_id}
