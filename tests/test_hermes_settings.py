@@ -190,3 +190,10 @@ async def test_live_models_of_one_provider(home: Path) -> None:
         down = await http.get("/api/models/live", params={"provider": "down"})
         assert down.status_code == 200 and down.json()["count"] == 0 and down.json()["error"], down.text
         assert (await http.get("/api/models/live", params={"provider": "nope"})).status_code == 404
+
+
+async def test_the_schema_documents_400_not_422(http: httpx.AsyncClient) -> None:
+    schema = (await http.get("/openapi.json")).json()
+    statuses = {code for path in schema["paths"].values() for op in path.values() for code in op["responses"]}
+    assert "422" not in statuses and "400" in statuses
+    assert "400" in schema["paths"]["/api/session/rename"]["post"]["responses"]
