@@ -56,3 +56,21 @@ def test_ctrl_enter_send_key(page: Any, api: httpx.Client) -> None:
         assert page.locator(".msg-user .user-text").inner_text() == "line one\nline two [[tokens=1]]"
     finally:
         api.post("/api/settings", json={"send_key": "enter"})
+
+
+def test_shift_enter_send_key(page: Any, api: httpx.Client) -> None:
+    """Hermes WebUI's third choice: Shift+Enter sends, Enter makes a new line."""
+    api.post("/api/settings", json={"send_key": "shift+enter"}).raise_for_status()
+    try:
+        ready(page)
+        assert "Shift+Enter to send" in page.locator("#composer-hint").inner_text()
+        box = page.locator("#composer-input")
+        box.fill("first")
+        box.press("Enter")
+        box.type("second [[tokens=1]]")
+        assert page.locator(".msg-user").count() == 0
+        box.press("Shift+Enter")
+        wait_idle(page)
+        assert page.locator(".msg-user .user-text").inner_text() == "first\nsecond [[tokens=1]]"
+    finally:
+        api.post("/api/settings", json={"send_key": "enter"})
