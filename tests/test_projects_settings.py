@@ -28,7 +28,7 @@ async def test_projects_crud(client: httpx.AsyncClient, app: FastAPI) -> None:
     )
     assert renamed.status_code == 200
     assert renamed.json()["project"] | {"created_at": 0} == {
-        "project_id": project["project_id"], "name": "Lab", "color": "#123", "created_at": 0,
+        "project_id": project["project_id"], "name": "Lab", "color": "#123", "created_at": 0, "instructions": "",
     }
     keep_color = await client.post("/api/projects/rename", json={"project_id": project["project_id"], "name": "L2"})
     assert keep_color.json()["project"]["color"] == "#123"

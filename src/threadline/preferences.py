@@ -165,6 +165,7 @@ PREFERENCES: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "onboarding_done": (False, _bool),
     "agent_max_steps": (None, _optional(_int_range(1, 500))),
     "memory_tool": ("ask", _choice("ask", "allow", "off")),
+    "system_prompt": (None, _text(20_000)),  # the global instructions, after the base prompt (DESIGN §8)
     **HERMES_PREFERENCES,
 }
 ALIASES = {"default_message_mode": "busy_input_mode", "onboarding_completed": "onboarding_done"}

@@ -28,6 +28,7 @@ from threadline.preferences import PreferenceService
 from threadline.runs.delivery import BackgroundDelivery
 from threadline.runs.instructions import Instructions
 from threadline.runs.manager import RunManager
+from threadline.runs.prompts import persona_profile
 from threadline.runs.relay import RunListener
 from threadline.runs.side import SideRuns
 from threadline.schedules.endings import FiringEndings
@@ -37,7 +38,9 @@ from threadline.schedules.scheduler import Scheduler
 from threadline.schedules.service import TaskService
 from threadline.schedules.timing import local_zone_name, zone
 from threadline.sessions.drafts import DraftStore, MemoryDrafts
+from threadline.sessions.instructions import PersonaSection, ProjectSection, SessionSection, SystemPromptSection
 from threadline.sessions.notices import NoticeService
+from threadline.sessions.personas import PersonaStore
 from threadline.sessions.projects import ProjectService
 from threadline.sessions.service import SessionService
 from threadline.settings import Settings
@@ -77,6 +80,7 @@ class Services:
     instance_id: str
     workspace_pool: WorkspacePool
     web: WebSettings
+    personas: PersonaStore
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)
     cluster: Cluster | None = None  # with THREADLINE_REDIS_URL
@@ -134,10 +138,16 @@ class Services:
         everyone: list[RunListener] = [delivery, endings, *listeners]
         if cluster is not None:
             everyone.append(cluster)
+        projects = ProjectService(store)
+        personas = PersonaStore(store)
         instructions = Instructions([
+            SystemPromptSection(preferences),
+            PersonaSection(personas),
+            ProjectSection(projects),
+            SessionSection(),
             MemorySection(memory, lambda: _memory_policy(preferences)),
             SkillsSection(skills, endings.skills_for_run),
-        ])
+        ], profile=persona_profile(personas))
         runs = RunManager(
             settings=settings, sessions=sessions, providers=providers, preferences=preferences, runtimes=runtimes,
             instance_id=instance_id, relay=cluster, owner_relay=cluster, listeners=everyone,
@@ -155,7 +165,7 @@ class Services:
             store=store,
             drafts=drafts,
             sessions=sessions,
-            projects=ProjectService(store),
+            projects=projects,
             preferences=preferences,
             providers=providers,
             runtimes=runtimes,
@@ -171,6 +181,7 @@ class Services:
             instance_id=instance_id,
             workspace_pool=pool.acquire(settings.workspace_threads),
             web=web,
+            personas=personas,
             cluster=cluster,
         )
 

@@ -1,5 +1,6 @@
 """The built-in runtime: the provider loop of ``agent/loop.py`` with the workspace tools and the
-tools of the enabled MCP servers (``extra_tools``, asked for at the start of each run). Chat runs
+tools of the enabled MCP servers (``extra_tools``, asked for at the start of each run), narrowed to
+a persona's tools (``RunContext.tool_names``) and called with its parameters (``RunContext.params``). Chat runs
 also get ``clarify`` (a question to the user); it steers (``steerable``): text the user sends while a
 run is live joins the turn before the next model call."""
 
@@ -60,17 +61,19 @@ class BuiltinRuntime:
         await self.providers.load_sdks()
         provider, model = self.providers.resolve(ctx.model)
         asks = ctx.kind == "chat"  # someone watches a chat run; nobody answers a background one
+        tools = ctx.tools if ctx.tools is not None else await self.default_tools(clarify=asks)
         result = await run_agent(
             provider=provider,
             model=model,
             history=ctx.history,
-            tools=ctx.tools if ctx.tools is not None else await self.default_tools(clarify=asks),
+            tools=only(tools, ctx.tool_names),
             ctx=ToolContext(jail=Jail(ctx.workspace), output_cap=self.output_cap, shell_timeout=self.shell_timeout,
                             ask_user=sink.ask_user if asks else None, session_id=ctx.session_id),
             sink=sink,
             max_steps=await self._max_steps(),
             system=ctx.system,
             inbox=ctx.inbox,
+            params=ctx.params,
         )
         return RuntimeResult(result.stopped_reason, result.note, result.final_text)
 
@@ -82,3 +85,8 @@ class BuiltinRuntime:
 
     async def close(self) -> None:
         return None
+
+
+def only(tools: ToolRegistry, names: frozenset[str] | None) -> ToolRegistry:
+    """The tools of ``tools`` named in ``names`` (all of them when ``names`` is ``None``)."""
+    return tools if names is None else ToolRegistry(tool for tool in tools if tool.name in names)

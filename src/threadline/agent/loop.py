@@ -24,6 +24,7 @@ from threadline.agent.events import (
     TurnEnd,
     Usage,
 )
+from threadline.agent.params import ModelParams
 from threadline.agent.providers.base import Provider, ToolSpec
 from threadline.agent.runtime import RunSink, SteerInbox, StoppedReason
 from threadline.agent.tools.base import ApprovalScope, Tool, ToolContext, ToolResult, error, truncate, validate_args
@@ -80,8 +81,10 @@ async def run_agent(
     max_steps: int = 25,
     system: str | None = None,
     inbox: SteerInbox | None = None,
+    params: ModelParams | None = None,
 ) -> AgentResult:
-    """Run one agent turn on top of ``history`` (which is not modified)."""
+    """Run one agent turn on top of ``history`` (which is not modified); ``params`` go with every
+    model call."""
     messages = list(history)
     added: list[dict[str, Any]] = []
     total = Usage()
@@ -93,7 +96,7 @@ async def run_agent(
             steer = {"role": "user", "content": text}
             messages.append(steer)
             added.append(steer)
-        turn = await _model_turn(provider, model, messages, specs, system, sink)
+        turn = await _model_turn(provider, model, messages, specs, system, sink, params)
         if turn.usage is not None:
             total += turn.usage
         if not turn.calls and not turn.text and not turn.reasoning:
@@ -121,9 +124,10 @@ async def _model_turn(
     specs: list[ToolSpec],
     system: str | None,
     sink: AgentSink,
+    params: ModelParams | None = None,
 ) -> _Turn:
     turn = _Turn()
-    events = provider.stream(model=model, messages=messages, tools=specs, system=system)
+    events = provider.stream(model=model, messages=messages, tools=specs, system=system, params=params)
     try:
         async for event in events:
             if isinstance(event, TextDelta):

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from threadline.agent.events import ToolCallRequest, Usage
+from threadline.agent.params import ModelParams
 from threadline.agent.tools.base import ApprovalScope, ToolResult
 from threadline.agent.tools.registry import ToolRegistry
 from threadline.errors import BadRequest
@@ -123,6 +124,8 @@ class RunContext:
     tools: ToolRegistry | None = None  # None: the runtime's own defaults; empty: no tools
     state: dict[str, Any] = field(default_factory=dict)
     inbox: SteerInbox | None = None  # set for a runtime that is ``steerable``
+    params: ModelParams = field(default_factory=ModelParams)  # the persona's model parameters
+    tool_names: frozenset[str] | None = None  # the persona's tools: only these of the run's tools
 
     @property
     def prompt(self) -> str:

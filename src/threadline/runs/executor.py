@@ -101,10 +101,12 @@ class RunExecutor:
                            run_id=live.id)
         states = extra.get(RUNTIME_STATE) or {}
         state = states.get(claim.runtime or BUILTIN) if isinstance(states, dict) else None
+        profile = await self.instructions.profile(target)
         return RunContext(
             run_id=live.id, session_id=live.session_id, kind=spec.kind, model=claim.model,
             workspace=Path(claim.workspace), history=history, system=await self.instructions.compose(target),
             tools=spec.tools, state=dict(state) if isinstance(state, dict) else {}, inbox=inbox,
+            params=profile.params, tool_names=profile.tools,
         )
 
     async def _execute(self, live: LiveRun, claim: Claim) -> None:

@@ -29,6 +29,17 @@ class Draft:
         return cls(**data)
 
 
+def merge_extra(extra: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` (a session's or a draft's) with ``changes`` applied; a ``None`` value removes its key."""
+    merged = dict(extra)
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
 class DraftStore(Protocol):
     async def put(self, draft: Draft) -> None: ...
 

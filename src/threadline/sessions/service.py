@@ -19,7 +19,7 @@ from threadline.errors import BadRequest, Conflict, NotFound
 from threadline.jsonvalues import readable
 from threadline.sessions import branches
 from threadline.sessions.cursors import decode_cursor, encode_cursor
-from threadline.sessions.drafts import Draft, DraftStore
+from threadline.sessions.drafts import Draft, DraftStore, merge_extra
 from threadline.sessions.views import (
     BUILTIN_RUNTIME,
     UNTITLED,
@@ -347,10 +347,12 @@ class SessionService:
 
     async def update(
         self, session_id: str, *, workspace: str | None = None, model: str | None = None,
-        runtime: str | None = None,
+        runtime: str | None = None, extra: dict[str, Any] | None = None,
     ) -> SessionDetail:
-        """Change the workspace, model or runtime (a checked name; ``""`` means the built-in one). On a
-        draft this changes the draft: choosing a model for an empty chat is not yet real state."""
+        """Change the workspace, model or runtime (a checked name; ``""`` means the built-in one), and
+        keys of ``extra`` (checked values; ``None`` removes a key: the session's ``instructions`` and
+        ``persona``). On a draft this changes the draft: choosing a model for an empty chat is not yet
+        real state."""
         session_id = check_session_id(session_id)
         changes: dict[str, Any] = {}
         if workspace is not None:
@@ -366,9 +368,15 @@ class SessionService:
             if stored is None:
                 for key, value in changes.items():
                     setattr(draft, key, value)
+                draft.extra = merge_extra(draft.extra, extra or {})
                 await self.drafts.put(draft)
                 return await self.get(session_id)
-        await self._set(session_id, **changes)
+        async with self.store.write() as conn:
+            row = await self.materialize(conn, session_id)
+            if extra:
+                changes["extra"] = merge_extra(row["extra"] or {}, extra)
+            changes["updated_at"] = time.time()
+            await conn.execute(update(t.sessions).where(t.sessions.c.id == row["id"]).values(**changes))
         return await self.get(session_id)
 
     async def delete(self, session_id: str) -> bool:
@@ -387,3 +395,4 @@ class SessionService:
     def require_idle(row: Any) -> None:
         if row["active_run_id"] is not None:
             raise Conflict("session has an active run", active_stream_id=row["active_run_id"])
+

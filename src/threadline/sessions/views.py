@@ -25,6 +25,8 @@ BUILTIN_RUNTIME = "builtin"
 HIDDEN_KINDS = ("btw", "background")
 PENDING_APPROVAL = "pending_approval"  # in ``extra`` while a run waits for consent: {run_id, id, requested_at}
 PENDING_CLARIFY = "pending_clarify"  # in ``extra`` while a run waits for an answer to a question: the same
+INSTRUCTIONS = "instructions"  # in ``extra``: the session's own instructions for the model
+PERSONA = "persona"  # in ``extra``: the name of the persona the session runs with
 
 OPEN = ConfigDict(extra="allow")  # every shape: keys it does not name are kept (and documented as allowed)
 MessageStatus = Literal["complete", "partial", "error", "interrupted", "cancelled"]
@@ -139,6 +141,9 @@ class SessionPublic(TypedDict):
     pending_approval: bool
     pending_clarify: bool
     is_draft: bool
+    instructions: str  # the session's own instructions for the model ("" without)
+    persona: str | None  # the persona it runs with
+    personality: str | None  # the same, under Hermes WebUI's name
     extra: NotRequired[dict[str, Any]]
 
 
@@ -200,6 +205,7 @@ def session_public(row: RowMapping | dict[str, Any]) -> SessionPublic:
     extra = dict(row["extra"] or {})
     active = row["active_run_id"]
     approval, clarify = _waits(extra, PENDING_APPROVAL, active), _waits(extra, PENDING_CLARIFY, active)
+    instructions, persona = _instructions(extra)
     public: SessionPublic = {
         "session_id": row["id"],
         "title": row["title"],
@@ -223,6 +229,9 @@ def session_public(row: RowMapping | dict[str, Any]) -> SessionPublic:
         "pending_approval": approval,
         "pending_clarify": clarify,
         "is_draft": False,
+        "instructions": instructions,
+        "persona": persona,
+        "personality": persona,
     }
     if extra:
         public["extra"] = extra
@@ -230,6 +239,7 @@ def session_public(row: RowMapping | dict[str, Any]) -> SessionPublic:
 
 
 def draft_public(draft: Draft) -> SessionPublic:
+    instructions, persona = _instructions(dict(draft.extra))
     return {
         "session_id": draft.id,
         "title": UNTITLED,
@@ -253,7 +263,16 @@ def draft_public(draft: Draft) -> SessionPublic:
         "pending_approval": False,
         "pending_clarify": False,
         "is_draft": True,
+        "instructions": instructions,
+        "persona": persona,
+        "personality": persona,
     }
+
+
+def _instructions(extra: dict[str, Any]) -> tuple[str, str | None]:
+    """The session's instructions and persona, taken out of ``extra``."""
+    persona = extra.pop(PERSONA, None)
+    return extra.pop(INSTRUCTIONS, None) or "", persona if isinstance(persona, str) else None
 
 
 def message_public(row: RowMapping | dict[str, Any]) -> MessagePublic:

@@ -32,6 +32,7 @@ from threadline.web.routes import (
     memory,
     metrics,
     notices,
+    personas,
     projects,
     providers,
     runtimes,
@@ -98,7 +99,7 @@ def create_app(
         health.router, metrics.router, sessions.router, chat.router, approvals.router, clarify.router, side.router,
         providers.router, mcp.router, runtimes.router, projects.router, settings_routes.router, auth.router,
         files.router, memory.router, skills.router, crons.router, notices.router, web_tools.router, docs.router,
-        pages.router,
+        personas.router, pages.router,
     ):
         app.include_router(router)
     # Innermost first; the order is explained in web/middleware/__init__.py.

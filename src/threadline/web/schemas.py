@@ -58,6 +58,8 @@ class SessionUpdate(SessionRef):
     workspace: str | None = Field(default=None, max_length=4096)
     model: str | None = Field(default=None, max_length=300)
     runtime: str | None = Field(default=None, max_length=64)
+    instructions: Any = None  # omitted: unchanged; "" clears them (checked by the service: 400)
+    persona: Any = None  # a persona's name; "" clears it (404 for an unknown one)
 
 
 class SessionPin(SessionRef):
@@ -94,12 +96,14 @@ class SessionImport(Body):
 class ProjectCreate(Body):
     name: str = Field(min_length=1, max_length=1000)
     color: str | None = Field(default=None, max_length=16)
+    instructions: Any = None  # a string, checked by the service (400 otherwise)
 
 
 class ProjectRename(Body):
     project_id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=1000)
     color: str | None = Field(default=None, max_length=16)
+    instructions: Any = None  # omitted: unchanged; "" clears them
 
 
 class ProjectRef(Body):

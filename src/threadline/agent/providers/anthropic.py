@@ -17,6 +17,7 @@ from threadline.agent.events import (
     TurnEnd,
     Usage,
 )
+from threadline.agent.params import ModelParams, anthropic_budget
 from threadline.agent.providers.base import (
     CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
@@ -78,6 +79,25 @@ class AnthropicProvider:
             raise self._map_error(exc, None) from exc
         return ids
 
+    def _body(
+        self, model: str, messages: list[dict[str, Any]], tools: list[ToolSpec], chosen: ModelParams,
+    ) -> dict[str, Any]:
+        """The request's parameters: a persona's ``max_tokens`` and ``temperature`` (at most 1 here)
+        over the provider's; its reasoning effort as a thinking budget on models that think. With
+        thinking on, the API takes no temperature and wants ``max_tokens`` above the budget."""
+        max_tokens = chosen.max_tokens or self.max_tokens
+        body: dict[str, Any] = {"model": model, "messages": messages, "max_tokens": max_tokens}
+        if tools:
+            body["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
+                             for t in tools]
+        budget = anthropic_budget(model, chosen) or self.thinking_budget
+        if budget:
+            body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+            body["max_tokens"] = max(max_tokens, budget + 1024)
+        elif chosen.temperature is not None:
+            body["temperature"] = min(chosen.temperature, 1.0)
+        return body
+
     async def stream(
         self,
         *,
@@ -85,19 +105,14 @@ class AnthropicProvider:
         messages: list[dict[str, Any]],
         tools: list[ToolSpec],
         system: str | None = None,
+        params: ModelParams | None = None,
     ) -> AsyncIterator[ProviderEvent]:
         system_text, converted = to_anthropic_messages(messages, system)
-        params: dict[str, Any] = {"model": model, "messages": converted, "max_tokens": self.max_tokens}
+        body = self._body(model, converted, tools, params or ModelParams())
         if system_text:
-            params["system"] = system_text
-        if tools:
-            params["tools"] = [
-                {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools
-            ]
-        if self.thinking_budget:
-            params["thinking"] = {"type": "enabled", "budget_tokens": self.thinking_budget}
+            body["system"] = system_text
         try:
-            stream = await self._messages.create(stream=True, **params)
+            stream = await self._messages.create(stream=True, **body)
         except anthropic.APIError as exc:
             raise self._map_error(exc, model) from exc
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from threadline.agent.events import ErrorKind, ProviderError, ProviderEvent
+from threadline.agent.params import ModelParams
 
 DEFAULT_TIMEOUT = 120.0
 CONNECT_TIMEOUT = 10.0
@@ -40,8 +41,10 @@ class Provider(Protocol):
         messages: list[dict[str, Any]],
         tools: list[ToolSpec],
         system: str | None = None,
+        params: ModelParams | None = None,
     ) -> AsyncIterator[ProviderEvent]:
-        """One model turn. Implementations are async generators (``async def`` with ``yield``)."""
+        """One model turn. Implementations are async generators (``async def`` with ``yield``).
+        ``params`` (a persona's) override the provider's defaults where the model takes them."""
         ...
 
     async def list_models(self) -> list[str]: ...

@@ -26,6 +26,7 @@ from threadline.agent.events import (
     TurnEnd,
     Usage,
 )
+from threadline.agent.params import ModelParams, openai_effort
 from threadline.agent.providers.base import (
     CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
@@ -100,22 +101,29 @@ class OpenAIProvider:
         messages: list[dict[str, Any]],
         tools: list[ToolSpec],
         system: str | None = None,
+        params: ModelParams | None = None,
     ) -> AsyncIterator[ProviderEvent]:
-        params: dict[str, Any] = {
+        chosen = params or ModelParams()
+        body: dict[str, Any] = {
             "model": model,
             "messages": to_openai_messages(messages, system),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
         if tools:
-            params["tools"] = [to_openai_tool(t) for t in tools]
-        if self.max_tokens:
-            params["max_tokens"] = self.max_tokens
+            body["tools"] = [to_openai_tool(t) for t in tools]
+        if chosen.max_tokens or self.max_tokens:
+            body["max_tokens"] = chosen.max_tokens or self.max_tokens
+        if chosen.temperature is not None:
+            body["temperature"] = chosen.temperature
+        effort = openai_effort(model, chosen)
+        if effort:
+            body["reasoning_effort"] = effort
         calls: dict[int, _PendingCall] = {}
         finish: str | None = None
         usage: Usage | None = None
         try:
-            async with self._completions.create(**params) as response:
+            async with self._completions.create(**body) as response:
                 async for data in self._data(response):
                     if data.startswith("[DONE]"):
                         continue  # read on to the end of the body, so the connection can be reused

@@ -17,12 +17,13 @@ async def list_projects(projects: ProjectsDep) -> JSON:
 
 @router.post("/projects/create")
 async def create_project(body: ProjectCreate, projects: ProjectsDep) -> JSON:
-    return {"ok": True, "project": await projects.create(body.name, body.color)}
+    return {"ok": True, "project": await projects.create(body.name, body.color, instructions=body.instructions)}
 
 
 @router.post("/projects/rename")
 async def rename_project(body: ProjectRename, projects: ProjectsDep) -> JSON:
-    return {"ok": True, "project": await projects.rename(body.project_id, body.name, body.color)}
+    project = await projects.rename(body.project_id, body.name, body.color, instructions=body.instructions)
+    return {"ok": True, "project": project}
 
 
 @router.post("/projects/delete")

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from threadline.jsonvalues import encode_json, encode_text
 from threadline.redact import redact_obj
 from threadline.sessions import history, transfer
+from threadline.sessions.personas import session_changes
 from threadline.sessions.search import search_sessions
 from threadline.sessions.views import (
     MessageVersions,
@@ -20,7 +21,7 @@ from threadline.sessions.views import (
     session_detail,
 )
 from threadline.web.answers import SessionAnswer, SessionChanged, SessionChangedWithMessages, SessionDeleted
-from threadline.web.deps import RunsDep, RuntimesDep, SessionsDep, SideDep
+from threadline.web.deps import RunsDep, RuntimesDep, ServicesDep, SessionsDep, SideDep
 from threadline.web.responses import RedactedJSONResponse, off_loop
 from threadline.web.schemas import (
     MESSAGE_ID_MAX,
@@ -105,10 +106,16 @@ async def rename(body: SessionRename, sessions: SessionsDep) -> RedactedJSONResp
 
 
 @router.post("/session/update", response_model=SessionChangedWithMessages)
-async def update_session(body: SessionUpdate, sessions: SessionsDep, runtimes: RuntimesDep) -> RedactedJSONResponse:
-    """Change the workspace, model or runtime; a new runtime takes over at the next turn."""
+async def update_session(
+    body: SessionUpdate, sessions: SessionsDep, runtimes: RuntimesDep, services: ServicesDep,
+) -> RedactedJSONResponse:
+    """Change the workspace, model, runtime, ``instructions`` or ``persona`` (a persona's name; ``""``
+    clears it); a new runtime takes over at the next turn. Everything is checked before anything changes."""
     runtime = None if body.runtime is None else (runtimes.check_name(body.runtime) or "")
-    session = await sessions.update(body.session_id, workspace=body.workspace, model=body.model, runtime=runtime)
+    model, extra = await session_changes(services.personas, instructions=body.instructions, persona=body.persona,
+                                         model=body.model)
+    session = await sessions.update(body.session_id, workspace=body.workspace, model=model, runtime=runtime,
+                                    extra=extra)
     return RedactedJSONResponse({"ok": True, "session": session})
 
 
