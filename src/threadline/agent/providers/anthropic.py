@@ -94,8 +94,8 @@ class AnthropicProvider:
         if budget:
             body["thinking"] = {"type": "enabled", "budget_tokens": budget}
             body["max_tokens"] = max(max_tokens, budget + 1024)
-        elif chosen.temperature is not None:
-            body["temperature"] = min(chosen.temperature, 1.0)
+        elif chosen.temperature is not None:  # the Messages API's field; this SDK has no keyword for it
+            body["extra_body"] = {"temperature": min(chosen.temperature, 1.0)}
         return body
 
     async def stream(
