@@ -20,6 +20,7 @@ import { initMemory } from './memory.js';
 import { initSkills } from './skills.js';
 import { initTasks } from './tasks.js';
 import { initNotices, refreshNotices } from './notices.js';
+import { initPersonas } from './personas.js';
 import { maybeFirstRun } from './providers.js';
 import { loadModels } from './models.js';
 import { showError } from './dialogs.js';
@@ -47,6 +48,7 @@ async function main() {
   initSkills();
   initTasks();
   initNotices();
+  initPersonas();
   initShortcuts({ newChat: () => newChat(), search: () => focusSearch(), stop: () => stop() });
 
   await Promise.all([loadSettings(), loadModels(), loadRuntimes(), loadProjects(), route(), loadSessions(), refreshNotices()]);

@@ -24,6 +24,7 @@ export const EV = Object.freeze({
   MODELS: 'models',                       // state.models
   PROJECTS: 'projects',                   // state.projects
   RUNTIMES: 'runtimes',                   // state.runtimes: the built-in agent and the ACP agents
+  PERSONAS: 'personas',                   // state.personas (and state.tools, the names they pick from)
   // requests to other modules
   OPEN_SETTINGS: 'settings:open',         // section name
   OPEN_PAGE: 'page:open',                 // 'memory' | 'skills' | 'tasks': open that page

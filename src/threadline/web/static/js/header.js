@@ -9,6 +9,7 @@ import { newChat, currentId } from './session.js';
 import { sessionMenuItems, renameSession } from './session-menu.js';
 import { rowById } from './list.js';
 import { clearChat } from './message-actions.js';
+import { openChatInstructions, openEffectivePrompt } from './personas.js';
 
 export function initHeader() {
   const title = $('#chat-title');
@@ -60,6 +61,9 @@ function openChatMenu(anchor) {
   const items = s.message_count
     ? sessionMenuItems({ ...s, ...row, pinned: row.pinned ?? s.pinned }, { onRename: rename, at: { anchor } })
     : [{ label: 'Rename', icon: 'edit', onSelect: rename }];
+  items.splice(1, 0,
+    { label: 'Instructions & persona…', icon: 'sparkle', onSelect: openChatInstructions },
+    { label: 'Effective prompt', icon: 'info', onSelect: openEffectivePrompt });
   if (s.message_count) {
     items.splice(items.length - 2, 0, { label: 'Clear messages…', icon: 'x', onSelect: async () => {
       if (await confirmDialog({ title: 'Clear this chat?', message: 'Every message in it is removed. This cannot be undone.', confirmLabel: 'Clear chat', danger: true })) clearChat();

@@ -4,7 +4,7 @@ import { state } from './state.js';
 import { EV, emit } from './events.js';
 import { h, $ } from './dom.js';
 import { icon } from './icons.js';
-import { openMenu, promptDialog, confirmDialog, showError } from './dialogs.js';
+import { modal, openMenu, promptDialog, confirmDialog, showError } from './dialogs.js';
 import { setView } from './list.js';
 
 export const COLORS = ['#5b5bd6', '#0d9488', '#d97706', '#dc2626', '#db2777', '#7c3aed', '#2563eb', '#65a30d'];
@@ -92,6 +92,7 @@ function projectMenu(anchor, pos = {}) {
   if (!p) return;
   openMenu(anchor, [
     { label: 'Rename…', icon: 'edit', onSelect: () => renameProject(p) },
+    { label: 'Instructions…', icon: 'sparkle', onSelect: () => editInstructions(p) },
     { heading: 'Colour' },
     { element: colorPicker(p.color, (c) => { if (c !== (p.color || COLORS[0])) updateProject(p, { color: c }); }) },
     'separator',
@@ -104,9 +105,27 @@ async function renameProject(p) {
   if (name) updateProject(p, { name });
 }
 
+/** The project's instructions: sent with every chat in it, after the persona's. */
+function editInstructions(p) {
+  const text = h('textarea.input.project-instructions', { rows: 6, 'aria-label': 'Project instructions', placeholder: 'Instructions for every chat in this project' });
+  text.value = p.instructions || '';
+  const m = modal({
+    title: `Instructions for ${p.name}`,
+    description: 'Sent to the model in every chat of this project, after the persona and before the chat’s own instructions.',
+    body: text,
+    footer: [
+      h('button.btn', { type: 'button', text: 'Cancel', onclick: () => m.close() }),
+      h('button.btn.btn-primary', { type: 'button', text: 'Save', onclick: async () => { m.close(); await updateProject(p, { instructions: text.value }); } }),
+    ],
+  });
+  text.focus();
+}
+
 async function updateProject(p, fields) {
   try {
-    await post('/api/projects/rename', { project_id: p.project_id, name: fields.name || p.name, color: fields.color || p.color });
+    const body = { project_id: p.project_id, name: fields.name || p.name, color: fields.color || p.color };
+    if (fields.instructions !== undefined) body.instructions = fields.instructions;
+    await post('/api/projects/rename', body);
     await loadProjects();
     emit(EV.LIST_UPDATED, {});
   } catch (err) {

@@ -1,6 +1,6 @@
 // Settings: the dialog (theme, send key, default and title models, display toggles, password, the
-// panels of providers, MCP servers, web tools and approvals) and the preferences behind it, which live on the
-// server (/api/settings).
+// panels of instructions and personas, providers, MCP servers, web tools and approvals) and the preferences
+// behind it, which live on the server (/api/settings).
 import { get, post } from './api.js';
 import { state, local } from './state.js';
 import { EV, on, emit } from './events.js';
@@ -13,6 +13,7 @@ import { approvalsPanel } from './approvals.js';
 import { mcpPanel } from './mcp.js';
 import { agentsPanel } from './runtimes.js';
 import { webToolsPanel } from './web-tools.js';
+import { instructionsPanel } from './personas.js';
 
 const THEMES = [['light', 'Light', 'sun'], ['dark', 'Dark', 'moon'], ['system', 'System', 'monitor']];
 
@@ -64,7 +65,7 @@ async function saveSetting(patch) {
 
 function openSettings(section = 'general') {
   const s = state.settings;
-  const tabs = [['general', 'General'], ['providers', 'Providers'], ['agents', 'Agents'], ['mcp', 'MCP servers'], ['web', 'Web'], ['approvals', 'Approvals'], ['security', 'Security']];
+  const tabs = [['general', 'General'], ['instructions', 'Instructions'], ['providers', 'Providers'], ['agents', 'Agents'], ['mcp', 'MCP servers'], ['web', 'Web'], ['approvals', 'Approvals'], ['security', 'Security']];
   const panels = {};
   const nav = h('div.tabs', { role: 'tablist', 'aria-label': 'Settings sections' });
   const content = h('div.tab-panels');
@@ -100,6 +101,7 @@ function openSettings(section = 'general') {
 
   panels.providers = h('div.tab-panel', { role: 'tabpanel', id: 'panel-providers', 'aria-labelledby': 'tab-providers' }, h('p.muted', { text: 'Loading…' }));
   renderProviders(panels.providers);
+  panels.instructions = h('div.tab-panel', { role: 'tabpanel', id: 'panel-instructions', 'aria-labelledby': 'tab-instructions' }, instructionsPanel());
   panels.agents = h('div.tab-panel', { role: 'tabpanel', id: 'panel-agents', 'aria-labelledby': 'tab-agents' }, agentsPanel());
   panels.mcp = h('div.tab-panel', { role: 'tabpanel', id: 'panel-mcp', 'aria-labelledby': 'tab-mcp' }, mcpPanel());
   panels.web = h('div.tab-panel', { role: 'tabpanel', id: 'panel-web', 'aria-labelledby': 'tab-web' }, webToolsPanel());

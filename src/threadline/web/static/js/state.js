@@ -9,6 +9,8 @@ export const state = {
   models: { providers: [], default_model: null },
   projects: [],
   runtimes: [],         // the built-in agent and the configured ACP agents
+  personas: [],         // the named prompts with their model, parameters and tools (/api/personalities)
+  tools: [],            // the tool names a persona may pick from
   session: null,        // the open session (with messages), or a draft
   run: null,            // the run the open chat follows: {streamId, sessionId, turn, stream}
   starting: false,      // a chat/start request of the open chat is in flight
@@ -35,6 +37,12 @@ function syncBusy() {
 export function setRun(run) {
   state.run = run;
   syncBusy();
+}
+
+export function setPersonas(personas, tools) {
+  state.personas = personas;
+  state.tools = tools;
+  emit(EV.PERSONAS, personas);
 }
 
 export function setStarting(starting) {
