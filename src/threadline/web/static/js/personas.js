@@ -23,6 +23,7 @@ export function initPersonas() {
   on(EV.SESSION_RELOADED, renderChip);
   on(EV.SESSION_META, renderChip);
   on(EV.SESSION_REUSED, renderChip);
+  on(EV.PERSONAS, renderChip);
 }
 
 export async function loadPersonas() {
@@ -40,7 +41,8 @@ function renderChip() {
   const name = state.session?.persona;
   chip.hidden = !name;
   chip.textContent = name || '';
-  chip.title = name ? `Persona: ${name}` : '';
+  const known = state.personas.find((p) => p.name === name);
+  chip.title = name ? `Persona: ${name}${known?.description ? ` · ${known.description}` : ''}` : '';
 }
 
 // ---- Settings panel ---------------------------------------------------------------------------
@@ -60,10 +62,11 @@ export function instructionsPanel() {
       showError(err, 'Could not save the system prompt');
     }
   } });
-  const list = h('div.persona-list', { 'aria-live': 'polite' });
+  const list = h('div.persona-list', { 'aria-live': 'polite' }, h('p.muted', { text: 'Loading…' }));
   const formSlot = h('div.persona-form-slot');
   const view = { list, formSlot };
-  view.refresh = async () => { await loadPersonas(); renderPersonaList(view); };
+  view.refresh = () => loadPersonas();
+  const off = on(EV.PERSONAS, () => { if (list.isConnected) renderPersonaList(view); else off(); });
   view.showForm = (persona = null) => showPersonaForm(view, persona);
   view.refresh();
   return h('div.instructions-settings', null,
