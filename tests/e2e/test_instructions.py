@@ -76,3 +76,11 @@ def test_session_instructions_persona_and_the_effective_prompt(page: Any, api: h
     assert shown.locator('.prompt-section[data-section="session"] pre').inner_text() == (
         "## Instructions for this chat\nCite the file names you read.")
     screenshot(page, "effective-prompt")
+
+    shown.locator("button", has_text="Close").click()
+    send(page, "/personality none")  # Hermes' slash command
+    page.locator("#persona-chip").wait_for(state="hidden")
+    assert get_session(api, sid)["persona"] is None
+    send(page, "/personality Reviewer")
+    page.locator("#persona-chip", has_text="Reviewer").wait_for()
+    assert get_session(api, sid)["persona"] == "Reviewer"

@@ -11,6 +11,7 @@ import { askBtw, startBackground } from './side.js';
 import { loadModels, resolveModelName } from './models.js';
 import { send } from './chat.js';
 import { steer, interrupt } from './steer.js';
+import { choosePersona } from './personas.js';
 
 export const COMMANDS = [
   { name: 'new', description: 'Start a new chat', run: () => newChat() },
@@ -23,6 +24,7 @@ export const COMMANDS = [
   { name: 'btw', args: '<question>', description: 'Ask a side question; the chat is not changed', run: (arg) => need(arg, 'a question', () => askBtw(arg)) },
   { name: 'background', args: '<prompt>', description: 'Run a task in the background', run: (arg) => need(arg, 'a prompt', () => startBackground(arg)) },
   { name: 'model', args: '[name]', description: 'Switch model, or pick one', run: model },
+  { name: 'personality', args: '[name | none]', description: 'Choose this chat’s persona, or edit its instructions', run: (arg) => choosePersona(arg) },
   { name: 'title', args: '<title>', description: 'Rename this chat', run: (arg) => need(arg, 'a title', () => rename(arg)) },
   { name: 'help', description: 'Commands and keyboard shortcuts', run: help },
 ];

@@ -228,3 +228,20 @@ export async function openEffectivePrompt() {
     footer: [copy, h('button.btn.btn-primary', { type: 'button', text: 'Close', onclick: () => m.close() })],
   });
 }
+
+/** `/personality NAME` chooses a persona for the open chat (`none` clears it); without a name it
+ * opens the chat's instructions. */
+export async function choosePersona(arg) {
+  const s = state.session;
+  if (!s) return;
+  if (!arg) { openChatInstructions(); return; }
+  const name = arg.toLowerCase() === 'none' ? '' : arg;
+  try {
+    const data = await post('/api/personality/set', { session_id: s.session_id, name });
+    const fresh = data.session;
+    patchSession({ persona: fresh.persona, personality: fresh.personality, model: fresh.model });
+    toast(name ? `Persona: ${data.personality}` : 'No persona.', { kind: 'success' });
+  } catch (err) {
+    showError(err, 'Could not choose the persona');
+  }
+}
