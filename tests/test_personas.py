@@ -175,7 +175,8 @@ async def test_effective_prompt(client: httpx.AsyncClient, app: FastAPI) -> None
     assert prompt["persona"] == "Reviewer" and prompt["parameters"] == {
         "temperature": 0.2, "max_tokens": 300, "reasoning_effort": "high"}
     assert prompt["tools"] == ["read_file", "search_files"]
-    assert prompt["reasoning_effort_sent"] is False  # test-model-2 takes no reasoning effort
+    # No provider is configured here: no model, so no request fields (tests/runs/test_instructions.py has them)
+    assert prompt["model"] is None and "no provider" in prompt["model_error"] and prompt["request"] is None
 
     await client.post("/api/personalities/delete", json={"name": "Reviewer"})
     after = (await client.get("/api/session/prompt", params={"session_id": sid})).json()

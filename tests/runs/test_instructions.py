@@ -65,6 +65,7 @@ async def test_openai_request_carries_instructions_and_persona_parameters(chat, 
     prompt = (await chat.get("/api/session/prompt", params={"session_id": sid})).json()
     assert prompt["system"] == system["content"]  # the effective prompt is exactly what was sent
     assert prompt["model"] == "openai/test-model"
+    assert prompt["request"] == {"max_tokens": 321, "temperature": 0.3}  # test-model takes no reasoning effort
 
     # A reasoning model gets the effort; a persona without tools sends none.
     await chat.post("/api/personalities", json={"name": "Reviewer", "prompt": RULES[1], "model": "openai/o4-mini",
@@ -100,3 +101,19 @@ async def test_anthropic_request_carries_instructions_and_persona_parameters(hom
         body = llm.requests[-1]
         assert body["thinking"] == {"type": "enabled", "budget_tokens": 8192}
         assert body["max_tokens"] > 8192 and "temperature" not in body  # thinking takes no temperature
+
+
+def test_request_fields_follow_what_each_model_takes():
+    from threadline.agent.params import ModelParams, anthropic_fields, openai_fields
+
+    chosen = ModelParams(temperature=1.5, max_tokens=100, reasoning_effort="high")
+    assert openai_fields("llama3.1", chosen) == {"max_tokens": 100, "temperature": 1.5}
+    assert openai_fields("openrouter/openai/gpt-oss-120b", chosen) == {
+        "max_tokens": 100, "temperature": 1.5, "reasoning_effort": "high"}
+    assert openai_fields("o3-mini", chosen) == {"max_completion_tokens": 100, "reasoning_effort": "high"}
+    assert openai_fields("gpt-5", ModelParams(temperature=0.2)) == {}
+    assert openai_fields("gpt-4o", ModelParams(), default_max_tokens=50) == {"max_tokens": 50}
+    assert anthropic_fields("claude-3-5-haiku-latest", chosen) == {"max_tokens": 100, "temperature": 1.0}
+    assert anthropic_fields("claude-opus-4-1", chosen) == {
+        "max_tokens": 24576 + 1024, "thinking": {"type": "enabled", "budget_tokens": 24576}}
+    assert anthropic_fields("claude-sonnet-4-5", ModelParams()) == {"max_tokens": 8192}

@@ -1,8 +1,8 @@
 """The built-in runtime: the provider loop of ``agent/loop.py`` with the workspace tools and the
-tools of the enabled MCP servers (``extra_tools``, asked for at the start of each run), narrowed to
-a persona's tools (``RunContext.tool_names``) and called with its parameters (``RunContext.params``). Chat runs
+tools of the enabled MCP servers (``extra_tools``, asked for at the start of each run). Chat runs
 also get ``clarify`` (a question to the user); it steers (``steerable``): text the user sends while a
-run is live joins the turn before the next model call."""
+run is live joins the turn before the next model call. A persona narrows the tools
+(``RunContext.tool_names``) and sets the model parameters (``RunContext.params``)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from threadline.agent.builtin import BuiltinRuntime, only
 from threadline.agent.events import ProviderError
-from threadline.agent.params import ModelParams, supports_effort
+from threadline.agent.params import ModelParams, request_fields
 from threadline.agent.providers.registry import ProviderRegistry
 from threadline.agent.runtime import RuntimeRegistry
 from threadline.errors import BadRequest
@@ -45,18 +45,19 @@ async def effective_prompt(
     parts = await instructions.parts(target)
     profile = await instructions.profile(target)
     runtime = runtimes.get(session["runtime"] if session["runtime"] != "builtin" else None)
-    model, model_error, effort = None, None, False
+    model, model_error = None, None
     try:
         model = await runtime.check(session["model"])
     except BadRequest as exc:
         model_error = exc.message
     tools: list[str] | None = None
+    request: dict[str, Any] | None = None
     if isinstance(runtime, BuiltinRuntime):
         tools = only(await runtime.default_tools(clarify=session["kind"] == "chat"), profile.tools).names()
         if model:
             try:
                 config, name = providers.resolve_config(model)
-                effort = supports_effort(config.kind, name)
+                request = request_fields(config.kind, name, profile.params)
             except ProviderError:
                 pass
     return {
@@ -69,7 +70,7 @@ async def effective_prompt(
         "model_error": model_error,
         "runtime": runtime.name,
         "parameters": profile.params.public(),
-        "reasoning_effort_sent": effort and profile.params.reasoning_effort is not None,
+        "request": request,  # the fields the provider is sent for them (null: not the built-in agent)
         "tools": tools,  # null for a runtime whose tools are its own (ACP agents)
         "workspace": str(Path(session["workspace"])),
     }

@@ -17,7 +17,7 @@ from threadline.agent.events import (
     TurnEnd,
     Usage,
 )
-from threadline.agent.params import ModelParams, anthropic_budget
+from threadline.agent.params import ANTHROPIC_MAX_TOKENS, ModelParams, anthropic_fields
 from threadline.agent.providers.base import (
     CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
@@ -47,7 +47,7 @@ class AnthropicProvider:
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = CONNECT_TIMEOUT,
         max_retries: int = 1,
-        max_tokens: int = 8192,
+        max_tokens: int = ANTHROPIC_MAX_TOKENS,
         thinking_budget: int | None = None,
     ) -> None:
         self.name = name
@@ -82,20 +82,15 @@ class AnthropicProvider:
     def _body(
         self, model: str, messages: list[dict[str, Any]], tools: list[ToolSpec], chosen: ModelParams,
     ) -> dict[str, Any]:
-        """The request's parameters: a persona's ``max_tokens`` and ``temperature`` (at most 1 here)
-        over the provider's; its reasoning effort as a thinking budget on models that think. With
-        thinking on, the API takes no temperature and wants ``max_tokens`` above the budget."""
-        max_tokens = chosen.max_tokens or self.max_tokens
-        body: dict[str, Any] = {"model": model, "messages": messages, "max_tokens": max_tokens}
+        """The request's parameters, a persona's over the provider's (``params.anthropic_fields``)."""
+        fields = anthropic_fields(model, chosen, self.max_tokens, self.thinking_budget)
+        temperature = fields.pop("temperature", None)
+        body: dict[str, Any] = {"model": model, "messages": messages, **fields}
+        if temperature is not None:  # the Messages API's field; this SDK has no keyword for it
+            body["extra_body"] = {"temperature": temperature}
         if tools:
             body["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
                              for t in tools]
-        budget = anthropic_budget(model, chosen) or self.thinking_budget
-        if budget:
-            body["thinking"] = {"type": "enabled", "budget_tokens": budget}
-            body["max_tokens"] = max(max_tokens, budget + 1024)
-        elif chosen.temperature is not None:  # the Messages API's field; this SDK has no keyword for it
-            body["extra_body"] = {"temperature": min(chosen.temperature, 1.0)}
         return body
 
     async def stream(

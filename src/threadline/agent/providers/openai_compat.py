@@ -26,7 +26,7 @@ from threadline.agent.events import (
     TurnEnd,
     Usage,
 )
-from threadline.agent.params import ModelParams, openai_effort
+from threadline.agent.params import ModelParams, openai_fields
 from threadline.agent.providers.base import (
     CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
@@ -103,22 +103,15 @@ class OpenAIProvider:
         system: str | None = None,
         params: ModelParams | None = None,
     ) -> AsyncIterator[ProviderEvent]:
-        chosen = params or ModelParams()
         body: dict[str, Any] = {
             "model": model,
             "messages": to_openai_messages(messages, system),
             "stream": True,
             "stream_options": {"include_usage": True},
+            **openai_fields(model, params or ModelParams(), self.max_tokens),
         }
         if tools:
             body["tools"] = [to_openai_tool(t) for t in tools]
-        if chosen.max_tokens or self.max_tokens:
-            body["max_tokens"] = chosen.max_tokens or self.max_tokens
-        if chosen.temperature is not None:
-            body["temperature"] = chosen.temperature
-        effort = openai_effort(model, chosen)
-        if effort:
-            body["reasoning_effort"] = effort
         calls: dict[int, _PendingCall] = {}
         finish: str | None = None
         usage: Usage | None = None

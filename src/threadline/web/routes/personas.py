@@ -73,8 +73,9 @@ async def session_prompt(
 ) -> JSON:
     """The effective prompt of a session: ``system`` (the exact text sent as the system prompt),
     ``sections`` (``[{name, text}]`` in the documented order), ``persona``, ``model``, ``parameters``
-    (``temperature``, ``max_tokens``, ``reasoning_effort``), ``reasoning_effort_sent`` (whether the
-    model takes it) and ``tools`` (null for an ACP agent). Drafts too."""
+    (``temperature``, ``max_tokens``, ``reasoning_effort``), ``request`` (the fields the provider is
+    sent for them, what the model does not take left out) and ``tools`` (null for an ACP agent).
+    Drafts too."""
     return await effective_prompt(
         session_id, sessions=services.sessions, instructions=services.runs.executor.instructions,
         runtimes=services.runtimes, providers=services.providers,

@@ -210,7 +210,8 @@ export async function openEffectivePrompt() {
     ['Persona', data.persona || (data.persona_missing ? `${s.persona} (deleted: left out)` : 'none')],
     ['Temperature', params.temperature ?? 'model default'],
     ['Max tokens', params.max_tokens ?? 'model default'],
-    ['Reasoning effort', params.reasoning_effort ? `${params.reasoning_effort}${data.reasoning_effort_sent ? '' : ' (not sent: this model has none)'}` : 'model default'],
+    ['Reasoning effort', params.reasoning_effort || 'model default'],
+    ['Sent to the provider', data.request ? (JSON.stringify(data.request) === '{}' ? 'no parameters' : JSON.stringify(data.request)) : 'the agent’s own'],
     ['Tools', data.tools === null ? 'the agent’s own' : (data.tools.join(', ') || 'none')],
   ];
   const sections = data.sections.map((sec) => h('details.prompt-section', { open: sec.name !== 'base' && sec.name !== 'skills' || null, dataset: { section: sec.name } },
