@@ -188,3 +188,15 @@ async def test_effective_prompt(client: httpx.AsyncClient, app: FastAPI) -> None
     assert "GLOBAL RULE" in shown["system"] and "PROJECT RULE" not in shown["system"]
     assert (await client.get("/api/session/prompt", params={"session_id": "feedfacecafe"})).status_code == 404
     assert (await client.get("/api/session/prompt", params={"session_id": "../x"})).status_code == 404
+
+
+async def test_instructions_and_persona_survive_export_and_import(client: httpx.AsyncClient, app: FastAPI) -> None:
+    sid = await chat_session(client, app)
+    await client.post("/api/personalities", json=REVIEWER)
+    await client.post("/api/session/update", json={"session_id": sid, "instructions": "Keep it short.",
+                                                   "persona": "Reviewer"})
+    exported = (await client.get("/api/session/export", params={"session_id": sid})).json()
+    assert exported["instructions"] == "Keep it short." and exported["persona"] == "Reviewer"
+    imported = (await client.post("/api/session/import", json=exported)).json()["session"]
+    assert imported["session_id"] != sid
+    assert (imported["instructions"], imported["persona"]) == ("Keep it short.", "Reviewer")

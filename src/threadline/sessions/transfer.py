@@ -16,8 +16,9 @@ from threadline.jsonvalues import require_storable
 from threadline.sessions import branches
 from threadline.sessions.branch_transfer import ROLE_NAMES, insert_tree, parse_tree, version_chains
 from threadline.sessions.content import text_of
+from threadline.sessions.personas import INSTRUCTIONS_MAX
 from threadline.sessions.service import VALID_ROLES, NewMessage, SessionService, clean_title, new_session_id
-from threadline.sessions.views import SessionDetail
+from threadline.sessions.views import INSTRUCTIONS, PERSONA, SessionDetail
 from threadline.store import tables as t
 from threadline.store.bulk import insert_rows
 
@@ -238,9 +239,20 @@ def prepare_import(
         "input_tokens": _count(payload, "input_tokens"),
         "output_tokens": _count(payload, "output_tokens"),
         "estimated_cost": None if cost is None else _cost(cost),  # None: unknown, not free
-        "extra": dict(payload["extra"]) if isinstance(payload.get("extra"), dict) else {},
+        "extra": _extra(payload),
     }
     return PreparedSession(row, rows, tree.parents if tree is not None else None)
+
+
+def _extra(payload: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` with the session's ``instructions`` and ``persona`` (Hermes WebUI's ``personality``),
+    which an export shows beside it."""
+    extra = dict(payload["extra"]) if isinstance(payload.get("extra"), dict) else {}
+    for key in (INSTRUCTIONS, PERSONA):
+        value = payload.get(key) or (payload.get("personality") if key == PERSONA else None)
+        if isinstance(value, str) and value:
+            extra[key] = value[:INSTRUCTIONS_MAX]
+    return extra
 
 
 async def write_imports(conn: AsyncConnection, sessions: list[PreparedSession]) -> None:
