@@ -117,3 +117,18 @@ def test_request_fields_follow_what_each_model_takes():
     assert anthropic_fields("claude-opus-4-1", chosen) == {
         "max_tokens": 24576 + 1024, "thinking": {"type": "enabled", "budget_tokens": 24576}}
     assert anthropic_fields("claude-sonnet-4-5", ModelParams()) == {"max_tokens": 8192}
+
+
+async def test_the_effective_prompt_of_an_acp_session_says_the_agent_has_its_own(chat, chat_app):
+    from tests.runs.test_runtime_seam import EchoRuntime
+
+    class AcpLike(EchoRuntime):
+        name = "acp-like"
+        kind = "acp"
+
+    chat_app.state.services.runtimes.register(AcpLike())
+    await chat.post("/api/settings", json={"system_prompt": RULES[0]})
+    sid = (await chat.post("/api/session/new", json={"runtime": "acp-like"})).json()["session"]["session_id"]
+    prompt = (await chat.get("/api/session/prompt", params={"session_id": sid})).json()
+    assert prompt["runtime"] == "acp-like" and prompt["system"] == "" and prompt["sections"] == []
+    assert "its own instructions" in prompt["note"] and prompt["tools"] is None and prompt["request"] is None

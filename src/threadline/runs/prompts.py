@@ -60,8 +60,12 @@ async def effective_prompt(
                 request = request_fields(config.kind, name, profile.params)
             except ProviderError:
                 pass
+    note = None
+    if runtime.kind == "acp":  # an ACP agent brings its own instructions (docs/agents.md)
+        parts, note = [], f"The agent {runtime.name!r} uses its own instructions; Threadline's are not sent to it."
     return {
         "session_id": session["session_id"],
+        "note": note,
         "system": join(parts),
         "sections": [{"name": name, "text": text} for name, text in parts],
         "persona": profile.persona,

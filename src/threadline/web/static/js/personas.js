@@ -223,6 +223,7 @@ export async function openEffectivePrompt() {
     title: 'Effective prompt', wide: true, className: 'modal-prompt',
     description: 'What the next message of this chat sends before the conversation, in this order.',
     body: h('div.stack', null,
+      data.note ? h('p.field-help', { text: data.note }) : null,
       h('dl.prompt-facts', null, ...facts.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: String(v) })])),
       ...sections,
       h('details.prompt-section', null, h('summary', { text: 'As sent (one text)' }), h('pre.prompt-text', { id: 'prompt-system', text: data.system }))),
