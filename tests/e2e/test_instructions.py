@@ -43,6 +43,7 @@ def test_session_instructions_persona_and_the_effective_prompt(page: Any, api: h
         box.set_checked(box.get_attribute("value") == "read_file")
     form.locator("button", has_text="Save persona").click()
     panel.locator('.persona-row[data-persona="Reviewer"]').wait_for()
+    screenshot(page, "settings-instructions")
     page.keyboard.press("Escape")
     saved = api.get("/api/personalities").json()["personalities"]
     assert [(p["name"], p["temperature"], p["max_tokens"], p["tools"]) for p in saved] == [
