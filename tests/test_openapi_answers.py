@@ -56,7 +56,7 @@ SHAPES = {
     "SessionPublic": {"session_id", "title", "workspace", "model", "runtime", "project_id", "pinned", "archived",
                       "kind", "created_at", "updated_at", "last_message_at", "message_count", "input_tokens",
                       "output_tokens", "estimated_cost", "active_stream_id", "is_streaming", "pending_approval",
-                      "pending_clarify", "is_draft"},
+                      "pending_clarify", "is_draft", "instructions", "persona", "personality"},
     "SessionDetail": {"messages", "_messages_offset", "_messages_truncated", "branches_after", "queue"},
     "MessagePublic": {"id", "parent_id", "seq", "role", "content", "status", "timestamp", "tool_calls",
                       "tool_call_id", "reasoning", "run_id", "_partial", "_error", "_interrupted", "in_context",
@@ -226,13 +226,13 @@ async def test_real_answers_validate_against_the_documented_schemas(
 
 
 async def test_a_key_the_shapes_do_not_name_is_allowed(served: tuple[httpx.AsyncClient, Answers]) -> None:
-    """Fields other work adds (``server_time`` in the list, persona fields in a session) validate as
+    """Fields other work adds (``server_time`` in the list, a new object in a session) validate as
     they are, before they are named in a shape."""
     client, answers = served
     listed = (await client.get("/api/sessions")).json()
     draft = (await client.post("/api/session/new", json={})).json()
     listed["server_time"] = 1.5
-    draft["session"]["persona"] = {"name": "a persona"}
+    draft["session"]["badge"] = {"name": "a badge"}
     assert not list(answers.validator("get", "/api/sessions").iter_errors(listed))
     assert not list(answers.validator("get", "/api/session").iter_errors(draft))
     draft["session"]["message_count"] = "many"  # a named key of the wrong type is refused
