@@ -4,7 +4,7 @@ Endpoints whose fields are all optional get ``{}`` and each field alone: they ma
 then must change nothing either (``POST /api/providers {"api_key": ...}`` once replaced the configured
 provider). The state compared before and after each call is read through the API: settings,
 providers, the sessions list, a session with its messages, projects, memory, skills, tasks, MCP
-servers, runtimes, approvals, notices, the web tools and the session's workspace."""
+servers, runtimes, approvals, notices, the web tools, the personas and the session's workspace."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from threadline.web.app import create_app
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
 SNAPSHOT = ("/api/settings", "/api/providers", "/api/projects", "/api/memory", "/api/skills", "/api/crons",
-            "/api/mcp/servers", "/api/runtimes", "/api/approvals", "/api/notices", "/api/web-tools")
+            "/api/mcp/servers", "/api/runtimes", "/api/approvals", "/api/notices", "/api/web-tools",
+            "/api/personalities")
 # Complete bodies that are empty on purpose, and what they change that the snapshot does not read.
 EMPTY_IS_COMPLETE = {
     "/api/auth/logout": "ends the caller's own login (there is none here)",
