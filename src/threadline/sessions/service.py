@@ -33,6 +33,7 @@ from threadline.sessions.views import (
     session_detail,
     session_public,
 )
+from threadline.sessions.workspaces import SavedWorkspaces
 from threadline.settings import Settings
 from threadline.store import tables as t
 from threadline.store.engine import Store
@@ -119,6 +120,7 @@ class SessionService:
         self.store = store
         self.drafts = drafts
         self.settings = settings
+        self.workspaces = SavedWorkspaces(store, settings)
 
     # -- identity and lookup -------------------------------------------------------------------
 
@@ -132,10 +134,15 @@ class SessionService:
     async def create_draft(
         self, *, workspace: str | None = None, model: str | None = None, runtime: str | None = None
     ) -> SessionPublic:
-        """``runtime`` is a checked runtime name (the web layer checks it against the registry)."""
+        """``runtime`` is a checked runtime name (the web layer checks it against the registry). Without
+        a workspace the draft gets the last one used (``SavedWorkspaces.choose``); a workspace given is
+        remembered as the last one used."""
+        chosen = await self.workspaces.choose(workspace)
+        if workspace:
+            await self.workspaces.used(chosen)
         draft = Draft(
             id=new_session_id(),
-            workspace=self.resolve_workspace(workspace),
+            workspace=chosen,
             model=model or self.settings.default_model,
             runtime=runtime,
         )
@@ -354,21 +361,24 @@ class SessionService:
         session_id = check_session_id(session_id)
         changes: dict[str, Any] = {}
         if workspace is not None:
-            changes["workspace"] = self.resolve_workspace(workspace)
+            changes["workspace"] = await self.workspaces.choose(workspace, last=False)
         if model is not None:
             changes["model"] = model or None
         if runtime is not None:
             changes["runtime"] = runtime or None
         draft = await self.drafts.get(session_id)
+        stored = None
         if draft is not None:
             async with self.store.read() as conn:
                 stored = await self.row(conn, session_id)
-            if stored is None:
-                for key, value in changes.items():
-                    setattr(draft, key, value)
-                await self.drafts.put(draft)
-                return await self.get(session_id)
-        await self._set(session_id, **changes)
+        if draft is not None and stored is None:
+            for key, value in changes.items():
+                setattr(draft, key, value)
+            await self.drafts.put(draft)
+        else:
+            await self._set(session_id, **changes)
+        if workspace:
+            await self.workspaces.used(changes["workspace"])
         return await self.get(session_id)
 
     async def delete(self, session_id: str) -> bool:
