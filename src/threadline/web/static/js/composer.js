@@ -240,7 +240,7 @@ export async function uploadFiles(files, dir = '') {
     try {
       const result = await uploadFile(sessionId, file, dir);
       item.uploading = false;
-      item.path = result.path || result.filename || file.name;
+      item.path = result.workspace_path || result.path || result.filename || file.name;
       item.name = result.filename || file.name;
       done.push(item);
     } catch (err) {
