@@ -1,5 +1,5 @@
 // Settings: the dialog (theme, send key, default and title models, display toggles, password, the
-// panels of providers, MCP servers, web tools and approvals) and the preferences behind it, which live on the
+// panels of saved workspaces, providers, MCP servers, web tools and approvals) and the preferences behind it, which live on the
 // server (/api/settings).
 import { get, post } from './api.js';
 import { state, local } from './state.js';
@@ -13,6 +13,7 @@ import { approvalsPanel } from './approvals.js';
 import { mcpPanel } from './mcp.js';
 import { agentsPanel } from './runtimes.js';
 import { webToolsPanel } from './web-tools.js';
+import { workspacesPanel } from './workspaces.js';
 
 const THEMES = [['light', 'Light', 'sun'], ['dark', 'Dark', 'moon'], ['system', 'System', 'monitor']];
 
@@ -64,7 +65,7 @@ async function saveSetting(patch) {
 
 function openSettings(section = 'general') {
   const s = state.settings;
-  const tabs = [['general', 'General'], ['providers', 'Providers'], ['agents', 'Agents'], ['mcp', 'MCP servers'], ['web', 'Web'], ['approvals', 'Approvals'], ['security', 'Security']];
+  const tabs = [['general', 'General'], ['workspaces', 'Workspaces'], ['providers', 'Providers'], ['agents', 'Agents'], ['mcp', 'MCP servers'], ['web', 'Web'], ['approvals', 'Approvals'], ['security', 'Security']];
   const panels = {};
   const nav = h('div.tabs', { role: 'tablist', 'aria-label': 'Settings sections' });
   const content = h('div.tab-panels');
@@ -98,6 +99,7 @@ function openSettings(section = 'general') {
     toggle('Show token usage', 'Show tokens used per reply and per chat.', !!s.show_token_usage, (v) => saveSetting({ show_token_usage: v })),
     h('p.settings-version', { text: `Threadline ${document.body.dataset.version || ''}`.trim() }));
 
+  panels.workspaces = h('div.tab-panel', { role: 'tabpanel', id: 'panel-workspaces', 'aria-labelledby': 'tab-workspaces' }, workspacesPanel());
   panels.providers = h('div.tab-panel', { role: 'tabpanel', id: 'panel-providers', 'aria-labelledby': 'tab-providers' }, h('p.muted', { text: 'Loading…' }));
   renderProviders(panels.providers);
   panels.agents = h('div.tab-panel', { role: 'tabpanel', id: 'panel-agents', 'aria-labelledby': 'tab-agents' }, agentsPanel());
