@@ -182,6 +182,8 @@ async def test_archives_are_extracted_into_a_new_folder(client: httpx.AsyncClien
     ("dev.tar.bz2", tar_bytes([special("null", tarfile.CHRTYPE)], mode="w:bz2"), 400, "device"),
     ("fifo.tar", tar_bytes([special("pipe", tarfile.FIFOTYPE)], mode="w"), 400, "device"),
     ("dup.tar", tar_bytes([("a.txt", b"1"), ("a.txt", b"2")], mode="w"), 400, "twice"),
+    ("deep.zip", zip_bytes({"a/" * 3000 + "x": b"x"}), 400, "longer than"),
+    ("file-dir.zip", zip_bytes({"a": b"file", "a/b": b"x"}), 400, "as a folder"),
     ("bad.zip", b"PK\x03\x04 not really a zip", 400, "not a valid archive"),
     ("bad.tar.gz", b"\x1f\x8b\x08\x00 broken", 400, "not a valid archive"),
 ])
@@ -217,3 +219,15 @@ async def test_bombs_and_member_floods_stop_at_the_limits(
     tar_flood = tar_bytes([(f"f{i}", b"") for i in range(51)])
     assert (await archive_upload(client, sid, "flood.tgz", tar_flood)).status_code == 400
     assert os.listdir(ws) == []
+
+
+async def test_archives_never_land_outside_through_a_linked_folder(
+    client: httpx.AsyncClient, sid: str, ws: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, ws / "out")
+    for path in ("out", "out/deeper", "../outside", str(outside)):
+        answer = await archive_upload(client, sid, "a.zip", zip_bytes({"x.txt": b"x"}), path=path)
+        assert answer.status_code == 400, (path, answer.text)
+    assert os.listdir(outside) == [] and sorted(os.listdir(ws)) == ["out"]

@@ -33,7 +33,7 @@ from typing import IO, Any
 from threadline.errors import BadRequest, PayloadTooLarge
 from threadline.workspace.entries import check_name
 from threadline.workspace.fileio import os_errors
-from threadline.workspace.jail import Jail, PathEscape
+from threadline.workspace.jail import MAX_PATH_BYTES, Jail, PathEscape
 from threadline.workspace.pool import checkpoint
 from threadline.workspace.writing import make_folder, upload_name
 
@@ -74,6 +74,8 @@ def member_parts(name: str) -> list[str]:
     backslash or NUL, or a component that is not a valid name."""
     if "\x00" in name or "\\" in name:
         raise ArchiveRefused(f"archive member {name!r} has a backslash or NUL in its name")
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_PATH_BYTES:
+        raise ArchiveRefused(f"archive member {name[:80]!r}... has a name longer than {MAX_PATH_BYTES} bytes")
     if name.startswith("/") or _DRIVE.match(name):
         raise ArchiveRefused(f"archive member {name!r} has an absolute name")
     parts = [p for p in name.split("/") if p not in ("", ".")]
