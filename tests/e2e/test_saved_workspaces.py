@@ -32,7 +32,10 @@ def test_choose_a_saved_workspace_for_a_new_chat(page: Any, server: Server) -> N
         page.keyboard.press("Escape")
 
         page.locator("#workspace-picker").click()
-        page.locator(".menu .menu-item", has_text="Saved E2E").click()
+        choice = page.locator(".menu .menu-item", has_text="Saved E2E")
+        choice.wait_for()
+        screenshot(page, "desktop-light-workspace-menu")
+        choice.click()
         expect(page.locator("#workspace-label")).to_have_text("saved-e2e")
         with server.api() as api:
             assert api.get("/api/workspaces").json()["last"] == str(project)

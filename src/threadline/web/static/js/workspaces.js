@@ -21,16 +21,21 @@ export async function openWorkspaceMenu(anchor, { current, onChoose, onOther, on
   const { workspaces } = await loadWorkspaces();
   const items = [{ heading: 'Workspace' }];
   for (const w of workspaces) {
-    items.push({ label: w.name, hint: w.path, checked: w.path === current, onSelect: () => onChoose(w.path) });
+    items.push({ label: w.name, hint: shortPath(w.path), checked: w.path === current, onSelect: () => onChoose(w.path) });
   }
   if (current && !workspaces.some((w) => w.path === current)) {
-    items.push({ label: current.split('/').filter(Boolean).pop() || current, hint: current, checked: true });
+    items.push({ label: current.split('/').filter(Boolean).pop() || current, hint: shortPath(current), checked: true });
   }
   items.push('separator', { label: 'Other folder…', icon: 'folder', onSelect: onOther },
     { label: 'Manage workspaces…', icon: 'settings', onSelect: onManage });
   const menu = openMenu(anchor, items, { minWidth: 280, className: 'menu-scroll' });
   menu.setAttribute('aria-label', 'Workspaces');
   return menu;
+}
+
+/** A path short enough for a menu hint: its end, after an ellipsis. */
+function shortPath(path, max = 28) {
+  return path.length <= max ? path : `…${path.slice(-(max - 1))}`;
 }
 
 /** The Workspaces panel of Settings. */
