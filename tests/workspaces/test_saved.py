@@ -172,3 +172,21 @@ async def test_the_jail_holds_in_a_saved_workspace(client: httpx.AsyncClient, pr
     assert by_name["out-file"].get("broken") and by_name["loop-a"].get("broken")
     assert secret.read_text() == "secret" and sorted(os.listdir(tmp_path / "projects")) == ["saved"]
     assert not (tmp_path / "new.txt").exists() and not (tmp_path / "projects" / "new.txt").exists()
+
+
+async def test_a_saved_folder_swapped_for_a_link_is_refused(
+    client: httpx.AsyncClient, projects: Path, tmp_path: Path
+) -> None:
+    ws = projects / "swapped"
+    ws.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    await client.post("/api/workspaces/add", json={"path": str(ws)})
+    sid = await new_draft(client, workspace=str(ws))
+    ws.rmdir()
+    os.symlink(tmp_path / "elsewhere", ws)  # the saved path now leads out of the roots
+    refused = await client.post("/api/session/new", json={"workspace": str(ws)})
+    assert refused.status_code == 400 and "outside the allowed roots" in refused.json()["error"]
+    files = await client.get("/api/list", params={"session_id": sid})
+    assert files.status_code == 403  # the draft made before the swap works there no more
+    fallback = (await client.post("/api/session/new", json={})).json()["session"]["workspace"]
+    assert fallback != str(ws) and not fallback.startswith(str(tmp_path / "elsewhere"))
