@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from bench.results import database_name, save  # noqa: E402
 from threadline.sessions import branches, history  # noqa: E402
-from threadline.sessions.service import NewMessage, SessionService  # noqa: E402
+from threadline.sessions.rows import NewMessage  # noqa: E402
+from threadline.sessions.service import SessionService  # noqa: E402
 
 PATH_LENGTH = 10_000
 VERSION_LENGTH = 20

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from threadline.sessions.service import NewMessage
+from threadline.sessions.rows import NewMessage
 
 
 async def new_draft(client: httpx.AsyncClient, **body: Any) -> str:

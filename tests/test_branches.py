@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import event, update
 
 from tests.support import add_messages, chat_session
-from threadline.sessions.service import NewMessage
+from threadline.sessions.rows import NewMessage
 from threadline.store import tables as t
 
 

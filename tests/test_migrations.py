@@ -258,7 +258,7 @@ async def test_linear_transcripts_become_single_branch_trees(tmp_path: Path) -> 
         found = await search_sessions(service, "number4")
         assert [(s["session_id"], s["on_active_path"]) for s in found["sessions"]] == [("s1", True)]
         async with store.write() as conn:
-            from threadline.sessions.service import NewMessage
+            from threadline.sessions.rows import NewMessage
 
             added = await service.append_message(conn, "s1", NewMessage(role="user", content="fresh zeppelin"))
         assert added["parent_id"] == leaves["s1"] and added["seq"] == 5

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     draft_ttl_seconds: float = Field(default=24 * 3600, gt=0)
     draft_cap: int = Field(default=10_000, ge=1)
     max_body_bytes: int = Field(default=20 * MB, ge=1024)
+    archive_max_bytes: int = Field(default=200 * MB, ge=1024)
+    archive_max_file_bytes: int = Field(default=100 * MB, ge=1024)
+    archive_max_members: int = Field(default=10_000, ge=1)
     session_list_max: int = Field(default=500, ge=1)
 
     default_workspace: Path | None = None
@@ -109,6 +112,11 @@ class Settings(BaseSettings):
     @property
     def resolved_skills_dir(self) -> Path:
         return (self.skills_dir or self.home / "skills").expanduser().resolve()
+
+    @property
+    def attachments_dir(self) -> Path:
+        """Where uploads are copied, one folder per session (removed with the session)."""
+        return self.home / "attachments"
 
     @property
     def providers_file(self) -> Path:

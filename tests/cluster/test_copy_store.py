@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 
 from tests.pg import PgDatabases, run_sync
 from threadline.cli import main
+from threadline.sessions.rows import NewMessage
 from threadline.sessions.search import search_sessions
-from threadline.sessions.service import NewMessage
 from threadline.settings import Settings
 from threadline.store import tables as t
 from threadline.store.copying import copy_order

@@ -172,19 +172,24 @@ async def test_symlinks_are_renamed_and_deleted_not_their_targets(
     assert not os.path.lexists(ws / "dir_link") and not os.path.lexists(ws / "l2")
 
 
-async def test_upload_streams_to_a_sanitized_unique_name(client: httpx.AsyncClient, sid: str, ws: Path) -> None:
+async def test_upload_streams_to_a_sanitized_unique_name(
+    client: httpx.AsyncClient, sid: str, ws: Path, settings: Settings
+) -> None:
     data = os.urandom(300_000)
     first = await client.post("/api/upload", data={"session_id": sid},
                               files={"file": ("../../evil name<>.bin", data, "application/octet-stream")})
     assert first.status_code == 200, first.text
-    assert first.json() == {"ok": True, "filename": "evil name_.bin", "path": "evil name_.bin", "size": 300_000}
+    copy = str(settings.attachments_dir / sid / "evil name_.bin")
+    assert first.json() == {"ok": True, "filename": "evil name_.bin", "path": copy, "workspace_path": "evil name_.bin",
+                            "size": 300_000, "mime": "application/octet-stream", "is_image": False}
     assert (ws / "evil name_.bin").read_bytes() == data
     second = await client.post("/api/upload", data={"session_id": sid, "path": "in/here"},
                                files={"file": ("evil name<>.bin", b"x", "application/octet-stream")})
-    assert second.json()["path"] == "in/here/evil name_.bin"
+    assert second.json()["workspace_path"] == "in/here/evil name_.bin"
+    assert second.json()["path"] == str(settings.attachments_dir / sid / "evil name_-1.bin")
     again = await client.post("/api/upload", data={"session_id": sid, "path": "in/here"},
                               files={"file": ("evil name<>.bin", b"y", "application/octet-stream")})
-    assert again.json()["path"] == "in/here/evil name_-1.bin"
+    assert again.json()["workspace_path"] == "in/here/evil name_-1.bin"
     escape = await client.post("/api/upload", data={"session_id": sid, "path": "../.."},
                                files={"file": ("a.txt", b"x", "text/plain")})
     assert escape.status_code == 400

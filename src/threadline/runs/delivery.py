@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 
 from threadline.runs.live import LiveRun
 from threadline.runs.relay import EndedRun
-from threadline.sessions.service import NewMessage, SessionService
+from threadline.sessions.rows import NewMessage
+from threadline.sessions.service import SessionService
 from threadline.store import tables as t
 
 PREVIEW = 80

@@ -18,7 +18,8 @@ from threadline.preferences import PreferenceService
 from threadline.runs.live import LiveRun
 from threadline.runs.recorder import NotOwner, Recorder
 from threadline.runs.titles import llm_title, llm_titles_enabled, provisional_title, title_model
-from threadline.sessions.service import NewMessage, SessionService
+from threadline.sessions.rows import NewMessage
+from threadline.sessions.service import SessionService
 from threadline.sessions.views import UNTITLED
 from threadline.settings import Settings
 from threadline.store import tables as t

@@ -22,7 +22,8 @@ from threadline.agent.tools.base import ApprovalScope, ToolResult
 from threadline.runs.approvals import ApprovalBroker
 from threadline.runs.clarify import ClarifyBroker
 from threadline.runs.live import TERMINAL_EVENTS, LiveRun, flush_events
-from threadline.sessions.service import NewMessage, SessionService
+from threadline.sessions.rows import NewMessage
+from threadline.sessions.service import SessionService
 from threadline.sessions.views import MessagePublic
 from threadline.store import tables as t
 

@@ -23,7 +23,8 @@ from threadline.runs.context import model_history
 from threadline.runs.live import LiveRun
 from threadline.runs.manager import RunManager
 from threadline.runs.starts import RunSpec, new_run_id
-from threadline.sessions.service import NewMessage, check_session_id
+from threadline.sessions.rows import NewMessage
+from threadline.sessions.service import check_session_id
 from threadline.sessions.views import SessionDetail
 from threadline.store import tables as t
 

@@ -25,7 +25,8 @@ from threadline.runs.endings import RunEndings
 from threadline.runs.live import SEQ_RESERVE, LiveRun
 from threadline.runs.views import RunQueued, RunStarted
 from threadline.sessions import branches
-from threadline.sessions.service import NewMessage, SessionService
+from threadline.sessions.rows import NewMessage
+from threadline.sessions.service import SessionService
 from threadline.sessions.views import QueuedMessage
 from threadline.settings import Settings
 from threadline.store import tables as t

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import BadRequest
 from threadline.sessions.branches import preview
-from threadline.sessions.service import NewMessage
+from threadline.sessions.rows import NewMessage
 from threadline.store import tables as t
 
 ROLE_NAMES = {"user": "User", "assistant": "Assistant", "tool": "Tool", "system": "System"}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from threadline.sessions.content import text_of
-from threadline.sessions.service import VALID_ROLES
+from threadline.sessions.rows import VALID_ROLES
 from threadline.sessions.views import UNTITLED
 
 PLACEHOLDER_TITLES = ("", UNTITLED, "New Chat")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, tuple_, update
@@ -20,6 +19,7 @@ from threadline.jsonvalues import readable
 from threadline.sessions import branches
 from threadline.sessions.cursors import decode_cursor, encode_cursor
 from threadline.sessions.drafts import Draft, DraftStore, merge_extra
+from threadline.sessions.rows import NewMessage
 from threadline.sessions.views import (
     BUILTIN_RUNTIME,
     UNTITLED,
@@ -33,14 +33,13 @@ from threadline.sessions.views import (
     session_detail,
     session_public,
 )
+from threadline.sessions.workspaces import SavedWorkspaces
 from threadline.settings import Settings
 from threadline.store import tables as t
 from threadline.store.engine import Store
 from threadline.workspace.roots import check_workspace
 
 TITLE_MAX = 80
-VALID_ROLES = ("user", "assistant", "tool", "system")
-VALID_STATUSES = ("complete", "partial", "error", "interrupted", "cancelled")
 RUNTIME_STATE = "runtime_state"  # the key in ``sessions.extra`` of what runtimes keep with a session
 
 
@@ -63,47 +62,6 @@ def clean_title(title: object) -> str:
     return cleaned or UNTITLED
 
 
-@dataclass
-class NewMessage:
-    role: str
-    content: str = ""
-    parts: list[Any] | None = None
-    tool_calls: list[dict[str, Any]] | None = None
-    tool_call_id: str | None = None
-    reasoning: str | None = None
-    status: str = "complete"
-    in_context: bool = True
-    meta: dict[str, Any] = field(default_factory=dict)
-    created_at: float | None = None
-
-    def values(
-        self, session_id: str, seq: int, run_id: str | None, now: float, parent_id: int | None = None
-    ) -> dict[str, Any]:
-        """The row of a message at depth ``seq`` on the active path, after ``parent_id``."""
-        if self.role not in VALID_ROLES:
-            raise BadRequest(f"invalid role: {self.role!r}")
-        if self.status not in VALID_STATUSES:
-            raise BadRequest(f"invalid status: {self.status!r}")
-        return {
-            "session_id": session_id,
-            "seq": seq,
-            "parent_id": parent_id,
-            "position": seq,
-            "active_at": self.created_at or now,
-            "role": self.role,
-            "content": self.content,
-            "parts": self.parts,
-            "tool_calls": self.tool_calls or None,
-            "tool_call_id": self.tool_call_id,
-            "reasoning": self.reasoning,
-            "status": self.status,
-            "in_context": self.in_context,
-            "meta": self.meta or None,
-            "run_id": run_id,
-            "created_at": self.created_at or now,
-        }
-
-
 def visible_clause(*, scanning: bool = False) -> Any:
     """The list rule: chat sessions only, never an Untitled one with zero messages. ``scanning`` is
     for a query that reads every row anyway (a substring match on titles): comparing ``kind || ''``
@@ -119,6 +77,7 @@ class SessionService:
         self.store = store
         self.drafts = drafts
         self.settings = settings
+        self.workspaces = SavedWorkspaces(store, settings)
 
     # -- identity and lookup -------------------------------------------------------------------
 
@@ -132,10 +91,15 @@ class SessionService:
     async def create_draft(
         self, *, workspace: str | None = None, model: str | None = None, runtime: str | None = None
     ) -> SessionPublic:
-        """``runtime`` is a checked runtime name (the web layer checks it against the registry)."""
+        """``runtime`` is a checked runtime name (the web layer checks it against the registry). Without
+        a workspace the draft gets the last one used (``SavedWorkspaces.choose``); a workspace given is
+        remembered as the last one used."""
+        chosen = await self.workspaces.choose(workspace)
+        if workspace:
+            await self.workspaces.used(chosen)
         draft = Draft(
             id=new_session_id(),
-            workspace=self.resolve_workspace(workspace),
+            workspace=chosen,
             model=model or self.settings.default_model,
             runtime=runtime,
         )
@@ -356,12 +320,13 @@ class SessionService:
         session_id = check_session_id(session_id)
         changes: dict[str, Any] = {}
         if workspace is not None:
-            changes["workspace"] = self.resolve_workspace(workspace)
+            changes["workspace"] = await self.workspaces.choose(workspace, last=False)
         if model is not None:
             changes["model"] = model or None
         if runtime is not None:
             changes["runtime"] = runtime or None
         draft = await self.drafts.get(session_id)
+        stored = None
         if draft is not None:
             async with self.store.read() as conn:
                 stored = await self.row(conn, session_id)
@@ -370,6 +335,8 @@ class SessionService:
                     setattr(draft, key, value)
                 draft.extra = merge_extra(draft.extra, extra or {})
                 await self.drafts.put(draft)
+                if workspace:
+                    await self.workspaces.used(changes["workspace"])
                 return await self.get(session_id)
         async with self.store.write() as conn:
             row = await self.materialize(conn, session_id)
@@ -377,6 +344,8 @@ class SessionService:
                 changes["extra"] = merge_extra(row["extra"] or {}, extra)
             changes["updated_at"] = time.time()
             await conn.execute(update(t.sessions).where(t.sessions.c.id == row["id"]).values(**changes))
+        if workspace:
+            await self.workspaces.used(changes["workspace"])
         return await self.get(session_id)
 
     async def delete(self, session_id: str) -> bool:

@@ -17,7 +17,8 @@ from threadline.sessions import branches
 from threadline.sessions.branch_transfer import ROLE_NAMES, insert_tree, parse_tree, version_chains
 from threadline.sessions.content import text_of
 from threadline.sessions.personas import INSTRUCTIONS_MAX
-from threadline.sessions.service import VALID_ROLES, NewMessage, SessionService, clean_title, new_session_id
+from threadline.sessions.rows import VALID_ROLES, NewMessage
+from threadline.sessions.service import SessionService, clean_title, new_session_id
 from threadline.sessions.views import INSTRUCTIONS, PERSONA, SessionDetail
 from threadline.store import tables as t
 from threadline.store.bulk import insert_rows

@@ -39,7 +39,9 @@ from threadline.web.routes import (
     sessions,
     side,
     skills,
+    uploads,
     web_tools,
+    workspaces,
 )
 from threadline.web.routes import settings as settings_routes
 
@@ -98,8 +100,8 @@ def create_app(
     for router in (
         health.router, metrics.router, sessions.router, chat.router, approvals.router, clarify.router, side.router,
         providers.router, mcp.router, runtimes.router, projects.router, settings_routes.router, auth.router,
-        files.router, memory.router, skills.router, crons.router, notices.router, web_tools.router, docs.router,
-        personas.router, pages.router,
+        files.router, uploads.router, workspaces.router, memory.router, skills.router, crons.router,
+        notices.router, web_tools.router, docs.router, personas.router, pages.router,
     ):
         app.include_router(router)
     # Innermost first; the order is explained in web/middleware/__init__.py.

@@ -123,37 +123,66 @@ def upload_name(raw: str | None) -> str:
     return name
 
 
-def upload(jail: Jail, folder_rel: str, filename: str | None, source: IO[bytes], limit: int) -> dict[str, Any]:
-    """Copy ``source`` into a new file (``name-1.ext`` if taken) in chunks; 413 past ``limit`` bytes."""
+def make_folder(jail: Jail, folder_rel: str) -> Path:
+    """The folder ``folder_rel`` (made if missing), checked to be a folder inside the workspace."""
     folder = jail.resolve(folder_rel or ".")
-    name = upload_name(filename)
     with os_errors():
         folder.mkdir(parents=True, exist_ok=True)
-        folder = jail.resolve(os.path.relpath(folder, jail.root), must_exist=True)
-        if not folder.is_dir():
-            raise BadRequest(f"not a folder: {jail.relative(folder)}")
-        stem, dot, ext = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
-        for attempt in range(1000):
-            target = folder / (name if attempt == 0 else f"{stem}-{attempt}{dot}{ext}")
-            try:
-                fd = os.open(target, _CREATE_FLAGS, 0o644)
-            except FileExistsError:
-                continue
-            break
-        else:
-            raise Conflict(f"too many files named like {name}")
-        size = 0
+    folder = jail.resolve(os.path.relpath(folder, jail.root), must_exist=True)
+    if not folder.is_dir():
+        raise BadRequest(f"not a folder: {jail.relative(folder)}")
+    return folder
+
+
+def create_unique(folder: Path, name: str) -> tuple[int, Path]:
+    """A new file ``name`` in ``folder`` (``name-1.ext``, ``name-2.ext``... if taken), opened for writing."""
+    stem, dot, ext = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
+    for attempt in range(1000):
+        target = folder / (name if attempt == 0 else f"{stem}-{attempt}{dot}{ext}")
         try:
-            with os.fdopen(fd, "wb") as handle:
-                while chunk := source.read(CHUNK):
-                    size += len(chunk)
-                    if size > limit:
-                        raise PayloadTooLarge(f"the file is larger than {limit // (1024 * 1024)} MB")
+            return os.open(target, _CREATE_FLAGS, 0o644), target
+        except FileExistsError:
+            continue
+    raise Conflict(f"too many files named like {name}")
+
+
+def upload(
+    jail: Jail, folder_rel: str, filename: str | None, source: IO[bytes], limit: int, copy_to: Path | None = None,
+) -> dict[str, Any]:
+    """Copy ``source`` into a new file (``name-1.ext`` if taken) in chunks; 413 past ``limit`` bytes.
+    With ``copy_to`` (a folder outside the workspace, made if missing) the same bytes also go to a new
+    file there, whose absolute path is ``attachment``."""
+    folder = make_folder(jail, folder_rel)
+    name = upload_name(filename)
+    created: list[Path] = []
+    size = 0
+    with os_errors(), contextlib.ExitStack() as stack:
+        try:
+            fd, target = create_unique(folder, name)
+            created.append(target)
+            outputs = [stack.enter_context(os.fdopen(fd, "wb"))]
+            if copy_to is not None:
+                copy_to.mkdir(parents=True, exist_ok=True)
+                if os.path.realpath(copy_to) != str(copy_to):
+                    raise BadRequest("the attachment folder is a symbolic link")
+                copy_fd, copy = create_unique(copy_to, target.name)
+                created.append(copy)
+                outputs.append(stack.enter_context(os.fdopen(copy_fd, "wb")))
+            while chunk := source.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"the file is larger than {limit // (1024 * 1024)} MB")
+                for handle in outputs:
                     handle.write(chunk)
+            for handle in outputs:
                 handle.flush()
                 os.fsync(handle.fileno())
         except BaseException:
-            with contextlib.suppress(OSError):
-                target.unlink()
+            for path in created:
+                with contextlib.suppress(OSError):
+                    path.unlink()
             raise
-    return {"ok": True, "filename": target.name, "path": jail.relative(target), "size": size}
+    result = {"ok": True, "filename": target.name, "path": jail.relative(target), "size": size}
+    if copy_to is not None:
+        result["attachment"] = str(created[-1])
+    return result

@@ -8,25 +8,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import Field
 from starlette.types import Receive, Scope, Send
 
-from threadline.errors import BadRequest, Forbidden, NotFound
+from threadline.errors import BadRequest, Forbidden
 from threadline.web.deps import JSON, ServicesDep
+from threadline.web.jails import PATH_LIMIT, session_jail
 from threadline.web.schemas import Body, SessionId
-from threadline.workspace import Jail, check_workspace, entries, listing, reading, writing
+from threadline.workspace import check_workspace, entries, listing, media, reading, writing
 from threadline.workspace.reading import RawFile
 
 router = APIRouter(prefix="/api", tags=["files"], default_response_class=JSONResponse)
 
 RAW_CSP = "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; frame-ancestors 'none'"
-PATH_LIMIT = 8192  # longer than the jail allows, so the jail gives the precise error
 
 SessionQuery = Annotated[str, Query(min_length=1, max_length=64)]
 PathQuery = Annotated[str, Query(max_length=PATH_LIMIT)]
@@ -73,19 +72,6 @@ class OpenFileResponse(FileResponse):
     @asynccontextmanager
     async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
         yield anyio.wrap_file(self.handle)  # closed in __call__
-
-
-async def session_jail(services: ServicesDep, session_id: str) -> Jail:
-    """404 for an unknown session; 403 if its workspace is (no longer) under the allowed roots."""
-    session = await services.sessions.get(session_id, messages=False)
-    workspace = session["workspace"]
-    if not workspace or not await services.workspace_pool.run(Path(workspace).is_dir):
-        raise NotFound("this session's workspace folder does not exist")
-    try:
-        root = await services.workspace_pool.run(check_workspace, workspace, services.settings.resolved_workspace_roots)
-    except BadRequest as exc:
-        raise Forbidden(f"this session's workspace is not allowed: {exc.message}") from None
-    return Jail(root)
 
 
 @router.get("/list")
@@ -156,16 +142,60 @@ async def delete_file(body: FileDelete, services: ServicesDep) -> JSON:
     return await services.workspace_pool.run(entries.delete, jail, body.path, body.recursive)
 
 
-@router.post("/upload")
-async def upload(
-    services: ServicesDep,
-    session_id: Annotated[str, Form(min_length=1, max_length=64)],
-    file: Annotated[UploadFile, File()],
-    path: Annotated[str, Form(max_length=PATH_LIMIT)] = "",
-) -> JSON:
-    """Multipart ``session_id``, ``file`` and optional ``path`` (a folder). The name is reduced to
-    ``[\\w.- ]``; a taken name gets ``-1``, ``-2``...; 413 above the body limit (20 MB). The upload is
-    spooled to disk while it arrives, then copied in chunks. ``{ok, filename, path, size}``."""
-    jail = await session_jail(services, session_id)
-    limit = services.settings.max_body_bytes
-    return await services.workspace_pool.run(writing.upload, jail, path, file.filename, file.file, limit)
+@router.post("/file/path")
+async def file_path(body: FileRef, services: ServicesDep) -> JSON:
+    """``{ok, path}``: the absolute path of a workspace file (symlinks resolved, inside the jail); the
+    file need not exist, as in Hermes WebUI."""
+    jail = await session_jail(services, body.session_id)
+    real = await services.workspace_pool.run(jail.resolve, body.path)
+    return {"ok": True, "path": str(real)}
+
+
+DESKTOP_ACTIONS = {
+    "reveal": "shows the file in a file manager",
+    "open-vscode": "opens the file in VS Code",
+}
+
+
+@router.post("/file/reveal")
+async def reveal() -> JSON:
+    raise _desktop("reveal")
+
+
+@router.post("/file/open-vscode")
+async def open_vscode() -> JSON:
+    raise _desktop("open-vscode")
+
+
+def _desktop(action: str) -> Forbidden:
+    return Forbidden(
+        f"{action} {DESKTOP_ACTIONS[action]} on the server's desktop; Threadline runs as a server and does not start "
+        "programs on its desktop. POST /api/file/path gives the file's absolute path instead.",
+        unsupported=action,
+    )
+
+
+@router.get("/media", response_class=FileResponse)
+async def get_media(
+    services: ServicesDep, path: PathQuery, session_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> FileResponse:
+    """An image by absolute path, from the session's workspace (without ``session_id``, the last
+    workspace used, as Hermes WebUI) or the state directory; 403 elsewhere, 415 for what is not an
+    image. Images are inline, SVG is a download."""
+    settings = services.settings
+    if session_id:
+        workspace = (await services.sessions.get(session_id, messages=False))["workspace"]
+    else:
+        workspace = await services.sessions.workspaces.last() or str(settings.resolved_default_workspace)
+    roots = [settings.home]
+    try:
+        allowed = settings.resolved_workspace_roots
+        roots.insert(0, await services.workspace_pool.run(check_workspace, workspace, allowed))
+    except BadRequest:
+        pass  # a workspace no longer allowed lends nothing
+    raw = await services.workspace_pool.run(media.open_media, path, roots)
+    attach = raw.media_type == media.SVG
+    return OpenFileResponse(
+        raw, content_disposition_type="attachment" if attach else "inline",
+        headers={"Content-Security-Policy": RAW_CSP, "Cache-Control": "private, max-age=3600"},
+    )

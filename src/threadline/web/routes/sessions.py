@@ -36,6 +36,7 @@ from threadline.web.schemas import (
     SessionTruncate,
     SessionUpdate,
 )
+from threadline.workspace.media import remove_attachments
 
 router = APIRouter(prefix="/api", tags=["sessions"])
 
@@ -120,10 +121,12 @@ async def update_session(
 
 
 @router.post("/session/delete", response_model=SessionDeleted)
-async def delete_session(body: SessionRef, sessions: SessionsDep, side: SideDep) -> RedactedJSONResponse:
-    """Delete the session with its btw and background sessions (their runs are stopped first)."""
+async def delete_session(body: SessionRef, services: ServicesDep, side: SideDep) -> RedactedJSONResponse:
+    """Delete the session with its btw and background sessions (their runs are stopped first), and
+    its attachment folder (the copies of its uploads; the workspace is not touched)."""
     await side.cancel_children(body.session_id)
-    deleted = await sessions.delete(body.session_id)
+    deleted = await services.sessions.delete(body.session_id)
+    await services.workspace_pool.run(remove_attachments, services.settings.attachments_dir, body.session_id)
     return RedactedJSONResponse({"ok": True, "deleted": deleted})
 
 

@@ -13,6 +13,7 @@ import { steer } from './steer.js';
 import { COMMANDS, runCommand } from './commands.js';
 import { modelId, modelRef } from './models.js';
 import { currentId, patchSession } from './session.js';
+import { openWorkspaceMenu } from './workspaces.js';
 
 let form; let input; let sendBtn; let steerBtn; let stopBtn; let slashBox; let attachBox; let queueBox;
 let attachments = [];     // [{name, path, size, uploading}]
@@ -38,7 +39,12 @@ export function initComposer() {
   $('#attach').addEventListener('click', () => $('#file-input').click());
   $('#file-input').addEventListener('change', (e) => { uploadFiles([...e.target.files]); e.target.value = ''; });
   $('#model-picker').addEventListener('click', (e) => openModelPicker(e.currentTarget));
-  $('#workspace-picker').addEventListener('click', () => openWorkspacePicker());
+  $('#workspace-picker').addEventListener('click', (e) => openWorkspaceMenu(e.currentTarget, {
+    current: state.session?.workspace,
+    onChoose: (workspace) => chooseWorkspace(workspace),
+    onOther: () => openWorkspacePicker(),
+    onManage: () => emit(EV.OPEN_SETTINGS, 'workspaces'),
+  }));
   initDrop();
 
   on(EV.BUSY, (busy) => {
@@ -240,7 +246,7 @@ export async function uploadFiles(files, dir = '') {
     try {
       const result = await uploadFile(sessionId, file, dir);
       item.uploading = false;
-      item.path = result.path || result.filename || file.name;
+      item.path = result.workspace_path || result.path || result.filename || file.name;
       item.name = result.filename || file.name;
       done.push(item);
     } catch (err) {
@@ -330,6 +336,20 @@ export async function chooseModel(model) {
     patchSession({ model: data.session?.model || model });
   } catch (err) {
     showError(err, 'Could not change the model');
+  }
+}
+
+/** Moves the open chat (a new one included) to `workspace`; the server remembers it as the last used. */
+export async function chooseWorkspace(workspace) {
+  const s = state.session;
+  if (!s || workspace === s.workspace) return;
+  try {
+    const data = await post('/api/session/update', { session_id: s.session_id, workspace });
+    patchSession({ workspace: data.session?.workspace || workspace });
+    emit(EV.WORKSPACE_ROOT, state.session.workspace);
+    toast(`Workspace: ${state.session.workspace}`, { kind: 'success' });
+  } catch (err) {
+    showError(err, 'Could not change the workspace');
   }
 }
 

@@ -18,6 +18,7 @@ const PATHS = {
   more: ['M5 12h.01', 'M12 12h.01', 'M19 12h.01'],
   'chevron-right': ['m9 18 6-6-6-6'],
   'chevron-down': ['m6 9 6 6 6-6'],
+  'chevron-up': ['m18 15-6-6-6 6'],
   'chevron-left': ['m15 18-6-6 6-6'],
   send: ['M12 19V5', 'm5.5 11.5 6.5-6.5 6.5 6.5'],
   stop: ['M7.5 7.5h9v9h-9Z'],

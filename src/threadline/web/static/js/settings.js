@@ -1,6 +1,6 @@
 // Settings: the dialog (theme, send key, default and title models, display toggles, password, the
-// panels of instructions and personas, providers, MCP servers, web tools and approvals) and the preferences
-// behind it, which live on the server (/api/settings).
+// panels of instructions and personas, saved workspaces, providers, MCP servers, web tools and approvals)
+// and the preferences behind it, which live on the server (/api/settings).
 import { get, post } from './api.js';
 import { state, local } from './state.js';
 import { EV, on, emit } from './events.js';
@@ -14,6 +14,7 @@ import { mcpPanel } from './mcp.js';
 import { agentsPanel } from './runtimes.js';
 import { webToolsPanel } from './web-tools.js';
 import { instructionsPanel } from './personas.js';
+import { workspacesPanel } from './workspaces.js';
 
 const THEMES = [['light', 'Light', 'sun'], ['dark', 'Dark', 'moon'], ['system', 'System', 'monitor']];
 
@@ -65,7 +66,7 @@ async function saveSetting(patch) {
 
 function openSettings(section = 'general') {
   const s = state.settings;
-  const tabs = [['general', 'General'], ['instructions', 'Instructions'], ['providers', 'Providers'], ['agents', 'Agents'], ['mcp', 'MCP servers'], ['web', 'Web'], ['approvals', 'Approvals'], ['security', 'Security']];
+  const tabs = [['general', 'General'], ['instructions', 'Instructions'], ['workspaces', 'Workspaces'], ['providers', 'Providers'], ['agents', 'Agents'], ['mcp', 'MCP servers'], ['web', 'Web'], ['approvals', 'Approvals'], ['security', 'Security']];
   const panels = {};
   const nav = h('div.tabs', { role: 'tablist', 'aria-label': 'Settings sections' });
   const content = h('div.tab-panels');
@@ -99,6 +100,7 @@ function openSettings(section = 'general') {
     toggle('Show token usage', 'Show tokens used per reply and per chat.', !!s.show_token_usage, (v) => saveSetting({ show_token_usage: v })),
     h('p.settings-version', { text: `Threadline ${document.body.dataset.version || ''}`.trim() }));
 
+  panels.workspaces = h('div.tab-panel', { role: 'tabpanel', id: 'panel-workspaces', 'aria-labelledby': 'tab-workspaces' }, workspacesPanel());
   panels.providers = h('div.tab-panel', { role: 'tabpanel', id: 'panel-providers', 'aria-labelledby': 'tab-providers' }, h('p.muted', { text: 'Loading…' }));
   renderProviders(panels.providers);
   panels.instructions = h('div.tab-panel', { role: 'tabpanel', id: 'panel-instructions', 'aria-labelledby': 'tab-instructions' }, instructionsPanel());
