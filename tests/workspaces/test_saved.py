@@ -190,3 +190,20 @@ async def test_a_saved_folder_swapped_for_a_link_is_refused(
     assert files.status_code == 403  # the draft made before the swap works there no more
     fallback = (await client.post("/api/session/new", json={})).json()["session"]["workspace"]
     assert fallback != str(ws) and not fallback.startswith(str(tmp_path / "elsewhere"))
+
+
+async def test_a_session_workspace_never_holds_the_state_directory(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """The state directory holds the database and the keys: it cannot be a session's workspace, and
+    neither can a folder that holds it, by `session/new` or `session/update`; folders inside it can."""
+    home = settings.home
+    refused = await client.post("/api/session/new", json={"workspace": str(home)})
+    assert refused.status_code == 400 and "state directory" in refused.json()["error"]
+    (home / "inside").mkdir()
+    session_id = await new_draft(client, workspace=str(home / "inside"))
+    before = (await client.get("/api/session", params={"session_id": session_id})).json()["session"]["workspace"]
+    moved = await client.post("/api/session/update", json={"session_id": session_id, "workspace": str(home) + "/."})
+    assert moved.status_code == 400 and "state directory" in moved.json()["error"]
+    after = (await client.get("/api/session", params={"session_id": session_id})).json()["session"]["workspace"]
+    assert after == before == str(home / "inside")

@@ -86,7 +86,7 @@ class SessionService:
             default = self.settings.resolved_default_workspace
             default.mkdir(parents=True, exist_ok=True)
             return str(default)
-        return str(check_workspace(raw, self.settings.resolved_workspace_roots))
+        return str(check_workspace(raw, self.settings.resolved_workspace_roots, state_dir=self.settings.home))
 
     async def create_draft(
         self, *, workspace: str | None = None, model: str | None = None, runtime: str | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -152,12 +153,13 @@ class SavedWorkspaces:
         """The workspace for a session: ``raw`` checked, else (with ``last``) the last one used while it
         is still allowed, else the default workspace (made if missing)."""
         roots = self.settings.resolved_workspace_roots
+        check = partial(check_workspace, state_dir=self.settings.home)
         if raw:
-            return str(await pool.run(check_workspace, raw, roots))
+            return str(await pool.run(check, raw, roots))
         previous = await self.last() if last else None
         if previous:
             try:
-                return str(await pool.run(check_workspace, previous, roots))
+                return str(await pool.run(check, previous, roots))
             except BadRequest:
                 pass  # moved, deleted or no longer allowed: fall back to the default
         default = self.settings.resolved_default_workspace

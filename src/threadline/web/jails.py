@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from threadline.errors import BadRequest, Forbidden, NotFound
@@ -18,7 +19,8 @@ async def session_jail(services: ServicesDep, session_id: str) -> Jail:
     if not workspace or not await services.workspace_pool.run(Path(workspace).is_dir):
         raise NotFound("this session's workspace folder does not exist")
     try:
-        root = await services.workspace_pool.run(check_workspace, workspace, services.settings.resolved_workspace_roots)
+        check = partial(check_workspace, state_dir=services.settings.home)
+        root = await services.workspace_pool.run(check, workspace, services.settings.resolved_workspace_roots)
     except BadRequest as exc:
         raise Forbidden(f"this session's workspace is not allowed: {exc.message}") from None
     return Jail(root)

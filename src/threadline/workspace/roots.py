@@ -18,9 +18,11 @@ SYSTEM_ROOTS = tuple(
 MAX_SUGGESTIONS = 20
 
 
-def check_workspace(raw: str | Path, roots: list[Path]) -> Path:
-    """Resolve ``raw`` and accept it only if it is an existing directory under an allowed root and
-    not a system directory. Raises ``BadRequest`` with the reason otherwise."""
+def check_workspace(raw: str | Path, roots: list[Path], *, state_dir: Path | None = None) -> Path:
+    """Resolve ``raw`` and accept it only if it is an existing directory under an allowed root, not a
+    system directory, and not ``state_dir`` (Threadline's own: its database and keys) nor a folder
+    that holds it, so that no agent or file request reaches them through a workspace. Raises
+    ``BadRequest`` with the reason otherwise."""
     text = str(raw)
     if not text or "\x00" in text or len(text) > 4096:
         raise BadRequest("workspace must be a non-empty path")
@@ -40,6 +42,8 @@ def check_workspace(raw: str | Path, roots: list[Path]) -> Path:
     if not any(resolved.is_relative_to(root) for root in roots):
         allowed = ", ".join(str(r) for r in roots)
         raise BadRequest(f"workspace is outside the allowed roots ({allowed}): {text}")
+    if state_dir is not None and state_dir.resolve().is_relative_to(resolved):
+        raise BadRequest(f"workspace holds Threadline's state directory (its database and keys): {text}")
     return resolved
 
 
@@ -82,7 +86,7 @@ def check_saved(raw: str, roots: list[Path], *, state_dir: Path, default: Path, 
             above.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise BadRequest(f"the folder cannot be created: {exc.strerror}") from None
-    resolved = check_workspace(path, roots)
+    resolved = check_workspace(path, roots, state_dir=state_dir)
     _refuse_reserved(resolved, raw, state_dir=state_dir, default=default)
     return resolved
 

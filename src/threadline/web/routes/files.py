@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Annotated, Any
 
 import anyio
@@ -190,7 +191,9 @@ async def get_media(
     roots = [settings.home]
     try:
         allowed = settings.resolved_workspace_roots
-        roots.insert(0, await services.workspace_pool.run(check_workspace, workspace, allowed))
+        roots.insert(0, await services.workspace_pool.run(
+            partial(check_workspace, state_dir=services.settings.home), workspace, allowed
+        ))
     except BadRequest:
         pass  # a workspace no longer allowed lends nothing
     raw = await services.workspace_pool.run(media.open_media, path, roots)
