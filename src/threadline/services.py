@@ -27,10 +27,12 @@ from threadline.memory.instructions import MemorySection
 from threadline.preferences import PreferenceService
 from threadline.runs.delivery import BackgroundDelivery
 from threadline.runs.instructions import Instructions
+from threadline.runs.live import LiveRun
 from threadline.runs.manager import RunManager
 from threadline.runs.prompts import persona_profile
-from threadline.runs.relay import RunListener
+from threadline.runs.relay import EndedRun, RunListener
 from threadline.runs.side import SideRuns
+from threadline.runs.yolo import Yolo
 from threadline.schedules.endings import FiringEndings
 from threadline.schedules.firings import Firings
 from threadline.schedules.jobs import JobStore
@@ -39,6 +41,7 @@ from threadline.schedules.service import TaskService
 from threadline.schedules.timing import local_zone_name, zone
 from threadline.sessions.drafts import DraftStore, MemoryDrafts
 from threadline.sessions.instructions import PersonaSection, ProjectSection, SessionSection, SystemPromptSection
+from threadline.sessions.feed import SessionFeed
 from threadline.sessions.notices import NoticeService
 from threadline.sessions.personas import PersonaStore
 from threadline.sessions.projects import ProjectService
@@ -81,6 +84,7 @@ class Services:
     workspace_pool: WorkspacePool
     web: WebSettings
     personas: PersonaStore
+    yolo: Yolo
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)
     cluster: Cluster | None = None  # with THREADLINE_REDIS_URL
@@ -101,6 +105,7 @@ class Services:
             cluster.drafts if cluster else MemoryDrafts(ttl_seconds=settings.draft_ttl_seconds, cap=settings.draft_cap)
         )
         sessions = SessionService(store, drafts, settings)
+        sessions.feed.origin = instance_id
         preferences = PreferenceService(store)
         providers = ProviderRegistry.load(
             env=dict(os.environ) if env is None else env,
@@ -135,7 +140,7 @@ class Services:
             shell_timeout=settings.shell_timeout_seconds, output_cap=settings.tool_output_cap,
         )), runtimes)
         delivery = BackgroundDelivery(sessions)
-        everyone: list[RunListener] = [delivery, endings, *listeners]
+        everyone: list[RunListener] = [delivery, endings, ListChanges(sessions.feed), *listeners]
         if cluster is not None:
             everyone.append(cluster)
         projects = ProjectService(store)
@@ -182,6 +187,7 @@ class Services:
             workspace_pool=pool.acquire(settings.workspace_threads),
             web=web,
             personas=personas,
+            yolo=Yolo(sessions, runs.approvals, notices),
             cluster=cluster,
         )
 
@@ -196,6 +202,8 @@ class Services:
             self.extras["ollama_probe"] = asyncio.create_task(self.providers.detect_ollama())
         self.mcp.start()
         await self.runs.recover(only_expired=self.settings.redis_url is not None)
+        if not self.settings.yolo_survives_restart:
+            await self.yolo.reset_after_restart()
         await self.delivery.reconcile()
         await self.tasks.endings.reconcile()
         if self.settings.scheduler:
@@ -222,6 +230,24 @@ class Services:
         await self.providers.aclose()
         await self.store.close()
         pool.release(self.workspace_pool)
+
+
+class ListChanges:
+    """Tells the session list's subscribers when a chat's run starts or ends (its streaming mark, its
+    order and counts change); side runs (btw, background) are not in the list."""
+
+    HIDDEN = ("btw", "background")
+
+    def __init__(self, feed: SessionFeed) -> None:
+        self.feed = feed
+
+    def run_started(self, live: LiveRun) -> None:
+        if live.kind not in self.HIDDEN:
+            self.feed.publish("run_started", live.session_id, stream_id=live.id)
+
+    async def run_ended(self, ended: EndedRun) -> None:
+        if ended.kind not in self.HIDDEN:
+            self.feed.publish("run_ended", ended.session_id, stream_id=ended.run_id, status=ended.status)
 
 
 def _connect_cluster(settings: Settings, instance_id: str) -> Cluster:

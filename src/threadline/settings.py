@@ -39,6 +39,7 @@ class Settings(BaseSettings):
 
     agent_max_steps: int = Field(default=25, ge=1, le=500)
     approval_timeout_seconds: float = Field(default=300.0, gt=0)
+    yolo_survives_restart: bool = False
     clarify_timeout_seconds: float = Field(default=120.0, gt=0)
     shell_timeout_seconds: float = Field(default=120.0, gt=0)
     tool_output_cap: int = Field(default=50_000, ge=1000)
@@ -74,6 +75,7 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list)
     auth_cookie_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
     login_rate_limit: int = Field(default=5, ge=1)
+    onboarding_open: bool = False
 
     log_json: bool = False
     metrics_token: str | None = None

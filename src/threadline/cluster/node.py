@@ -3,7 +3,7 @@
     Cluster.connect(settings)  a Redis client and the drafts in Redis
     attach(runs)               mirror runs started here into Redis Streams; serve runs live elsewhere
                                from there; relay cancel, approvals, clarify questions and steer
-                               text to the owner instance
+                               text to the owner instance; relay the session list's changes
     start()                    listen for requests from other instances; sweep expired leases
     close()                    stop both, let the last events reach Redis
 """
@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from threadline.cluster.control import Control
 from threadline.cluster.drafts import RedisDrafts
+from threadline.cluster.feed import FeedRelay
 from threadline.cluster.streams import ENDED_STATUSES, EventStreams
 from threadline.errors import NotFound
 from threadline.runs.live import LiveRun, RunEvent, replay_to_end
@@ -53,6 +54,7 @@ class Cluster:
                                     ttl_seconds=settings.redis_stream_ttl_seconds)
         self.control = Control(redis, prefix=prefix, instance_id=instance_id)
         self._runs: RunManager | None = None
+        self._feed: FeedRelay | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
     @classmethod
@@ -75,6 +77,7 @@ class Cluster:
         self.control.handlers.update(cancel=lambda args: runs.cancel(str(args["run_id"])))
         for part in (runs.approvals, runs.clarify, runs.steering):
             self.control.handlers.update(part.relay_handlers())
+        self._feed = FeedRelay(self.redis, prefix=self.settings.redis_prefix, feed=runs.sessions.feed)
 
     # -- RunListener: mirror runs started here into Redis Streams ---------------------------------
 
@@ -86,6 +89,8 @@ class Cluster:
 
     async def start(self) -> None:
         await self.control.start()
+        if self._feed is not None:
+            await self._feed.start()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="cluster-sweeper")
 
     async def close(self) -> None:
@@ -94,6 +99,8 @@ class Cluster:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         await self.control.close()
+        if self._feed is not None:
+            await self._feed.close()
         await self.streams.drain()
         await self.redis.aclose()
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 CHOICES = ("once", "session", "always", "deny")
 SESSION_APPROVALS = "approved_patterns"  # in sessions.extra: ["<tool>:<pattern>", ...]
+YOLO = "yolo"  # in sessions.extra while approvals are off for the session: {"enabled_at": <time>} (runs/yolo.py)
 MAX_TOOL = 64
 MAX_PATTERN = 1000
 
@@ -104,7 +105,7 @@ class ApprovalBroker(WaitingBroker[PendingApproval]):
         scope: ApprovalScope,
         announce: Announce,
     ) -> ApprovalOutcome:
-        if scope.patterns is not None and await self._allowed(session_id, tool, scope.patterns):
+        if await self._allowed(session_id, tool, scope.patterns):
             return "approved"
         command = arguments.get("command")
         pending = PendingApproval(session_id=session_id, run_id=run_id, tool=tool, scope=scope,
@@ -114,20 +115,25 @@ class ApprovalBroker(WaitingBroker[PendingApproval]):
             return "timed_out"
         return "denied" if choice == "deny" else "approved"
 
-    async def _allowed(self, session_id: str, tool: str, patterns: tuple[str, ...]) -> bool:
-        """Every pattern approved, "always" or for this session."""
-        if not patterns:
-            return False
+    async def _allowed(self, session_id: str, tool: str, patterns: tuple[str, ...] | None) -> bool:
+        """The session is in YOLO mode (any call), or every pattern is approved, "always" or for this
+        session."""
         a, s = t.approvals, t.sessions
         async with self.store.read() as conn:
-            query = select(a.c.pattern).where(a.c.tool == tool, a.c.pattern.in_(sorted(set(patterns))))
-            rows = await conn.execute(query)
-            approved = {row.pattern for row in rows}
-            if approved.issuperset(patterns):
-                return True
             extra = (await conn.execute(select(s.c.extra).where(s.c.id == session_id))).scalar()
-        session = set((extra or {}).get(SESSION_APPROVALS) or []) if isinstance(extra, dict) else set()
+            extra = extra if isinstance(extra, dict) else {}
+            if extra.get(YOLO):
+                return True
+            if not patterns:
+                return False
+            query = select(a.c.pattern).where(a.c.tool == tool, a.c.pattern.in_(sorted(set(patterns))))
+            approved = {row.pattern for row in await conn.execute(query)}
+        session = set(extra.get(SESSION_APPROVALS) or [])
         return all(p in approved or f"{tool}:{p}" in session for p in patterns)
+
+    def approve_waiting(self, session_id: str) -> int:
+        """YOLO mode turned on: approve (once) every call of the session waiting here; how many."""
+        return sum(self.room.answer(waiting, "once") for waiting in self.room.queue(session_id))
 
     def cancel_run(self, run_id: str) -> None:
         """Deny whatever a cancelled run was waiting for."""

@@ -129,6 +129,7 @@ class RunEndings:
             )
         if result.rowcount:
             live.emit("title", {"session_id": live.session_id, "title": title, "source": "llm"})
+            self.sessions.feed.publish("renamed", live.session_id, title=title)
 
     async def _first_user_text(self, conn: AsyncConnection, session_id: str) -> str:
         m = t.messages

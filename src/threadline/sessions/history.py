@@ -33,6 +33,7 @@ async def truncate(service: SessionService, session_id: str, keep_count: int) ->
         raise BadRequest("keep_count must be >= 0")
     async with service.store.write() as conn:
         row = await service.materialize(conn, session_id)
+        service.changed(conn, "updated", row["id"])
         service.require_idle(row)
         if keep_count < row["message_count"]:
             leaf = await branches.last_on_path(conn, row["id"], t.messages.c.position < keep_count)
@@ -43,6 +44,7 @@ async def truncate(service: SessionService, session_id: str, keep_count: int) ->
 async def clear(service: SessionService, session_id: str) -> SessionPublic:
     async with service.store.write() as conn:
         row = await service.materialize(conn, session_id)
+        service.changed(conn, "cleared", row["id"])
         service.require_idle(row)
         await branches.clear(conn, row["id"])
         await service.set_row(conn, row["id"], title=UNTITLED, last_message_at=None, sort_at=row["created_at"],
@@ -56,6 +58,7 @@ async def _rewind_last_turn(service: SessionService, session_id: str, nothing: s
     m = t.messages
     async with service.store.write() as conn:
         row = await service.materialize(conn, session_id)
+        service.changed(conn, "updated", row["id"])
         service.require_idle(row)
         last = await branches.last_on_path(conn, row["id"], m.c.role == "user", m.c.in_context)
         if last is None:
@@ -84,6 +87,7 @@ async def switch(
     ``msg_limit`` messages (all without it)."""
     async with service.store.write() as conn:
         row = await service.materialize(conn, session_id)
+        service.changed(conn, "updated", row["id"])
         service.require_idle(row)
         await branches.switch(conn, row, message_id)
     return await service.get(session_id, msg_limit=msg_limit)

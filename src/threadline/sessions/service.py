@@ -20,6 +20,7 @@ from threadline.sessions import branches
 from threadline.sessions.cursors import decode_cursor, encode_cursor
 from threadline.sessions.drafts import Draft, DraftStore, merge_extra
 from threadline.sessions.rows import NewMessage
+from threadline.sessions.feed import SessionFeed
 from threadline.sessions.views import (
     BUILTIN_RUNTIME,
     UNTITLED,
@@ -78,6 +79,10 @@ class SessionService:
         self.drafts = drafts
         self.settings = settings
         self.workspaces = SavedWorkspaces(store, settings)
+        self.feed = SessionFeed()
+
+    def changed(self, conn: AsyncConnection, reason: str, session_id: str, **fields: Any) -> None:  # once committed
+        self.store.after_commit(conn, self.feed.publisher(reason, session_id, **fields))
 
     # -- identity and lookup -------------------------------------------------------------------
 
@@ -182,6 +187,7 @@ class SessionService:
         await conn.execute(self.store.dialect.insert_ignore(t.sessions, record))
         # Only once the row is committed: until then a concurrent reader must still find the draft.
         self.store.after_commit(conn, lambda: self.drafts.discard(session_id))
+        self.changed(conn, "created", session_id)
         return await self.row(conn, session_id, lock=True)
 
     async def create_row(self, conn: AsyncConnection, **values: Any) -> Any:
@@ -197,6 +203,8 @@ class SessionService:
         }
         record.update(values)
         await conn.execute(insert(t.sessions).values(**record))
+        if record.get("kind", "chat") == "chat":
+            self.changed(conn, "created", record["id"])
         return await self.row(conn, record["id"])
 
     # -- messages ------------------------------------------------------------------------------
@@ -284,22 +292,24 @@ class SessionService:
 
     # -- metadata ------------------------------------------------------------------------------
 
-    async def _set(self, session_id: str, *, touch: bool = True, **values: Any) -> SessionPublic:
+    async def _set(self, session_id: str, *, reason: str = "updated", touch: bool = True,
+                   **values: Any) -> SessionPublic:
         async with self.store.write() as conn:
             row = await self.materialize(conn, session_id)
             if touch:
                 values["updated_at"] = time.time()
             await conn.execute(update(t.sessions).where(t.sessions.c.id == row["id"]).values(**values))
+            self.changed(conn, reason, row["id"], **({"title": values["title"]} if "title" in values else {}))
             return session_public(await self.row(conn, row["id"]))
 
     async def rename(self, session_id: str, title: object) -> SessionPublic:
-        return await self._set(session_id, title=clean_title(title))
+        return await self._set(session_id, reason="renamed", title=clean_title(title))
 
     async def set_pinned(self, session_id: str, pinned: bool) -> SessionPublic:
-        return await self._set(session_id, pinned=pinned)
+        return await self._set(session_id, reason="pinned", pinned=pinned)
 
     async def set_archived(self, session_id: str, archived: bool) -> SessionPublic:
-        return await self._set(session_id, archived=archived)
+        return await self._set(session_id, reason="archived", archived=archived)
 
     async def move(self, session_id: str, project_id: str | None) -> SessionPublic:
         if project_id is not None:
@@ -307,7 +317,7 @@ class SessionService:
                 found = await conn.execute(select(t.projects.c.id).where(t.projects.c.id == project_id))
                 if found.first() is None:
                     raise NotFound(f"project not found: {project_id}")
-        return await self._set(session_id, project_id=project_id)
+        return await self._set(session_id, reason="moved", project_id=project_id)
 
     async def update(
         self, session_id: str, *, workspace: str | None = None, model: str | None = None,
@@ -358,6 +368,7 @@ class SessionService:
                 return False
             self.require_idle(row)
             await conn.execute(delete(t.sessions).where(t.sessions.c.id == session_id))
+            self.changed(conn, "deleted", session_id)
         return True
 
     @staticmethod

@@ -140,6 +140,7 @@ class SessionPublic(TypedDict):
     is_streaming: bool
     pending_approval: bool
     pending_clarify: bool
+    yolo: bool  # approvals off for this session (runs/yolo.py)
     is_draft: bool
     instructions: str  # the session's own instructions for the model ("" without)
     persona: str | None  # the persona it runs with
@@ -193,6 +194,8 @@ class SessionsPublic(TypedDict):
     sessions: list[SessionPublic]
     next_cursor: str | None
     cli_count: NotRequired[int]
+    server_time: NotRequired[float]  # the server's clock, seconds since the epoch
+    server_tz: NotRequired[str]  # its IANA time zone
 
 
 def _waits(extra: dict[str, Any], mark: str, active: str | None) -> bool:
@@ -228,6 +231,7 @@ def session_public(row: RowMapping | dict[str, Any]) -> SessionPublic:
         "is_streaming": active is not None,
         "pending_approval": approval,
         "pending_clarify": clarify,
+        "yolo": bool(extra.get("yolo")),  # approvals off for this session (runs/yolo.py)
         "is_draft": False,
         "instructions": instructions,
         "persona": persona,
@@ -262,6 +266,7 @@ def draft_public(draft: Draft) -> SessionPublic:
         "is_streaming": False,
         "pending_approval": False,
         "pending_clarify": False,
+        "yolo": False,
         "is_draft": True,
         "instructions": instructions,
         "persona": persona,

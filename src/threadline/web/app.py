@@ -25,6 +25,7 @@ from threadline.web.routes import (
     auth,
     chat,
     clarify,
+    commands,
     crons,
     files,
     health,
@@ -32,10 +33,13 @@ from threadline.web.routes import (
     memory,
     metrics,
     notices,
+    onboarding,
     personas,
     projects,
     providers,
     runtimes,
+    session_events,
+    session_state,
     sessions,
     side,
     skills,
@@ -101,7 +105,8 @@ def create_app(
         health.router, metrics.router, sessions.router, chat.router, approvals.router, clarify.router, side.router,
         providers.router, mcp.router, runtimes.router, projects.router, settings_routes.router, auth.router,
         files.router, uploads.router, workspaces.router, memory.router, skills.router, crons.router,
-        notices.router, web_tools.router, docs.router, personas.router, pages.router,
+        notices.router, web_tools.router, docs.router, personas.router, session_events.router,
+        session_state.router, commands.router, onboarding.router, pages.router,
     ):
         app.include_router(router)
     # Innermost first; the order is explained in web/middleware/__init__.py.

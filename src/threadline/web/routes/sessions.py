@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -11,6 +12,7 @@ from threadline.jsonvalues import encode_json, encode_text
 from threadline.redact import redact_obj
 from threadline.sessions import history, transfer
 from threadline.sessions.personas import session_changes
+from threadline.sessions.pins import check_room_to_pin, pin_limit
 from threadline.sessions.search import search_sessions
 from threadline.sessions.views import (
     MessageVersions,
@@ -21,7 +23,7 @@ from threadline.sessions.views import (
     session_detail,
 )
 from threadline.web.answers import SessionAnswer, SessionChanged, SessionChangedWithMessages, SessionDeleted
-from threadline.web.deps import RunsDep, RuntimesDep, ServicesDep, SessionsDep, SideDep
+from threadline.web.deps import PreferencesDep, RunsDep, RuntimesDep, ServicesDep, SessionsDep, SideDep
 from threadline.web.responses import RedactedJSONResponse, off_loop
 from threadline.web.schemas import (
     MESSAGE_ID_MAX,
@@ -75,14 +77,18 @@ async def get_session(
 
 @router.get("/sessions", response_model=SessionsPublic)
 async def list_sessions(
-    sessions: SessionsDep,
+    services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     archived: Literal["0", "1", "all"] = "0",
     project_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> RedactedJSONResponse:
-    page = await sessions.list(limit=limit, cursor=cursor, archived=archived, project_id=project_id)
+    """A page of the list, newest first (pinned ones first), with the server's clock and time zone
+    (``server_time``: seconds since the epoch, ``server_tz``: an IANA name), as Hermes WebUI answers."""
+    page = await services.sessions.list(limit=limit, cursor=cursor, archived=archived, project_id=project_id)
     page["cli_count"] = 0
+    page["server_time"] = time.time()
+    page["server_tz"] = services.tasks.timezone
     return RedactedJSONResponse(page)
 
 
@@ -131,7 +137,12 @@ async def delete_session(body: SessionRef, services: ServicesDep, side: SideDep)
 
 
 @router.post("/session/pin", response_model=SessionChanged)
-async def pin(body: SessionPin, sessions: SessionsDep) -> RedactedJSONResponse:
+async def pin(body: SessionPin, sessions: SessionsDep, preferences: PreferencesDep) -> RedactedJSONResponse:
+    """Pin or unpin; at most ``pinned_sessions_limit`` (preference, default 3, 0 for no cap) pinned
+    chats, else 400 and nothing changes."""
+    if body.pinned:
+        limit = pin_limit(await preferences.get("pinned_sessions_limit"))
+        await check_room_to_pin(sessions.store, body.session_id, limit)
     return RedactedJSONResponse({"ok": True, "session": await sessions.set_pinned(body.session_id, body.pinned)})
 
 

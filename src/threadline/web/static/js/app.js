@@ -6,6 +6,7 @@ import { initSidebar } from './sidebar.js';
 import { initSearch, focusSearch } from './search.js';
 import { initProjects, loadProjects } from './projects.js';
 import { reload as loadSessions } from './list.js';
+import { initListFeed } from './listfeed.js';
 import { initHeader } from './header.js';
 import { initTranscript } from './transcript.js';
 import { initChat, stop } from './chat.js';
@@ -24,6 +25,7 @@ import { initPersonas } from './personas.js';
 import { maybeFirstRun } from './providers.js';
 import { loadModels } from './models.js';
 import { showError } from './dialogs.js';
+import { loadCommands } from './commands.js';
 
 applyCachedTheme();
 
@@ -32,6 +34,7 @@ async function main() {
   initLayout();
   initRouting();
   initSidebar();
+  initListFeed();
   initSearch();
   initProjects();
   initHeader();
@@ -51,7 +54,7 @@ async function main() {
   initPersonas();
   initShortcuts({ newChat: () => newChat(), search: () => focusSearch(), stop: () => stop() });
 
-  await Promise.all([loadSettings(), loadModels(), loadRuntimes(), loadProjects(), route(), loadSessions(), refreshNotices()]);
+  await Promise.all([loadSettings(), loadModels(), loadRuntimes(), loadProjects(), route(), loadSessions(), refreshNotices(), loadCommands()]);
   document.body.classList.add('ready');
   maybeFirstRun();
 }

@@ -1,5 +1,5 @@
 // Slash commands typed in the composer. Each returns true when it handled the input.
-import { post } from './api.js';
+import { get, post } from './api.js';
 import { state } from './state.js';
 import { EV, emit } from './events.js';
 import { h, isMac } from './dom.js';
@@ -12,27 +12,48 @@ import { loadModels, resolveModelName } from './models.js';
 import { send } from './chat.js';
 import { steer, interrupt } from './steer.js';
 import { choosePersona } from './personas.js';
+import { setYolo } from './header.js';
+import { compactNumber } from './format.js';
 
-export const COMMANDS = [
-  { name: 'new', description: 'Start a new chat', run: () => newChat() },
-  { name: 'clear', description: 'Remove every message in this chat', run: clear },
-  { name: 'retry', description: 'A new answer to the last message (the old one is kept)', run: () => retry() },
-  { name: 'undo', description: 'Undo the last exchange (it is kept: Restore brings it back)', run: () => undo() },
-  { name: 'steer', args: '<message>', description: 'Add a message to the running answer, at its next step', run: (arg) => need(arg, 'a message', () => steer(arg)) },
-  { name: 'queue', args: '<message>', description: 'Send a message after the running answer', run: (arg) => need(arg, 'a message', () => send(arg)) },
-  { name: 'interrupt', args: '<message>', description: 'Stop the running answer and send a message', run: (arg) => need(arg, 'a message', () => interrupt(arg)) },
-  { name: 'btw', args: '<question>', description: 'Ask a side question; the chat is not changed', run: (arg) => need(arg, 'a question', () => askBtw(arg)) },
-  { name: 'background', args: '<prompt>', description: 'Run a task in the background', run: (arg) => need(arg, 'a prompt', () => startBackground(arg)) },
-  { name: 'model', args: '[name]', description: 'Switch model, or pick one', run: model },
-  { name: 'personality', args: '[name | none]', description: 'Choose this chat’s persona, or edit its instructions', run: (arg) => choosePersona(arg) },
-  { name: 'title', args: '<title>', description: 'Rename this chat', run: (arg) => need(arg, 'a title', () => rename(arg)) },
-  { name: 'help', description: 'Commands and keyboard shortcuts', run: help },
-];
+// The list (names, arguments, descriptions) is the server's: GET /api/commands
+// (sessions/commands.py). Here is only what each one does; a name with no handler is not offered.
+const HANDLERS = {
+  new: () => newChat(),
+  clear,
+  retry: () => retry(),
+  undo: () => undo(),
+  steer: (arg) => need(arg, 'a message', () => steer(arg)),
+  queue: (arg) => need(arg, 'a message', () => send(arg)),
+  interrupt: (arg) => need(arg, 'a message', () => interrupt(arg)),
+  btw: (arg) => need(arg, 'a question', () => askBtw(arg)),
+  background: (arg) => need(arg, 'a prompt', () => startBackground(arg)),
+  model,
+  personality: (arg) => choosePersona(arg),
+  title: (arg) => need(arg, 'a title', () => rename(arg)),
+  status: () => showStatus(false),
+  usage: () => showStatus(true),
+  yolo,
+  help,
+};
+
+/** The commands the composer offers, in the server's order: {name, args, description, aliases, run}. */
+export const COMMANDS = [];
+
+export async function loadCommands() {
+  try {
+    const data = await get('/api/commands');
+    const known = (data.commands || []).filter((c) => HANDLERS[c.name]);
+    COMMANDS.splice(0, COMMANDS.length, ...known.map((c) => ({ ...c, run: HANDLERS[c.name] })));
+  } catch (err) {
+    console.warn('could not load the slash commands', err);
+  }
+}
 
 export async function runCommand(text) {
   const m = /^\/(\w+)(?:\s+([\s\S]*))?$/.exec(text);
   if (!m) return false;
-  const cmd = COMMANDS.find((c) => c.name === m[1].toLowerCase());
+  const name = m[1].toLowerCase();
+  const cmd = COMMANDS.find((c) => c.name === name || (c.aliases || []).includes(name));
   if (!cmd) return false;
   await cmd.run((m[2] || '').trim());
   return true;
@@ -87,4 +108,37 @@ function help() {
     h('h3', { text: 'Commands' }), h('table.help-table', null, h('tbody', null, rows)),
     h('h3', { text: 'Keyboard' }), h('table.help-table', null, h('tbody', null, keys)),
     h('p.help-foot', { text: 'This note is only on your screen; it is not part of the chat.' })));
+}
+
+/** `/status` and `/usage`: the open chat's state, from the server, as a note on this screen only. */
+async function showStatus(usageOnly) {
+  const id = currentId();
+  if (!id) return;
+  let data;
+  try {
+    data = await get(usageOnly ? '/api/session/usage' : '/api/session/status', { session_id: id });
+  } catch (err) {
+    showError(err, 'Could not read the chat\'s status');
+    return;
+  }
+  const cost = data.estimated_cost == null ? 'not reported' : `$${Number(data.estimated_cost).toFixed(4)}`;
+  const rows = [
+    ['Tokens', `${compactNumber(data.total_tokens)} (${data.input_tokens.toLocaleString()} in · ${data.output_tokens.toLocaleString()} out)`],
+    ['Estimated cost', cost],
+  ];
+  if (!usageOnly) {
+    rows.unshift(['Title', data.title], ['Model', data.model || 'default'], ['Workspace', data.workspace],
+      ['Messages', String(data.message_count)], ['Agent', data.agent_running ? 'working' : 'idle'],
+      ['Approvals', data.yolo ? 'off (YOLO)' : 'on']);
+  }
+  appendLocal(h('div.help-card', null, h('h3', { text: usageOnly ? 'Usage' : 'Status' }),
+    h('table.help-table', null, h('tbody', null, rows.map(([k, v]) => h('tr', null, h('td', { text: k }), h('td', { text: v }))))),
+    h('p.help-foot', { text: 'This note is only on your screen; it is not part of the chat.' })));
+}
+
+/** `/yolo` toggles; `/yolo on` or `/yolo off` sets. */
+function yolo(arg) {
+  const word = arg.toLowerCase();
+  if (word && !['on', 'off'].includes(word)) { toast('Use /yolo, /yolo on or /yolo off.'); return; }
+  return setYolo(word ? word === 'on' : !state.session?.yolo);
 }

@@ -3,9 +3,10 @@
 import { state } from './state.js';
 import { EV, on, emit } from './events.js';
 import { $ } from './dom.js';
-import { openMenu, promptDialog, confirmDialog } from './dialogs.js';
+import { openMenu, promptDialog, confirmDialog, toast, showError } from './dialogs.js';
+import { post } from './api.js';
 import { displayTitle, compactNumber } from './format.js';
-import { newChat, currentId } from './session.js';
+import { newChat, currentId, patchSession } from './session.js';
 import { sessionMenuItems, renameSession } from './session-menu.js';
 import { rowById } from './list.js';
 import { clearChat } from './message-actions.js';
@@ -18,6 +19,7 @@ export function initHeader() {
   title.addEventListener('click', rename);
   title.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === 'F2') { e.preventDefault(); rename(); } });
   $('#chat-menu').addEventListener('click', (e) => openChatMenu(e.currentTarget));
+  $('#yolo-pill').addEventListener('click', () => setYolo(false));
   $('#new-chat').addEventListener('click', () => newChat());
   $('#new-chat-mobile').addEventListener('click', () => newChat());
   $('#brand').addEventListener('click', (e) => { e.preventDefault(); newChat(); });
@@ -38,6 +40,7 @@ function render() {
   usage.textContent = `${compactNumber(total)} tokens`;
   usage.title = `${(s?.input_tokens || 0).toLocaleString()} in · ${(s?.output_tokens || 0).toLocaleString()} out`;
   $('#chat-menu').disabled = !s;
+  $('#yolo-pill').hidden = !s?.yolo;
   // The run waits for an approval card, or for the answer to the agent's question.
   const waiting = s?.pending_approval ? 'Needs approval' : s?.pending_clarify ? 'Needs input' : null;
   $('#live-pill').classList.toggle('needs-approval', !!waiting);
@@ -64,10 +67,31 @@ function openChatMenu(anchor) {
   items.splice(1, 0,
     { label: 'Instructions & persona…', icon: 'sparkle', onSelect: openChatInstructions },
     { label: 'Effective prompt', icon: 'info', onSelect: openEffectivePrompt });
+  items.push(s.yolo
+    ? { label: 'Turn approvals back on', icon: 'check', onSelect: () => setYolo(false) }
+    : { label: 'Turn approvals off (YOLO)…', icon: 'x', onSelect: () => setYolo(true) });
   if (s.message_count) {
     items.splice(items.length - 2, 0, { label: 'Clear messages…', icon: 'x', onSelect: async () => {
       if (await confirmDialog({ title: 'Clear this chat?', message: 'Every message in it is removed. This cannot be undone.', confirmLabel: 'Clear chat', danger: true })) clearChat();
     } });
   }
   openMenu(anchor, items, { align: 'end' });
+}
+
+/** YOLO mode for the open chat: approvals off (after a warning) or back on. */
+export async function setYolo(enabled) {
+  const s = state.session;
+  if (!s) return;
+  if (enabled && !await confirmDialog({
+    title: 'Turn approvals off for this chat?',
+    message: 'Every tool call in this chat runs without asking: commands, file writes, network access. It lasts until you turn approvals back on or the server restarts.',
+    confirmLabel: 'Turn approvals off', danger: true,
+  })) return;
+  try {
+    const data = await post('/api/session/yolo', { session_id: s.session_id, enabled });
+    patchSession({ yolo: data.yolo, is_draft: false });
+    toast(data.yolo ? 'Approvals are off in this chat.' : 'Approvals are back on in this chat.', { kind: data.yolo ? 'info' : 'success' });
+  } catch (err) {
+    showError(err, 'Could not change approvals');
+  }
 }

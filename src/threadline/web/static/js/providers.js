@@ -1,7 +1,7 @@
 // Model providers: the list in Settings (each with the state of its model list, Edit and Delete),
 // the form that adds or edits one (kind, base URL, key, Test, Save), and the first-run setup.
 import { get, post } from './api.js';
-import { state, local } from './state.js';
+import { state } from './state.js';
 import { EV, emit } from './events.js';
 import { h } from './dom.js';
 import { icon } from './icons.js';
@@ -82,7 +82,7 @@ async function deleteProvider(p, onDone) {
  * it edits that provider: the name is fixed, an empty key keeps the stored one, and the fields the
  * form does not show (a fixed model list, a default model) are kept by the server.
  */
-function providerForm({ onSaved, onCancel = null, preset = null }) {
+function providerForm({ onSaved, onCancel = null, preset = null, saveUrl = '/api/providers' }) {
   const kind = selectEl('Kind', [['openai', 'OpenAI-compatible'], ['anthropic', 'Anthropic']], preset?.kind || 'openai', () => sync());
   const id = h('input.input', { type: 'text', placeholder: 'openai', value: preset?.id || '', 'aria-label': 'Name', disabled: preset ? true : null });
   const base = h('input.input.mono', { type: 'url', placeholder: 'https://api.openai.com/v1', value: preset?.base_url || '', 'aria-label': 'Base URL' });
@@ -124,7 +124,7 @@ function providerForm({ onSaved, onCancel = null, preset = null }) {
   const save = h('button.btn.btn-primary', { type: 'button', text: preset ? 'Save changes' : 'Save provider', onclick: async () => {
     save.disabled = true;
     try {
-      await post('/api/providers', body());
+      await post(saveUrl, body());
       await loadModels();
       toast('Provider saved.', { kind: 'success' });
       key.value = '';
@@ -145,23 +145,36 @@ function providerForm({ onSaved, onCancel = null, preset = null }) {
 
 // ---- first run ------------------------------------------------------------------------------
 
-export function maybeFirstRun() {
+/** Offers the setup dialog while the server has no provider and nobody finished or dismissed it
+ * (GET /api/onboarding/status: kept on the server, so it is asked once, not once per browser). */
+export async function maybeFirstRun() {
   if ((state.models.providers || []).length || state.models.error) return;
-  if (local.get('setup_dismissed', false)) return;
-  openSetup();
+  let status;
+  try {
+    status = await get('/api/onboarding/status');
+  } catch {
+    return;
+  }
+  if (!status.completed && status.needs_setup) openSetup({ allowed: status.setup_allowed });
 }
 
-export async function openSetup() {
+function completeOnboarding() {
+  post('/api/onboarding/complete').catch((err) => console.warn('could not record the end of setup', err));
+}
+
+export async function openSetup({ allowed = true } = {}) {
   const ollama = h('div.detect', null, h('span.spinner'), h('span', { text: 'Looking for Ollama on this machine…' }));
   let m;
-  const form = providerForm({ onSaved: () => { m.close(); local.set('setup_dismissed', true); emit(EV.MODELS, state.models); } });
+  const done = () => { completeOnboarding(); m.close(); emit(EV.MODELS, state.models); };
+  const form = providerForm({ onSaved: done, saveUrl: '/api/onboarding/setup' });
   const body = h('div.setup', null,
     h('div.setup-hero', null, h('div.empty-mark', null, icon('logo', { size: 28 })),
       h('p', { text: 'Threadline talks to models through a provider. Connect one to start chatting: any OpenAI-compatible server (OpenAI, OpenRouter, Ollama, vLLM, LM Studio…) or Anthropic.' })),
+    allowed ? null : h('p.field-error', { text: 'Setup is allowed only from this machine or a private network. Set a password and sign in, or set THREADLINE_ONBOARDING_OPEN.' }),
     ollama, form);
   m = modal({
     title: 'Connect a model provider', body, className: 'modal-setup',
-    footer: [h('button.btn', { type: 'button', text: 'Later', onclick: () => { local.set('setup_dismissed', true); m.close(); } })],
+    footer: [h('button.btn', { type: 'button', text: 'Later', onclick: () => { completeOnboarding(); m.close(); } })],
   });
   try {
     const r = await post('/api/providers/test', { kind: 'openai', base_url: 'http://127.0.0.1:11434/v1', api_key: '' });
@@ -170,9 +183,9 @@ export async function openSetup() {
     ollama.replaceChildren(icon('check', { size: 16 }), h('span', { text: `Ollama is running here${r.models?.length ? ` with ${r.models.length} model${r.models.length === 1 ? '' : 's'}` : ''}.` }),
       h('button.btn.btn-sm.btn-primary', { type: 'button', text: 'Use Ollama', onclick: async () => {
         try {
-          await post('/api/providers', { id: 'ollama', kind: 'openai', base_url: 'http://127.0.0.1:11434/v1' });
+          await post('/api/onboarding/setup', { id: 'ollama', kind: 'openai', base_url: 'http://127.0.0.1:11434/v1' });
           await loadModels();
-          m.close();
+          done();
           toast('Connected to Ollama.', { kind: 'success' });
         } catch (err) { showError(err); }
       } }));

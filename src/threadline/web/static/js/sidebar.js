@@ -63,10 +63,9 @@ export function initSidebar() {
   on(EV.PROJECTS, () => scheduleRender(true));
   on(EV.RUN_ENDED, () => refreshFirstPage());
   document.addEventListener('visibilitychange', () => { if (!document.hidden) refreshFirstPage(); });
-  setInterval(() => {
-    if (!document.hidden && list.rows.some((r) => r.is_streaming && r.session_id !== currentId())) refreshFirstPage();
-    else scheduleRender(true);   // relative times
-  }, 30000);
+  // Other tabs' and clients' changes arrive through listfeed.js (no list polling); this only redraws
+  // the relative times.
+  setInterval(() => scheduleRender(true), 30000);
 }
 
 function isTitled(s) { return s.title && s.title !== 'Untitled'; }
@@ -177,6 +176,12 @@ function rowEl(r, active) {
 }
 
 function rowBadges(r) {
+  const yolo = r.yolo ? h('span.srow-badge.yolo', { text: 'YOLO', title: 'Approvals are off in this chat: tools run without asking' }) : null;
+  const state = rowState(r);
+  return yolo && state ? h('span.srow-badges', null, yolo, state) : yolo || state;
+}
+
+function rowState(r) {
   if (r.pending_approval) return h('span.srow-badge.needs-approval', { text: 'needs approval', title: 'Waiting for your approval' });
   if (r.pending_clarify) return h('span.srow-badge.needs-input', { text: 'needs input', title: 'The agent asked you a question' });
   return r.is_streaming ? h('span.live-dot', { title: 'Working', 'aria-label': 'Working' }) : null;
