@@ -103,7 +103,8 @@ async def test_failed_changes_and_drafts_are_not_announced(chat_app: FastAPI, ch
     async with listening(chat_app.state.url, count=1) as (listener,):
         draft = (await chat.post("/api/session/new", json={})).json()["session"]["session_id"]
         assert (await chat.post("/api/session/rename", json={"session_id": "nosuch", "title": "x"})).status_code == 404
-        assert (await chat.post("/api/session/move", json={"session_id": draft, "project_id": "nope"})).status_code == 404
+        moved = await chat.post("/api/session/move", json={"session_id": draft, "project_id": "nope"})
+        assert moved.status_code == 404
         await chat.post("/api/session/delete", json={"session_id": draft})  # a draft: no row was ever listed
         marker = (await chat.post("/api/session/new", json={})).json()["session"]["session_id"]
         await chat.post("/api/session/rename", json={"session_id": marker, "title": "marker"})  # now a row
