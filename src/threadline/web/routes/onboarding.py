@@ -25,6 +25,13 @@ from threadline.web.routes.providers import ProviderIn, _config
 router = APIRouter(prefix="/api/onboarding", tags=["onboarding"])
 
 
+# Spelled out: ``ipaddress``'s ``is_private`` also counts the documentation ranges (203.0.113.0/24...).
+LOCAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
+    "::1/128", "fc00::/7", "fe80::/10",
+))
+
+
 class OnboardingSetup(ProviderIn):
     model: str | None = Field(default=None, min_length=1, max_length=300)  # made the default model
 
@@ -39,7 +46,7 @@ def is_local_address(host: str | None) -> bool:
         return False
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    return address.is_loopback or address.is_private or address.is_link_local
+    return any(address in network for network in LOCAL_NETWORKS)
 
 
 def setup_allowed(request: Request, auth: Auth, settings: Settings) -> bool:
