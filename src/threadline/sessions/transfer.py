@@ -282,6 +282,7 @@ async def import_session(
     )
     async with service.store.write() as conn:
         await write_imports(conn, [prepared])
+        service.changed(conn, "created", prepared.id)
     return await service.get(prepared.id)
 
 
