@@ -1,6 +1,6 @@
 """Two tabs of the app (issue 17 item 4): a rename in one shows in the other within a second, through
 the session list's event stream (GET /api/sessions/events), not by polling the list; so do a new chat,
-a YOLO badge and a deletion."""
+a YOLO badge and a deletion. The tabs share one stream (one tab reads it and passes changes on)."""
 
 from __future__ import annotations
 
@@ -45,11 +45,20 @@ def test_a_rename_in_one_tab_shows_in_the_other_within_a_second(
                 reads.append(req.url)
 
         second.on("request", note)
+        streams: list[str] = []
+
+        def note_stream(req: Any, seen: list[str] = streams) -> None:
+            if "/api/sessions/events" in req.url:
+                seen.append(req.url)
+
+        for tab in (first, second):
+            tab.on("request", note_stream)
         for tab in (first, second):
             ready(tab, f"/s/{sid}")
             tab.wait_for_selector('body[data-list-feed="open"]')
             _row(tab, sid).wait_for()
         list_reads.clear()
+        assert len(streams) == 1, streams  # one stream for the browser, shared by its tabs
 
         first.locator("#chat-title").click()
         box = first.get_by_label("Title")

@@ -10,38 +10,58 @@ import { currentId, patchSession } from './session.js';
 const FALLBACK_POLL_MS = 60000;  // only while the stream is down
 const RECONNECT_MS = 5000;       // after the browser gave up (a 401, a proxy's error page)
 const COALESCE_MS = 60;          // changes to one row in a burst are read once
+const LOCK = 'threadline.sessions-feed';
+const CHANNEL = 'threadline.sessions';
 
+// One stream per browser, not per tab: a browser opens at most six HTTP/1.1 connections to a server,
+// so a stream in every tab would stall the seventh tab. The tab holding the lock reads the stream and
+// passes each change to the others over a BroadcastChannel; when it closes, another takes over.
+let channel = null;
 let source = null;
+let feedState = 'down';
 let connectedBefore = false;
 let pollTimer = null;
 const dirty = new Set();
 let flushTimer = null;
 
 export function initListFeed() {
-  connect();
+  startPolling();
+  if (!('locks' in navigator) || typeof BroadcastChannel === 'undefined') { connect(); return; }
+  channel = new BroadcastChannel(CHANNEL);
+  channel.onmessage = ({ data }) => {
+    if (data.type === 'change') onChange(data.change);
+    else if (data.type === 'state') setState(data.state, false);
+    else if (data.type === 'state?' && source) channel.postMessage({ type: 'state', state: feedState });
+  };
+  channel.postMessage({ type: 'state?' });
+  navigator.locks.request(LOCK, () => new Promise(() => connect()));  // held while this tab lives
 }
 
-/** Whether the stream is open (the e2e tests check that the list is live without polling). */
-export function listFeedOpen() {
-  return !!source && source.readyState === EventSource.OPEN;
+function setState(next, announce = true) {
+  if (next === 'open') {
+    stopPolling();
+    if (connectedBefore && feedState !== 'open') refreshFirstPage();  // changes meanwhile were not replayed
+    connectedBefore = true;
+  } else {
+    startPolling();
+  }
+  feedState = next;
+  document.body.dataset.listFeed = next;
+  if (announce) channel?.postMessage({ type: 'state', state: next });
 }
 
 function connect() {
   source = new EventSource(apiUrl('/api/sessions/events'));
-  source.addEventListener('ready', () => {
-    stopPolling();
-    if (connectedBefore) refreshFirstPage();  // changes made while it was down were not replayed
-    connectedBefore = true;
-    document.body.dataset.listFeed = 'open';
-  });
+  source.addEventListener('ready', () => setState('open'));
   source.addEventListener('sessions_changed', (e) => {
-    try { onChange(JSON.parse(e.data)); } catch (err) { console.warn('bad session list event', err); }
+    let change;
+    try { change = JSON.parse(e.data); } catch (err) { console.warn('bad session list event', err); return; }
+    channel?.postMessage({ type: 'change', change });
+    onChange(change);
   });
   source.onerror = () => {
-    document.body.dataset.listFeed = 'down';
-    startPolling();
+    if (feedState !== 'down') setState('down');
     if (source.readyState === EventSource.CLOSED) {  // the browser does not retry this one
-      source = null;
       setTimeout(connect, RECONNECT_MS);
     }
   };
