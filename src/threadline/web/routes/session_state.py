@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import with_config
+from typing_extensions import TypedDict
 
-from threadline.sessions.views import SessionPublic
+from threadline.sessions.views import OPEN, SessionPublic
 from threadline.web.deps import JSON, ServicesDep, SessionsDep
 from threadline.web.schemas import SessionRef
 
@@ -20,13 +22,54 @@ class SessionYolo(SessionRef):
     enabled: bool
 
 
+@with_config(OPEN)
+class SessionUsage(TypedDict):
+    """``GET /api/session/usage``: the totals over all the session's runs (a null cost: not reported)."""
+
+    ok: bool
+    session_id: str
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    estimated_cost: float | None
+
+
+@with_config(OPEN)
+class SessionStatus(SessionUsage):
+    """``GET /api/session/status``: Hermes WebUI's fields, then Threadline's."""
+
+    title: str
+    model: str | None
+    workspace: str
+    personality: Any  # the persona layer's name for it (a name, or null)
+    message_count: int
+    agent_running: bool
+    runtime: str
+    active_stream_id: str | None
+    pending_approval: bool
+    pending_clarify: bool
+    yolo: bool
+    created_at: float
+    last_message_at: float
+
+
+@with_config(OPEN)
+class YoloAnswer(TypedDict):
+    ok: bool
+    session_id: str
+    yolo: bool
+    enabled: bool
+    enabled_at: float | None
+    released: int
+
+
 def _usage(session: SessionPublic) -> dict[str, Any]:
     tokens_in, tokens_out = int(session["input_tokens"] or 0), int(session["output_tokens"] or 0)
     return {"input_tokens": tokens_in, "output_tokens": tokens_out, "total_tokens": tokens_in + tokens_out,
             "estimated_cost": session["estimated_cost"]}
 
 
-@router.get("/session/status")
+@router.get("/session/status", response_model=SessionStatus)
 async def status(sessions: SessionsDep, session_id: SessionIdQuery) -> JSON:
     """Title, model, workspace, personality, message count, whether the agent runs, and the token and
     cost totals (Hermes WebUI's fields), plus what waits for the user and YOLO mode."""
@@ -52,7 +95,7 @@ async def status(sessions: SessionsDep, session_id: SessionIdQuery) -> JSON:
     }
 
 
-@router.get("/session/usage")
+@router.get("/session/usage", response_model=SessionUsage)
 async def usage(sessions: SessionsDep, session_id: SessionIdQuery) -> JSON:
     """The session's token and cost totals over all its runs (``estimated_cost`` is null when no
     provider reported a price)."""
@@ -60,7 +103,7 @@ async def usage(sessions: SessionsDep, session_id: SessionIdQuery) -> JSON:
     return {"ok": True, "session_id": session["session_id"], **_usage(session)}
 
 
-@router.post("/session/yolo")
+@router.post("/session/yolo", response_model=YoloAnswer)
 async def yolo(body: SessionYolo, services: ServicesDep) -> JSON:
     """``enabled: true`` turns approvals off for this session (every tool call runs unasked, the calls
     waiting now included) until ``enabled: false`` or the server restarts (unless the setting
