@@ -68,18 +68,13 @@ async def test_the_pin_cap_is_three_by_default(client: httpx.AsyncClient, app: F
 
 
 async def test_the_pin_cap_follows_the_preference(client: httpx.AsyncClient, app: FastAPI) -> None:
-    from threadline.store import tables as t
-
     ids = [await chat_session(client, app, title=f"chat {i}") for i in range(5)]
-    store = app.state.services.store
-    for value in (1, 0):
-        async with store.write() as conn:  # the preference's key is written as POST /api/settings would
-            row = {"key": "pinned_sessions_limit", "value": value}
-            await conn.execute(store.dialect.upsert(t.settings, row, "key"))
+    for value, expected in ((1, [200, 400, 400, 400, 400]), (5, [200] * 5)):
+        assert (await client.post("/api/settings", json={"pinned_sessions_limit": value})).status_code == 200
         for sid in ids:
             await client.post("/api/session/pin", json={"session_id": sid, "pinned": False})
         answers = [(await client.post("/api/session/pin", json={"session_id": sid})).status_code for sid in ids]
-        assert answers == ([200, 400, 400, 400, 400] if value == 1 else [200] * 5)
+        assert answers == expected
 
 
 async def test_commands_are_the_composers_registry(client: httpx.AsyncClient) -> None:

@@ -11,18 +11,16 @@ own ``X-Forwarded-For`` counts for nothing. With a password set, every caller is
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
 
 from fastapi import APIRouter, Request
 from pydantic import Field
 
-from threadline.agent.providers.registry import ProviderConfig
-from threadline.errors import BadRequest, Forbidden
+from threadline.errors import Forbidden
 from threadline.settings import Settings
 from threadline.web.auth import Auth
 from threadline.web.deps import JSON, PreferencesDep, ProvidersDep, SettingsDep
 from threadline.web.login import AuthDep
-from threadline.web.schemas import Body
+from threadline.web.provider_changes import ProviderIn, provider_config
 
 router = APIRouter(prefix="/api/onboarding", tags=["onboarding"])
 
@@ -34,30 +32,10 @@ LOCAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
 ))
 
 
-class OnboardingSetup(Body):
-    """``POST /api/providers``'s body (a router does not import another: the same fields and rules
-    here), plus ``model``."""
+class OnboardingSetup(ProviderIn):
+    """``POST /api/providers``'s body, checked by the same rules, plus ``model``."""
 
-    id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    provider: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Literal["openai", "anthropic"] | None = None
-    base_url: str | None = Field(default=None, max_length=2000)
-    api_key: str | None = Field(default=None, max_length=4000)
-    models: list[str] | None = Field(default=None, max_length=500)
     model: str | None = Field(default=None, min_length=1, max_length=300)  # made the default model
-
-    def config(self) -> ProviderConfig:
-        kind = self.kind or ("anthropic" if self.provider == "anthropic" else "openai")
-        if self.base_url and not self.base_url.startswith(("http://", "https://")):
-            raise BadRequest("base_url must start with http:// or https://", field="base_url")
-        try:
-            config = ProviderConfig(self.id or self.provider or kind, kind, self.base_url or None, self.api_key,
-                                    self.models)
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from None
-        if config.key_problem:
-            raise BadRequest(f"api_key: {config.key_problem}", field="api_key")
-        return config
 
 
 def is_local_address(host: str | None) -> bool:
@@ -105,7 +83,7 @@ async def setup(
     if not setup_allowed(request, auth, settings):
         raise Forbidden("onboarding setup is allowed only from this machine or a private network; sign in "
                         "or set THREADLINE_ONBOARDING_OPEN")
-    config = body.config()
+    config = provider_config(body, providers)
     if body.model is not None:  # a model of this provider: "<provider id>/<model>"
         ref = body.model if body.model.startswith(f"{config.id}/") else f"{config.id}/{body.model}"
         await preferences.update({"default_model": ref})

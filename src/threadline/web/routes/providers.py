@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field
 
 from threadline.agent.events import ProviderError
-from threadline.agent.providers.known import KNOWN_PROVIDERS, display_name
-from threadline.agent.providers.registry import ProviderConfig, ProviderRegistry, build_provider
+from threadline.agent.providers.known import display_name
+from threadline.agent.providers.registry import ProviderRegistry, build_provider
 from threadline.errors import BadRequest, NotFound
 from threadline.web.deps import JSON, PreferencesDep, ProvidersDep
+from threadline.web.provider_changes import ProviderIn, ProviderRef, check_key, provider_config, provider_name
 from threadline.web.schemas import Body
 
 router = APIRouter(prefix="/api", tags=["providers"])
@@ -21,79 +22,9 @@ router = APIRouter(prefix="/api", tags=["providers"])
 TEST_TIMEOUT = 10.0
 
 
-PROVIDER_ID = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-
-
-class ProviderIn(Body):
-    id: str | None = PROVIDER_ID
-    provider: str | None = PROVIDER_ID  # Hermes WebUI's name for the id
-    kind: Literal["openai", "anthropic"] | None = None
-    base_url: str | None = Field(default=None, max_length=2000)
-    api_key: str | None = Field(default=None, max_length=4000)
-    models: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = Field(default=None, max_length=500)
-    default_model: str | None = Field(default=None, max_length=300)
-
-
-class ProviderRef(Body):
-    id: str | None = PROVIDER_ID
-    provider: str | None = PROVIDER_ID
-
-
 class ModelChoice(Body):
     model: str = Field(min_length=1, max_length=300)
     provider: str | None = Field(default=None, max_length=64)  # Hermes WebUI: the model's provider, or "auto"
-
-
-def _name(body: ProviderIn | ProviderRef, *, required: bool = True) -> str | None:
-    """The provider a body names: ``id`` or ``provider`` (the same one if both are sent)."""
-    if body.id and body.provider and body.id != body.provider:
-        raise BadRequest("id and provider name two different providers: send one of them")
-    name = body.id or body.provider
-    if name is None and required:
-        raise BadRequest("provider: name the provider to change (its id, or provider as Hermes WebUI sends it)")
-    return name
-
-
-def _config(body: ProviderIn, providers: ProviderRegistry, *, named: bool = True) -> ProviderConfig:
-    """The provider as it would be stored, checked whole. An existing provider keeps every field the
-    body leaves out (``{provider, api_key}`` changes only the key); ``null`` or ``""`` clears a field.
-    A new one needs its kind, unless its name is a provider known by name (``known.py``)."""
-    name = _name(body, required=named) or "test"
-    sent = body.model_fields_set - {"id", "provider"}
-    existing = next((c for c in providers.configs() if c.id == name), None)
-    if existing is None:
-        known = KNOWN_PROVIDERS.get(name)
-        kind = body.kind or (known.kind if known else None)
-        if kind is None:
-            raise BadRequest(f"kind: a new provider {name!r} needs its kind (openai or anthropic)")
-        config = ProviderConfig(name, kind, body.base_url or (known.base_url if known and known.kind == kind else None))
-    else:
-        if named and not sent:
-            raise BadRequest(f"nothing to change for provider {name!r}: send api_key, base_url, kind, models "
-                             "or default_model")
-        if body.kind and body.kind != existing.kind and "base_url" not in sent:
-            raise BadRequest("base_url: send it with a new kind (empty for the kind's own default)")
-        config = replace(existing, api_key=None)  # None keeps the stored key (``ProviderRegistry.upsert``)
-    changes = {k: getattr(body, k) for k in ("kind", "base_url", "api_key", "models", "default_model") if k in sent}
-    changes["kind"] = changes.get("kind") or config.kind
-    if "base_url" in changes and existing is None:
-        changes["base_url"] = changes["base_url"] or config.base_url
-    for key in ("base_url", "default_model"):
-        if key in changes:
-            changes[key] = changes[key] or None
-    try:
-        config = replace(config, **changes, source="file")
-    except ValueError as exc:
-        raise BadRequest(str(exc)) from None
-    if config.base_url and not config.base_url.startswith(("http://", "https://")):
-        raise BadRequest("base_url must start with http:// or https://")
-    _check_key(config)
-    return config
-
-
-def _check_key(config: ProviderConfig) -> None:
-    if config.key_problem:
-        raise BadRequest(f"api_key: {config.key_problem}")
 
 
 def _view(providers: ProviderRegistry) -> list[dict[str, Any]]:
@@ -172,7 +103,7 @@ async def list_providers(providers: ProvidersDep) -> JSON:
 @router.post("/providers")
 async def save_provider(body: ProviderIn, providers: ProvidersDep) -> JSON:
     """Adds or changes the provider the body names (400 and nothing changed otherwise)."""
-    config = _config(body, providers)
+    config = provider_config(body, providers)
     created = config.id not in {c.id for c in providers.configs()}
     providers.upsert(config)
     return {"ok": True, "provider": config.id, "display_name": display_name(config.id), "action": "updated",
@@ -181,7 +112,7 @@ async def save_provider(body: ProviderIn, providers: ProvidersDep) -> JSON:
 
 @router.post("/providers/delete")
 async def delete_provider(body: ProviderRef, providers: ProvidersDep) -> JSON:
-    name = _name(body)
+    name = provider_name(body)
     assert name is not None
     try:
         providers.delete(name)
@@ -197,10 +128,10 @@ async def delete_provider(body: ProviderRef, providers: ProvidersDep) -> JSON:
 async def test_provider(body: ProviderIn, providers: ProvidersDep) -> JSON:
     """Try a configuration without saving it: list the models it serves. A provider named here that
     exists is tried with the fields the body leaves out taken from it (its stored key too)."""
-    config = _config(body, providers, named=False)
+    config = provider_config(body, providers, named=False)
     if config.api_key is None and config.id in {c.id for c in providers.configs()}:
         config = replace(config, api_key=providers.config(config.id).api_key)
-        _check_key(config)
+        check_key(config)
     await providers.load_sdks(config.kind)
     provider = await asyncio.to_thread(build_provider, config, timeout=TEST_TIMEOUT)  # its TLS set-up: off the loop
     try:

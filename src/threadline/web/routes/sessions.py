@@ -138,12 +138,10 @@ async def delete_session(body: SessionRef, services: ServicesDep, side: SideDep)
 
 @router.post("/session/pin", response_model=SessionChanged)
 async def pin(body: SessionPin, sessions: SessionsDep, preferences: PreferencesDep) -> RedactedJSONResponse:
-    """Pin or unpin; at most ``pinned_sessions_limit`` (preference, default 3, 0 for no cap) pinned
-    chats, else 400 and nothing changes."""
+    """Pin or unpin; at most ``pinned_sessions_limit`` (preference, default 3) pinned chats, else 400
+    and nothing changes."""
     if body.pinned:
-        # Read raw as well: the preference is stored by POST /api/settings once it is in its allowlist.
-        value = await preferences.get("pinned_sessions_limit")
-        limit = pin_limit(value if value is not None else await preferences.get_secret("pinned_sessions_limit"))
+        limit = pin_limit(await preferences.get("pinned_sessions_limit"))
         await check_room_to_pin(sessions.store, body.session_id, limit)
     return RedactedJSONResponse({"ok": True, "session": await sessions.set_pinned(body.session_id, body.pinned)})
 
