@@ -40,8 +40,8 @@ from threadline.schedules.scheduler import Scheduler
 from threadline.schedules.service import TaskService
 from threadline.schedules.timing import local_zone_name, zone
 from threadline.sessions.drafts import DraftStore, MemoryDrafts
-from threadline.sessions.instructions import PersonaSection, ProjectSection, SessionSection, SystemPromptSection
 from threadline.sessions.feed import SessionFeed
+from threadline.sessions.instructions import PersonaSection, ProjectSection, SessionSection, SystemPromptSection
 from threadline.sessions.notices import NoticeService
 from threadline.sessions.personas import PersonaStore
 from threadline.sessions.projects import ProjectService

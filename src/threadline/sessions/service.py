@@ -19,8 +19,8 @@ from threadline.jsonvalues import readable
 from threadline.sessions import branches
 from threadline.sessions.cursors import decode_cursor, encode_cursor
 from threadline.sessions.drafts import Draft, DraftStore, merge_extra
-from threadline.sessions.rows import NewMessage
 from threadline.sessions.feed import SessionFeed
+from threadline.sessions.rows import NewMessage
 from threadline.sessions.views import (
     BUILTIN_RUNTIME,
     UNTITLED,

@@ -41,7 +41,7 @@ class SessionStatus(SessionUsage):
     title: str
     model: str | None
     workspace: str
-    personality: Any  # the persona layer's name for it (a name, or null)
+    personality: str | None  # the persona the session runs with (Hermes WebUI's name)
     message_count: int
     agent_running: bool
     runtime: str
@@ -74,7 +74,6 @@ async def status(sessions: SessionsDep, session_id: SessionIdQuery) -> JSON:
     """Title, model, workspace, personality, message count, whether the agent runs, and the token and
     cost totals (Hermes WebUI's fields), plus what waits for the user and YOLO mode."""
     session = await sessions.get(session_id, messages=False)
-    extra = session.get("extra") or {}
     return {
         "ok": True,
         "session_id": session["session_id"],
@@ -82,7 +81,7 @@ async def status(sessions: SessionsDep, session_id: SessionIdQuery) -> JSON:
         "model": session["model"],
         "workspace": session["workspace"],
         "runtime": session["runtime"],
-        "personality": extra.get("personality"),
+        "personality": session["personality"],
         "message_count": session["message_count"],
         "agent_running": session["is_streaming"],
         "active_stream_id": session["active_stream_id"],
