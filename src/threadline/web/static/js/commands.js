@@ -4,7 +4,7 @@ import { state } from './state.js';
 import { EV, emit } from './events.js';
 import { h, isMac } from './dom.js';
 import { confirmDialog, toast, showError } from './dialogs.js';
-import { newChat, currentId, patchSession } from './session.js';
+import { newChat, currentId, patchSession, reloadSession } from './session.js';
 import { retry, undo, clearChat } from './message-actions.js';
 import { appendLocal } from './transcript.js';
 import { askBtw, startBackground } from './side.js';
@@ -23,6 +23,8 @@ export const COMMANDS = [
   { name: 'interrupt', args: '<message>', description: 'Stop the running answer and send a message', run: (arg) => need(arg, 'a message', () => interrupt(arg)) },
   { name: 'btw', args: '<question>', description: 'Ask a side question; the chat is not changed', run: (arg) => need(arg, 'a question', () => askBtw(arg)) },
   { name: 'background', args: '<prompt>', description: 'Run a task in the background', run: (arg) => need(arg, 'a prompt', () => startBackground(arg)) },
+  { name: 'compress', args: '[focus]', description: 'Summarise the older messages for the model now (they stay here)', run: compress },
+  { name: 'compact', args: '[focus]', description: 'Same as /compress', run: compress },
   { name: 'model', args: '[name]', description: 'Switch model, or pick one', run: model },
   { name: 'personality', args: '[name | none]', description: 'Choose this chat’s persona, or edit its instructions', run: (arg) => choosePersona(arg) },
   { name: 'title', args: '<title>', description: 'Rename this chat', run: (arg) => need(arg, 'a title', () => rename(arg)) },
@@ -60,6 +62,18 @@ async function model(arg) {
     toast(`Model: ${state.session.model}`, { kind: 'success' });
   } catch (err) {
     showError(err, 'Could not change the model');
+  }
+}
+
+async function compress(focus) {
+  if (!state.session?.message_count) return;
+  toast('Compacting the context…');
+  try {
+    await post('/api/session/compress', { session_id: currentId(), focus_topic: focus || null });
+    await reloadSession();
+    toast('Context compacted: the model gets a summary of the older messages.', { kind: 'success' });
+  } catch (err) {
+    showError(err, 'Could not compact the context');
   }
 }
 
