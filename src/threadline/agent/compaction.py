@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from threadline.agent.budget import Limits
-from threadline.agent.events import TextDelta
+from threadline.agent.events import ProviderError, TextDelta
 from threadline.agent.providers.base import Provider, ToolSpec
 from threadline.agent.tokens import BYTES_PER_TOKEN, message_tokens, messages_tokens, request_tokens, text_tokens
 from threadline.agent.tools.base import truncate
@@ -117,7 +117,18 @@ class Compactor:
         through = next((m["seq"] for m in reversed(head) if isinstance(m.get("seq"), int)), None)
         if on_event is not None:
             await on_event("compressing", {"messages": len(earlier), "model": self.limits.model})
-        text = await self._summarise(provider, model, previous, earlier, focus, length=max(MIN_ROOM, room // 4))
+        try:
+            text = await self._summarise(provider, model, previous, earlier, focus, length=max(MIN_ROOM, room // 4))
+        except ProviderError as exc:
+            if force:
+                raise
+            # This call goes without the oldest messages rather than not at all; nothing is stored, so
+            # the next call tries to summarise them again.
+            log.warning("summarising %d messages failed (%s); leaving them out of this call", len(earlier), exc)
+            if on_event is not None:
+                await on_event("warning", {"type": "compaction", "message": f"Summarising the older messages failed "
+                                           f"({exc.message}); the model was sent only the newest ones."})
+            return [summary_message(f"(the summary could not be written: {exc.message})", count, None), *tail]
         summary = summary_message(text, count, through)
         if on_summary is not None:
             await on_summary(summary)
