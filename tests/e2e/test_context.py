@@ -37,3 +37,23 @@ def test_the_gauge_shows_how_full_the_context_is_and_compress_summarises(page: A
         assert len(stored["messages"]) == 5  # the four messages stay, the summary comes after them
     finally:
         api.post("/api/settings", json={"context_windows": {}}).raise_for_status()
+
+
+def test_settings_set_a_models_window_and_vision(page: Any, api: httpx.Client) -> None:
+    try:
+        ready(page)
+        page.locator("#settings-open").click()
+        panel = page.locator(".model-limits")
+        panel.locator("input[aria-label=Model]").fill("openai/test-model")
+        panel.locator("input[aria-label='Context window in tokens']").fill("16384")
+        panel.locator("select[aria-label=Vision]").select_option("1")
+        panel.get_by_role("button", name="Set").click()
+        panel.locator(".model-limit-row", has_text="openai/test-model").wait_for()
+        settings = api.get("/api/settings").json()
+        assert settings["context_windows"] == {"openai/test-model": 16384}
+        assert settings["vision_models"] == {"openai/test-model": True}
+        panel.get_by_role("button", name="Remove the limits of openai/test-model").click()
+        panel.locator(".model-limit-row").wait_for(state="detached")
+        assert api.get("/api/settings").json()["context_windows"] == {}
+    finally:
+        api.post("/api/settings", json={"context_windows": {}, "vision_models": {}}).raise_for_status()
