@@ -23,7 +23,7 @@ PNG = base64.b64decode(
 async def upload(client: httpx.AsyncClient, sid: str, name: str, data: bytes) -> str:
     r = await client.post("/api/upload", data={"session_id": sid}, files={"file": (name, data)})
     assert r.status_code == 200, r.text
-    return str(r.json()["path"])
+    return str(r.json()["workspace_path"])  # what chat attachments name: the file in the workspace
 
 
 async def send(client: httpx.AsyncClient, message: str, files: dict[str, bytes],
