@@ -8,6 +8,7 @@ In-process (tests)::
         AnthropicProvider(base_url=llm.anthropic_url, api_key="k")  # http://127.0.0.1:P
         llm.requests  # every POST body received, plus "_path"
         llm.models_delay = 1.0                                   # a slow model list (GET /v1/models)
+        llm.model_facts = {"test-model": {"context_length": 4096}}  # more fields in the model list
 
 Standalone (benchmarks, manual UI testing): ``python -m tests.llm_server --port 8900``.
 
@@ -427,6 +428,7 @@ class ScriptedLLM:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, models: tuple[str, ...] = DEFAULT_MODELS) -> None:
         self.host, self.port, self.models = host, port, list(models)
         self.models_delay = 0.0  # seconds before the model list answers: a slow provider
+        self.model_facts: dict[str, dict[str, Any]] = {}  # extra fields of a model's entry in the list
         self._lock = threading.Lock()
         self._turns: deque[Turn] = deque()
         self._requests: list[dict[str, Any]] = []
@@ -450,6 +452,7 @@ class ScriptedLLM:
         with self._lock:
             self._turns.clear()
             self._requests.clear()
+        self.model_facts = {}
 
     @property
     def pending(self) -> int:
@@ -573,6 +576,7 @@ class ScriptedLLM:
                     "display_name": m,
                     "created_at": "2025-01-01T00:00:00Z",
                     "lifecycle": "active",
+                    **self.model_facts.get(m, {}),
                 }
                 for m in self.models
             ]
@@ -584,7 +588,8 @@ class ScriptedLLM:
                     "last_id": self.models[-1] if self.models else None,
                 }
             )
-        data = [{"id": m, "object": "model", "created": 1735689600, "owned_by": "scripted"} for m in self.models]
+        data = [{"id": m, "object": "model", "created": 1735689600, "owned_by": "scripted",
+                 **self.model_facts.get(m, {})} for m in self.models]
         return JSONResponse({"object": "list", "data": data})
 
 

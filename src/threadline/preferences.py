@@ -147,6 +147,24 @@ HERMES_PREFERENCES: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     **{key: (default, _bool) for key, default in HERMES_SWITCHES.items()},
 }
 
+def _per_model(check: Callable[[Any], Any], limit: int = 200) -> Callable[[Any], Any]:
+    """A map of model references (``provider/model`` or a bare model name) to values ``check`` accepts."""
+
+    def check_map(value: Any) -> Any:
+        if not isinstance(value, dict) or len(value) > limit:
+            raise BadRequest(f"must be an object of at most {limit} models")
+        for key, item in value.items():
+            if not key or len(key) > 300:
+                raise BadRequest("model names must be 1 to 300 characters")
+            try:
+                check(item)
+            except BadRequest as exc:
+                raise BadRequest(f"{key}: {exc.message}") from None
+        return value
+
+    return check_map
+
+
 PREFERENCES: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "theme": ("system", _choice("light", "dark", "system")),
     "send_key": ("enter", _choice("enter", "ctrl+enter", "shift+enter")),
@@ -166,6 +184,8 @@ PREFERENCES: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "agent_max_steps": (None, _optional(_int_range(1, 500))),
     "memory_tool": ("ask", _choice("ask", "allow", "off")),
     "system_prompt": (None, _text(20_000)),  # the global instructions, after the base prompt (DESIGN §8)
+    "context_windows": ({}, _per_model(_int_range(1_024, 100_000_000))),
+    "vision_models": ({}, _per_model(_bool)),
     **HERMES_PREFERENCES,
 }
 ALIASES = {"default_message_mode": "busy_input_mode", "onboarding_completed": "onboarding_done"}

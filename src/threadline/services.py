@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from threadline.agent.acp import AcpAgents, AgentConfigs, AgentProcesses, ProcessLimits
+from threadline.agent.budget import ModelLimits
 from threadline.agent.builtin import BuiltinRuntime
 from threadline.agent.mcp import Limits, McpPool
 from threadline.agent.providers.registry import ProviderRegistry
@@ -25,6 +26,7 @@ from threadline.agent.web.fetching import FetchLimits
 from threadline.memory import MemoryService
 from threadline.memory.instructions import MemorySection
 from threadline.preferences import PreferenceService
+from threadline.runs.compress import Compression
 from threadline.runs.delivery import BackgroundDelivery
 from threadline.runs.instructions import Instructions
 from threadline.runs.live import LiveRun
@@ -88,6 +90,7 @@ class Services:
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)
     cluster: Cluster | None = None  # with THREADLINE_REDIS_URL
+    compression: Compression | None = None  # /compress on demand
 
     @classmethod
     async def open(
@@ -126,14 +129,17 @@ class Services:
         endings = FiringEndings(store, notices, jobs)
         web = WebSettings(settings.web_file)
         runtimes = RuntimeRegistry()
-        runtimes.register(BuiltinRuntime(
+        builtin = BuiltinRuntime(
             providers,
             default_model=lambda: _default_model(preferences, settings),
             max_steps=lambda: _max_steps(preferences, settings),
             output_cap=settings.tool_output_cap,
             shell_timeout=settings.shell_timeout_seconds,
             extra_tools=lambda: _extra_tools(mcp, memory, skills, preferences, web, settings),
-        ))
+            limits=ModelLimits(providers, overrides=lambda: _model_overrides(preferences),
+                               default_window=settings.context_window_default),
+        )
+        runtimes.register(builtin)
         agents = AcpAgents(AgentConfigs.load(settings.runtimes_file), AgentProcesses(ProcessLimits(
             max_processes=settings.acp_max_processes, idle_seconds=settings.acp_idle_seconds,
             request_timeout=settings.acp_request_timeout_seconds, silence=settings.acp_silence_seconds,
@@ -189,6 +195,7 @@ class Services:
             personas=personas,
             yolo=Yolo(sessions, runs.approvals, notices),
             cluster=cluster,
+            compression=Compression(sessions, builtin, instructions),
         )
 
     async def start(self) -> None:
@@ -297,6 +304,11 @@ def web_tools(web: WebSettings, settings: Settings) -> list[Tool]:
     if backend is not None:
         tools.append(WebSearch(backend, timeout=settings.web_timeout_seconds))
     return tools
+
+
+async def _model_overrides(preferences: PreferenceService) -> tuple[dict[str, Any], dict[str, Any]]:
+    values = await preferences.get_all()
+    return dict(values.get("context_windows") or {}), dict(values.get("vision_models") or {})
 
 
 async def _max_steps(preferences: PreferenceService, settings: Settings) -> int:

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     clarify_timeout_seconds: float = Field(default=120.0, gt=0)
     shell_timeout_seconds: float = Field(default=120.0, gt=0)
     tool_output_cap: int = Field(default=50_000, ge=1000)
+    context_window_default: int = Field(default=32_768, ge=1_024)
     workspace_threads: int = Field(default=8, ge=1, le=256)
     provider_timeout_seconds: float = Field(default=120.0, gt=0)
     mcp_call_timeout_seconds: float = Field(default=120.0, gt=0)

@@ -114,6 +114,12 @@ class RecordingSink:
     async def on_usage(self, usage: Usage) -> None:
         self.events.append(("usage", usage))
 
+    async def on_summary(self, message: dict[str, Any]) -> None:
+        self.events.append(("summary", message))
+
+    async def on_event(self, type_: str, data: dict[str, Any]) -> None:
+        self.events.append((type_, data))
+
     def of(self, kind: str) -> list[Any]:
         return [value for name, value in self.events if name == kind]
 

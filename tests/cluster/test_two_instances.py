@@ -234,8 +234,8 @@ def test_cancel_through_b_of_a_run_on_a(pair: tuple[Instance, Instance]) -> None
     with a.client() as on_a, b.client() as on_b:
         sid = new_session(on_b)
         stream_id = start(on_a, sid, "[[tokens=400 delay=0.02 chunk=1]] long")
-        first = read_stream(on_b, stream_id, limit=5)
-        assert [f[1] for f in first] == ["token"] * 5
+        first = read_stream(on_b, stream_id, limit=6)
+        assert [f[1] for f in first] == ["context_status"] + ["token"] * 5  # the gauge, then the answer
         started = time.monotonic()
         response = on_b.post("/api/chat/cancel", json={"stream_id": stream_id})
         took = time.monotonic() - started

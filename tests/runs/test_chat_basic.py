@@ -18,7 +18,8 @@ async def test_turn_streams_tokens_and_stores_answer(chat, llm):
     stream_id = r.json()["stream_id"]
     frames = await read_events(chat, stream_id)
     names = [f[1] for f in frames]
-    assert names[0] == "token" and "done" in names and names[-1] == "stream_end"
+    assert names[0] == "context_status"  # the gauge: how full the window is, before the model call
+    assert names[1] == "token" and "done" in names and names[-1] == "stream_end"
     assert "".join(f[2]["text"] for f in frames if f[1] == "token") == "Hello there, friend."
     assert [int(f[0].split(":")[1]) for f in frames] == list(range(1, len(frames) + 1))
     session = await wait_idle(chat, sid)

@@ -2,12 +2,18 @@
 tools of the enabled MCP servers (``extra_tools``, asked for at the start of each run). Chat runs
 also get ``clarify`` (a question to the user); it steers (``steerable``): text the user sends while a
 run is live joins the turn before the next model call. A persona narrows the tools
-(``RunContext.tool_names``) and sets the model parameters (``RunContext.params``)."""
+(``RunContext.tool_names``) and sets the model parameters (``RunContext.params``). Given ``limits``, the
+history is fitted to the model's context window before each model call (``agent/compaction.py``), and
+the user's attachments go to the model as image parts or text (``agent/attachments.py``)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
+from threadline.agent.attachments import expand
+from threadline.agent.budget import ModelLimits
+from threadline.agent.compaction import Compactor
 from threadline.agent.events import ProviderError
 from threadline.agent.loop import run_agent
 from threadline.agent.providers.registry import ProviderRegistry
@@ -36,8 +42,10 @@ class BuiltinRuntime:
         output_cap: int,
         shell_timeout: float,
         extra_tools: ExtraTools | None = None,
+        limits: ModelLimits | None = None,
     ) -> None:
         self.providers = providers
+        self.limits = limits
         self._extra_tools = extra_tools
         self._default_model = default_model
         self._max_steps = max_steps
@@ -62,18 +70,29 @@ class BuiltinRuntime:
         provider, model = self.providers.resolve(ctx.model)
         asks = ctx.kind == "chat"  # someone watches a chat run; nobody answers a background one
         tools = ctx.tools if ctx.tools is not None else await self.default_tools(clarify=asks)
+        jail = Jail(ctx.workspace)
+        history, compactor = ctx.history, None
+        if self.limits is not None:
+            limits = await self.limits.of(ctx.model)
+            compactor = Compactor(limits)
+            expanded = await asyncio.to_thread(expand, ctx.history, jail, vision=limits.vision, model=model,
+                                               text_room=limits.budget // 4)
+            history = expanded.messages
+            for warning in expanded.warnings:
+                await sink.on_event("warning", {"message": warning, "type": "attachment"})
         result = await run_agent(
             provider=provider,
             model=model,
-            history=ctx.history,
+            history=history,
             tools=only(tools, ctx.tool_names),
-            ctx=ToolContext(jail=Jail(ctx.workspace), output_cap=self.output_cap, shell_timeout=self.shell_timeout,
+            ctx=ToolContext(jail=jail, output_cap=self.output_cap, shell_timeout=self.shell_timeout,
                             ask_user=sink.ask_user if asks else None, session_id=ctx.session_id),
             sink=sink,
             max_steps=await self._max_steps(),
             system=ctx.system,
             inbox=ctx.inbox,
             params=ctx.params,
+            compactor=compactor,
         )
         return RuntimeResult(result.stopped_reason, result.note, result.final_text)
 

@@ -4,7 +4,8 @@
 when the model fails and lets ``asyncio.CancelledError`` through (a running shell command is killed).
 Tool failures never end a run: they go back to the model as error results. Before each model call,
 text the user sent meanwhile (``inbox``, steering) joins the conversation as user messages, after the
-tool results of the previous step.
+tool results of the previous step; then, given a ``compactor`` (``agent/compaction.py``), the messages
+are fitted to the model's context window and the estimate is reported as a ``context_status`` event.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from threadline.agent.compaction import Compactor
 from threadline.agent.events import (
     ProviderError,
     ReasoningDelta,
@@ -27,6 +29,7 @@ from threadline.agent.events import (
 from threadline.agent.params import ModelParams
 from threadline.agent.providers.base import Provider, ToolSpec
 from threadline.agent.runtime import RunSink, SteerInbox, StoppedReason
+from threadline.agent.tokens import request_tokens
 from threadline.agent.tools.base import ApprovalScope, Tool, ToolContext, ToolResult, error, truncate, validate_args
 from threadline.agent.tools.registry import ToolRegistry
 from threadline.errors import ThreadlineError
@@ -82,6 +85,7 @@ async def run_agent(
     system: str | None = None,
     inbox: SteerInbox | None = None,
     params: ModelParams | None = None,
+    compactor: Compactor | None = None,
 ) -> AgentResult:
     """Run one agent turn on top of ``history`` (which is not modified); ``params`` go with every
     model call."""
@@ -96,6 +100,10 @@ async def run_agent(
             steer = {"role": "user", "content": text}
             messages.append(steer)
             added.append(steer)
+        if compactor is not None:
+            messages = await compactor.fit(provider, model, messages, system=system, specs=specs,
+                                           on_summary=sink.on_summary, on_event=sink.on_event)
+            await sink.on_event("context_status", compactor.limits.public(request_tokens(system, messages, specs)))
         turn = await _model_turn(provider, model, messages, specs, system, sink, params)
         if turn.usage is not None:
             total += turn.usage

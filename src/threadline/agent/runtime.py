@@ -45,7 +45,9 @@ class RunSink(Protocol):
 
     async def on_assistant_message(self, message: dict[str, Any]) -> None:
         """A complete assistant message (``content``, optional ``tool_calls`` and ``reasoning``):
-        the text streamed since the previous one is stored as this message."""
+        the text streamed since the previous one is stored as this message. The sink sets
+        ``message["seq"]`` to the stored row's (as ``on_tool_message`` does), which a summary uses to
+        say what it covers."""
         ...
 
     async def on_tool_start(self, call: ToolCallRequest) -> None: ...
@@ -69,6 +71,11 @@ class RunSink(Protocol):
     async def on_steer(self, text: str) -> None:
         """Text the user sent while the run was live, taken from ``RunContext.inbox`` at this point of
         the turn: stored in the transcript here as a user message marked ``steer``."""
+        ...
+
+    async def on_summary(self, message: dict[str, Any]) -> None:
+        """A summary that stands for the oldest messages from now on (``agent/compaction.py``): stored
+        as a row marked ``summary``, and announced as ``compressed``."""
         ...
 
     async def on_usage(self, usage: Usage) -> None: ...

@@ -22,6 +22,7 @@ from threadline.agent.tools.base import ApprovalScope, ToolResult
 from threadline.runs.approvals import ApprovalBroker
 from threadline.runs.clarify import ClarifyBroker
 from threadline.runs.live import TERMINAL_EVENTS, LiveRun, flush_events
+from threadline.sessions.context import save_context
 from threadline.sessions.rows import NewMessage
 from threadline.sessions.service import SessionService
 from threadline.sessions.views import MessagePublic
@@ -59,6 +60,7 @@ class Recorder:
         self.text = ""
         self.reasoning = ""
         self.row_id: int | None = None  # the assistant row being streamed, once checkpointed
+        self.row_seq: int | None = None  # and its seq
         self.checkpointed = ("", "")
         self.checkpointed_at = time.monotonic()  # the last checkpoint (or the start), for metrics
         self.usage = Usage()
@@ -115,15 +117,17 @@ class Recorder:
                 if meta:
                     values["meta"] = {**self.message_meta, **meta}
                 await self.sessions.update_message(conn, self.row_id, **values)
+                message["seq"] = self.row_seq
             elif content or tool_calls or reasoning:
-                await self._append(
+                row = await self._append(
                     conn,
                     NewMessage(role="assistant", content=content, tool_calls=tool_calls, reasoning=reasoning,
                                meta=meta),
                 )
+                message["seq"] = row["seq"]
         if content:
             self.answer_parts.append(content)
-        self.text, self.reasoning, self.row_id, self.checkpointed = "", "", None, ("", "")
+        self.text, self.reasoning, self.row_id, self.row_seq, self.checkpointed = "", "", None, None, ("", "")
 
     async def on_tool_start(self, call: ToolCallRequest) -> None:
         self._check_cancelled()
@@ -148,11 +152,23 @@ class Recorder:
         if message.get("approval"):
             meta["approval"] = message["approval"]  # "denied" or "timed_out"
         async with self.owned() as conn:
-            await self._append(
+            row = await self._append(
                 conn,
                 NewMessage(role="tool", content=message.get("content") or "",
                            tool_call_id=message.get("tool_call_id"), meta=meta),
             )
+        message["seq"] = row["seq"]
+
+    async def on_summary(self, message: dict[str, Any]) -> None:
+        self._check_cancelled()
+        summary = message["summary"]
+        async with self.owned() as conn:
+            row = await self._append(conn, NewMessage(role="assistant", content=message["content"],
+                                                      meta={"summary": summary}))
+        self.run.emit("compressed", {
+            "message": f"Compacted {summary['count']} earlier messages into a summary to fit the context window.",
+            "session_id": self.run.session_id, "seq": row["seq"], "summary": summary,
+        })
 
     def _announcer(self, event: str) -> Callable[[dict[str, Any]], Any]:
         """Emit a question as ``event`` and store it at once, so a reload shows it again."""
@@ -189,6 +205,9 @@ class Recorder:
             raise ValueError(f"a runtime cannot send the terminal event {type_!r}; the run ends itself")
         if type_ == "plan":
             self.plan = data  # kept with the turn's assistant rows, so a reload shows it too
+        if type_ == "context_status":  # the gauge, kept with the session
+            async with self.owned() as conn:
+                await save_context(conn, self.run.session_id, data)
         self.run.emit(type_, data)
 
     def _plan_meta(self) -> dict[str, Any]:
@@ -220,7 +239,7 @@ class Recorder:
                     conn, NewMessage(role="assistant", content=text, reasoning=reasoning or None, status="partial",
                                      meta=self._plan_meta())
                 )
-                row_id = row["id"]
+                row_id, self.row_seq = row["id"], row["seq"]
             else:
                 updates.append({"message_id": row_id, "content": text, "reasoning": reasoning or None})
 

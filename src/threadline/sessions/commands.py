@@ -39,6 +39,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("interrupt", "Stop the running answer and send a message", "<message>", busy=True),
     Command("btw", "Ask a side question; the chat is not changed", "<question>", busy=True),
     Command("background", "Run a task in the background", "<prompt>", busy=True),
+    Command("compress", "Summarise the older messages for the model now (they stay here)", "[focus]",
+            aliases=("compact",)),
     Command("model", "Switch model, or pick one", "[name]"),
     Command("personality", "Choose this chat’s persona, or edit its instructions", "[name | none]"),
     Command("title", "Rename this chat", "<title>"),

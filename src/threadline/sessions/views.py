@@ -52,6 +52,7 @@ class MessagePublic(TypedDict):
     _error: NotRequired[bool]
     _interrupted: NotRequired[bool]
     in_context: NotRequired[bool]
+    summary: NotRequired[dict[str, Any]]  # a summary row: {count, through_seq} (agent/compaction.py)
     sibling_ids: NotRequired[list[int]]
     sibling_index: NotRequired[int]
     sibling_count: NotRequired[int]
@@ -146,6 +147,7 @@ class SessionPublic(TypedDict):
     persona: str | None  # the persona it runs with
     personality: str | None  # the same, under Hermes WebUI's name
     extra: NotRequired[dict[str, Any]]
+    context: NotRequired[dict[str, Any]]  # the gauge: {used, limit, budget, model, source, vision, at}
 
 
 @with_config(OPEN)
@@ -237,6 +239,9 @@ def session_public(row: RowMapping | dict[str, Any]) -> SessionPublic:
         "persona": persona,
         "personality": persona,
     }
+    context = extra.pop("context", None)  # the gauge (``sessions/context.py``)
+    if isinstance(context, dict):
+        public["context"] = context
     if extra:
         public["extra"] = extra
     return public

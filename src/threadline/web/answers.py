@@ -58,3 +58,14 @@ class SessionDeleted(TypedDict):
 class Dequeued(TypedDict):
     ok: bool
     removed: bool
+
+
+@with_config(OPEN)
+class SessionCompressed(TypedDict):
+    """``POST /api/session/compress``: the session with its messages (the summary row last), the
+    summary's text and the focus it was given."""
+
+    ok: bool
+    session: SessionDetail
+    summary: str
+    focus_topic: str | None

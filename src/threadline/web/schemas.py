@@ -50,6 +50,10 @@ class SessionRef(Body):
     session_id: str = SessionId
 
 
+class SessionCompress(SessionRef):
+    focus_topic: str | None = Field(default=None, max_length=500)
+
+
 class SessionRename(SessionRef):
     title: str = Field(max_length=10_000)
 

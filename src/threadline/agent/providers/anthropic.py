@@ -29,6 +29,7 @@ from threadline.agent.providers.base import (
     repair_tool_pairs,
     stream_cut,
 )
+from threadline.agent.providers.limits import ModelFacts, from_listing
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 _STOP_REASONS: dict[str, StopReason] = {"tool_use": "tool_calls", "max_tokens": "length"}
@@ -54,6 +55,7 @@ class AnthropicProvider:
         self.base_url = base_url or DEFAULT_BASE_URL
         self.max_tokens = max_tokens
         self.thinking_budget = thinking_budget
+        self.facts: dict[str, ModelFacts] = {}  # what the last model listing said of each model
         # Everything explicit, so the SDK reads no environment variable nor profile file.
         self._client = anthropic.AsyncAnthropic(
             api_key=api_key or "not-set",
@@ -73,6 +75,7 @@ class AnthropicProvider:
             ids: list[str] = []
             async for model in self._models.list(limit=100):
                 ids.append(model.id)
+                self.facts[model.id] = from_listing(model.to_dict())
                 if len(ids) >= _MODEL_LIST_CAP:
                     break
         except anthropic.APIError as exc:
@@ -248,7 +251,9 @@ def to_anthropic_messages(messages: list[dict[str, Any]], system: str | None) ->
                 )
             add("assistant", blocks)
         else:
-            add("user", _user_blocks(content))
+            images = [{"type": "image", "source": {"type": "base64", "media_type": image["media_type"],
+                                                   "data": image["data"]}} for image in message.get("images") or ()]
+            add("user", _user_blocks(content) + images)
     return "\n\n".join(systems), out
 
 

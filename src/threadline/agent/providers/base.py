@@ -5,7 +5,8 @@ Context messages handed to ``Provider.stream`` are plain dicts in one OpenAI-lik
     {"role": "system" | "user" | "assistant" | "tool", "content": str,
      "tool_calls": [{"id", "name", "arguments": dict}],     # assistant, optional
      "tool_call_id": str, "is_error": bool,                  # tool
-     "reasoning": str, "reasoning_signature": str}           # assistant, optional
+     "reasoning": str, "reasoning_signature": str,           # assistant, optional
+     "images": [{"media_type", "data": base64 str}]}         # user, optional: image parts
 """
 
 from __future__ import annotations

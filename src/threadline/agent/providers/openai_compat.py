@@ -39,6 +39,7 @@ from threadline.agent.providers.base import (
     sse_data,
     stream_cut,
 )
+from threadline.agent.providers.limits import ModelFacts, from_listing
 
 _STOP_REASONS: dict[str, StopReason] = {"tool_calls": "tool_calls", "function_call": "tool_calls", "length": "length"}
 _MODEL_LIST_CAP = 2000
@@ -68,6 +69,7 @@ class OpenAIProvider:
         self.name = name
         self.base_url = base_url
         self.max_tokens = max_tokens
+        self.facts: dict[str, ModelFacts] = {}  # what the last model listing said of each model
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             # Local servers (Ollama, llama.cpp) take no key, but the SDK insists on one.
@@ -88,6 +90,7 @@ class OpenAIProvider:
             ids: list[str] = []
             async for model in self._models.list():
                 ids.append(model.id)
+                self.facts[model.id] = from_listing(model.to_dict())
                 if len(ids) >= _MODEL_LIST_CAP:
                     break
         except openai.APIError as exc:
@@ -239,6 +242,11 @@ def to_openai_messages(messages: list[dict[str, Any]], system: str | None) -> li
             out.append(item)
         elif role == "tool":
             out.append({"role": "tool", "tool_call_id": message["tool_call_id"], "content": message["content"]})
+        elif message.get("images"):  # image parts (``runs/attachments.py``), sent as data URLs
+            parts: list[dict[str, Any]] = [{"type": "text", "text": message.get("content") or ""}]
+            parts += [{"type": "image_url", "image_url": {"url": f"data:{image['media_type']};base64,{image['data']}"}}
+                      for image in message["images"]]
+            out.append({"role": role, "content": parts})
         else:
             out.append({"role": role, "content": message.get("content", "")})
     return out

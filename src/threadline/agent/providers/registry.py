@@ -201,6 +201,10 @@ class ProviderRegistry:
             self._providers[provider_id] = self._factory(config)
         return self._providers[provider_id]
 
+    def built(self, provider_id: str) -> Provider | None:
+        """The provider's adapter if it is built already (never builds one)."""
+        return self._providers.get(provider_id)
+
     @property
     def default_provider_id(self) -> str | None:
         return next(iter(self._configs), None)

@@ -22,13 +22,20 @@ from threadline.sessions.views import (
     TurnUndone,
     session_detail,
 )
-from threadline.web.answers import SessionAnswer, SessionChanged, SessionChangedWithMessages, SessionDeleted
+from threadline.web.answers import (
+    SessionAnswer,
+    SessionChanged,
+    SessionChangedWithMessages,
+    SessionCompressed,
+    SessionDeleted,
+)
 from threadline.web.deps import PreferencesDep, RunsDep, RuntimesDep, ServicesDep, SessionsDep, SideDep
 from threadline.web.responses import RedactedJSONResponse, off_loop
 from threadline.web.schemas import (
     MESSAGE_ID_MAX,
     SessionArchive,
     SessionBranch,
+    SessionCompress,
     SessionCreate,
     SessionImport,
     SessionMove,
@@ -198,6 +205,17 @@ async def branches(
 ) -> RedactedJSONResponse:
     """Every version of a message (its siblings, itself included), oldest first."""
     return RedactedJSONResponse(await history.versions(sessions, session_id, message_id))
+
+
+@router.post("/session/compress", response_model=SessionCompressed)
+async def compress(body: SessionCompress, services: ServicesDep) -> RedactedJSONResponse:
+    """Summarise the session's context now (``/compress``): every message but the newest becomes one
+    summary row the model is sent instead of them; they stay stored and shown. ``{ok, session, summary,
+    focus_topic}``; 409 while a run is live or if the session changed meanwhile; 400 with fewer than 4
+    messages, no provider, or a session on an ACP agent."""
+    assert services.compression is not None
+    result = await services.compression.compress(body.session_id, body.focus_topic)
+    return RedactedJSONResponse(result)
 
 
 @router.post("/session/duplicate", response_model=SessionChanged)

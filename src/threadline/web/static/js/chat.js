@@ -267,6 +267,9 @@ function onRunEvent(run, name, data) {
     case 'steer': t.steer(data); break;
     case 'pending_steer_leftover': t.leftover(data.text); emit(EV.STEER_LEFTOVER, { streamId: run.streamId, text: data.text }); break;
     case 'apperror': t.error(data); break;
+    case 'warning': t.notice(data.message); toast(data.message, { kind: 'error' }); break;
+    case 'compressing': t.notice(`Compacting ${data.messages} earlier messages to fit the context window…`); break;
+    case 'context_status': patchSession({ context: data }); break;
     case 'cancel': t.cancelled(data); break;
     case 'done':
       if (data.usage) state.usage = data.usage;

@@ -4,7 +4,7 @@ import { state } from './state.js';
 import { EV, emit } from './events.js';
 import { h, isMac } from './dom.js';
 import { confirmDialog, toast, showError } from './dialogs.js';
-import { newChat, currentId, patchSession } from './session.js';
+import { newChat, currentId, patchSession, reloadSession } from './session.js';
 import { retry, undo, clearChat } from './message-actions.js';
 import { appendLocal } from './transcript.js';
 import { askBtw, startBackground } from './side.js';
@@ -27,6 +27,7 @@ const HANDLERS = {
   interrupt: (arg) => need(arg, 'a message', () => interrupt(arg)),
   btw: (arg) => need(arg, 'a question', () => askBtw(arg)),
   background: (arg) => need(arg, 'a prompt', () => startBackground(arg)),
+  compress,
   model,
   personality: (arg) => choosePersona(arg),
   title: (arg) => need(arg, 'a title', () => rename(arg)),
@@ -81,6 +82,18 @@ async function model(arg) {
     toast(`Model: ${state.session.model}`, { kind: 'success' });
   } catch (err) {
     showError(err, 'Could not change the model');
+  }
+}
+
+async function compress(focus) {
+  if (!state.session?.message_count) return;
+  toast('Compacting the context…');
+  try {
+    await post('/api/session/compress', { session_id: currentId(), focus_topic: focus || null });
+    await reloadSession();
+    toast('Context compacted: the model gets a summary of the older messages.', { kind: 'success' });
+  } catch (err) {
+    showError(err, 'Could not compact the context');
   }
 }
 

@@ -39,12 +39,27 @@ function render() {
   usage.hidden = !(state.settings.show_token_usage && total);
   usage.textContent = `${compactNumber(total)} tokens`;
   usage.title = `${(s?.input_tokens || 0).toLocaleString()} in · ${(s?.output_tokens || 0).toLocaleString()} out`;
+  renderGauge(s?.context);
   $('#chat-menu').disabled = !s;
   $('#yolo-pill').hidden = !s?.yolo;
   // The run waits for an approval card, or for the answer to the agent's question.
   const waiting = s?.pending_approval ? 'Needs approval' : s?.pending_clarify ? 'Needs input' : null;
   $('#live-pill').classList.toggle('needs-approval', !!waiting);
   $('#live-label').textContent = waiting || 'Working';
+}
+
+/** How full the model's context window was at the last model call: `context` {used, limit, budget}. */
+function renderGauge(context) {
+  const gauge = $('#ctx-gauge');
+  gauge.hidden = !(context?.limit > 0);
+  if (gauge.hidden) return;
+  const pct = Math.min(100, Math.round((100 * (context.used || 0)) / context.limit));
+  gauge.setAttribute('aria-valuenow', String(pct));
+  gauge.querySelector('.ctx-gauge-fill').style.width = `${pct}%`;
+  gauge.querySelector('.ctx-gauge-text').textContent = `${pct}%`;
+  gauge.classList.toggle('high', context.budget > 0 && context.used > 0.8 * context.budget);
+  gauge.title = `Context: about ${compactNumber(context.used || 0)} of ${compactNumber(context.limit)} tokens`
+    + ` (${context.model || 'model'}; compacted past ${compactNumber(context.budget || context.limit)}). /compress summarises now.`;
 }
 
 async function rename() {

@@ -15,6 +15,7 @@ import { agentsPanel } from './runtimes.js';
 import { webToolsPanel } from './web-tools.js';
 import { instructionsPanel } from './personas.js';
 import { workspacesPanel } from './workspaces.js';
+import { modelLimitsPanel } from './model-limits.js';
 
 const THEMES = [['light', 'Light', 'sun'], ['dark', 'Dark', 'moon'], ['system', 'System', 'monitor']];
 
@@ -98,6 +99,8 @@ function openSettings(section = 'general') {
       'Writes each new chat’s title after its first answer; a small, cheap model is enough.'),
     toggle('Show thinking', 'Show the model’s reasoning above its answers.', s.show_thinking !== false, (v) => saveSetting({ show_thinking: v })),
     toggle('Show token usage', 'Show tokens used per reply and per chat.', !!s.show_token_usage, (v) => saveSetting({ show_token_usage: v })),
+    field('Model limits', modelLimitsPanel(() => state.settings, saveSetting),
+      'The context window (when the history outgrows it, the oldest messages are summarised) and whether a model sees images. Unset: what the provider or the built-in table says.'),
     h('p.settings-version', { text: `Threadline ${document.body.dataset.version || ''}`.trim() }));
 
   panels.workspaces = h('div.tab-panel', { role: 'tabpanel', id: 'panel-workspaces', 'aria-labelledby': 'tab-workspaces' }, workspacesPanel());

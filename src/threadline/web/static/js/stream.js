@@ -6,7 +6,7 @@ import { apiUrl, get } from './api.js';
 
 export const STREAM_EVENTS = [
   'token', 'reasoning', 'plan', 'tool', 'tool_complete', 'approval', 'clarify', 'steer', 'pending_steer_leftover',
-  'done', 'title', 'stream_end', 'apperror', 'cancel', 'warning',
+  'done', 'title', 'stream_end', 'apperror', 'cancel', 'warning', 'compressing', 'compressed', 'context_status',
 ];
 const TERMINAL = new Set(['stream_end', 'apperror', 'cancel']);
 

@@ -153,6 +153,13 @@ export class LiveTurn {
     if (i >= 0) this.steering.splice(i, 1)[0].remove();
   }
 
+  /** A line about the run (an attachment the model cannot take, compaction...). */
+  notice(text) {
+    this.flushText(true);
+    this.body.append(h('div.note.note-inline.run-notice', null, h('span', { text })));
+    this.placeIndicator();
+  }
+
   error(data) {
     this.finishThinking();
     this.flushText(true);

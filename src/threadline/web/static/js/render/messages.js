@@ -58,6 +58,11 @@ export function renderMessages(messages, opts = {}) {
       frag.append(withVersions(backgroundResult(m), m));
       continue;
     }
+    if (m.summary) {
+      turn = null;
+      frag.append(withVersions(summaryCard(m), m));
+      continue;
+    }
     if (m.role === 'user') {
       turn = null;
       if (m.in_context !== false && !m.steer) asked = m;  // a steered message belongs to the running answer
@@ -126,6 +131,18 @@ function callResults(messages, i, matched) {
     matched.add(j);
   }
   return results;
+}
+
+/** A context summary (compaction or /compress): what the model is sent instead of the messages above
+ * it, which stay here. Collapsed; opening it shows the summary. */
+function summaryCard(m) {
+  const count = m.summary?.count || 0;
+  const text = contentText(m.content).replace(/^\[Summary of [^\]]*\]\n\n/, '');
+  return h('details.summary-card', { dataset: { id: String(m.id ?? ''), seq: String(m.seq ?? '') } },
+    h('summary', { title: 'The messages above stay here and in search; the model gets this summary instead of them' },
+      icon('archive', { size: 14 }),
+      h('span', { text: `Context compacted: the model now gets a summary of the ${count} earlier messages` })),
+    markdownEl(text));
 }
 
 /** A user message; a stored one (with an id) can be edited into a new version and shows its versions. */

@@ -1,0 +1,22 @@
+"""The gauge of a session's context: how full the model's window was at its last model call (or
+``/compress``), kept in ``sessions.extra["context"]`` and returned as the session's ``context``:
+``{used, limit, budget, model, source, vision, at}`` (``agent/budget.py``'s ``Limits.public``)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from threadline.store import tables as t
+
+CONTEXT = "context"
+
+
+async def save_context(conn: AsyncConnection, session_id: str, record: dict[str, Any]) -> None:
+    s = t.sessions
+    extra = dict((await conn.execute(select(s.c.extra).where(s.c.id == session_id))).scalar() or {})
+    extra[CONTEXT] = {**record, "at": time.time()}
+    await conn.execute(update(s).where(s.c.id == session_id).values(extra=extra))
