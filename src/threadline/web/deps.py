@@ -5,6 +5,7 @@ thread pool, which would cost every request a round trip through a worker thread
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -32,65 +33,27 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def _sessions(services: ServicesDep) -> SessionService:
-    return services.sessions
+def _part(name: str) -> Callable[[Services], Awaitable[Any]]:
+    """A dependency that gives ``services.<name>``."""
+
+    async def part(services: ServicesDep) -> Any:
+        return getattr(services, name)
+
+    part.__name__ = f"services_{name}"
+    return part
 
 
-async def _projects(services: ServicesDep) -> ProjectService:
-    return services.projects
-
-
-async def _preferences(services: ServicesDep) -> PreferenceService:
-    return services.preferences
-
-
-async def _settings(services: ServicesDep) -> Settings:
-    return services.settings
-
-
-async def _runs(services: ServicesDep) -> RunManager:
-    return services.runs
-
-
-async def _providers(services: ServicesDep) -> ProviderRegistry:
-    return services.providers
-
-
-async def _side(services: ServicesDep) -> SideRuns:
-    return services.side
-
-
-async def _runtimes(services: ServicesDep) -> RuntimeRegistry:
-    return services.runtimes
-
-
-async def _memory(services: ServicesDep) -> MemoryService:
-    return services.memory
-
-
-async def _skills(services: ServicesDep) -> SkillLibrary:
-    return services.skills
-
-
-async def _tasks(services: ServicesDep) -> TaskService:
-    return services.tasks
-
-
-async def _notices(services: ServicesDep) -> NoticeService:
-    return services.notices
-
-
-MemoryDep = Annotated[MemoryService, Depends(_memory)]
-SkillsDep = Annotated[SkillLibrary, Depends(_skills)]
-TasksDep = Annotated[TaskService, Depends(_tasks)]
-NoticesDep = Annotated[NoticeService, Depends(_notices)]
-SideDep = Annotated[SideRuns, Depends(_side)]
-RuntimesDep = Annotated[RuntimeRegistry, Depends(_runtimes)]
-RunsDep = Annotated[RunManager, Depends(_runs)]
-ProvidersDep = Annotated[ProviderRegistry, Depends(_providers)]
-SessionsDep = Annotated[SessionService, Depends(_sessions)]
-ProjectsDep = Annotated[ProjectService, Depends(_projects)]
-PreferencesDep = Annotated[PreferenceService, Depends(_preferences)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
+MemoryDep = Annotated[MemoryService, Depends(_part("memory"))]
+SkillsDep = Annotated[SkillLibrary, Depends(_part("skills"))]
+TasksDep = Annotated[TaskService, Depends(_part("tasks"))]
+NoticesDep = Annotated[NoticeService, Depends(_part("notices"))]
+SideDep = Annotated[SideRuns, Depends(_part("side"))]
+RuntimesDep = Annotated[RuntimeRegistry, Depends(_part("runtimes"))]
+RunsDep = Annotated[RunManager, Depends(_part("runs"))]
+ProvidersDep = Annotated[ProviderRegistry, Depends(_part("providers"))]
+SessionsDep = Annotated[SessionService, Depends(_part("sessions"))]
+ProjectsDep = Annotated[ProjectService, Depends(_part("projects"))]
+PreferencesDep = Annotated[PreferenceService, Depends(_part("preferences"))]
+SettingsDep = Annotated[Settings, Depends(_part("settings"))]
 
 JSON = dict[str, Any]

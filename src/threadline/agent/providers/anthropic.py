@@ -18,17 +18,7 @@ from threadline.agent.events import (
     Usage,
 )
 from threadline.agent.params import ANTHROPIC_MAX_TOKENS, ModelParams, anthropic_fields
-from threadline.agent.providers.base import (
-    CONNECT_TIMEOUT,
-    DEFAULT_TIMEOUT,
-    ToolSpec,
-    connection_error,
-    error_from_status,
-    guard_stream,
-    parse_arguments,
-    repair_tool_pairs,
-    stream_cut,
-)
+from threadline.agent.providers import base
 from threadline.agent.providers.limits import ModelFacts, from_listing
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -45,8 +35,8 @@ class AnthropicProvider:
         name: str = "anthropic",
         base_url: str | None = None,
         api_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        connect_timeout: float = CONNECT_TIMEOUT,
+        timeout: float = base.DEFAULT_TIMEOUT,
+        connect_timeout: float = base.CONNECT_TIMEOUT,
         max_retries: int = 1,
         max_tokens: int = ANTHROPIC_MAX_TOKENS,
         thinking_budget: int | None = None,
@@ -83,7 +73,7 @@ class AnthropicProvider:
         return ids
 
     def _body(
-        self, model: str, messages: list[dict[str, Any]], tools: list[ToolSpec], chosen: ModelParams,
+        self, model: str, messages: list[dict[str, Any]], tools: list[base.ToolSpec], chosen: ModelParams,
     ) -> dict[str, Any]:
         """The request's parameters, a persona's over the provider's (``params.anthropic_fields``)."""
         fields = anthropic_fields(model, chosen, self.max_tokens, self.thinking_budget)
@@ -101,7 +91,7 @@ class AnthropicProvider:
         *,
         model: str,
         messages: list[dict[str, Any]],
-        tools: list[ToolSpec],
+        tools: list[base.ToolSpec],
         system: str | None = None,
         params: ModelParams | None = None,
     ) -> AsyncIterator[ProviderEvent]:
@@ -155,7 +145,7 @@ class AnthropicProvider:
                         yield ToolCallRequest(
                             id=block_state["id"],
                             name=block_state["name"],
-                            arguments=parse_arguments(raw),
+                            arguments=base.parse_arguments(raw),
                             raw_arguments=raw,
                         )
                 elif event.type == "message_delta":
@@ -168,24 +158,25 @@ class AnthropicProvider:
             await stream.close()
 
         if not finished:
-            raise stream_cut(self.name, None)
+            raise base.stream_cut(self.name, None)
         yield Usage(input_tokens, output_tokens)
         used_tools = any(b["type"] == "tool_use" for b in blocks.values())
         yield TurnEnd("tool_calls" if used_tools else _STOP_REASONS.get(stop_reason or "", "stop"))
 
     def _events(self, stream: Any, model: str) -> AsyncIterator[Any]:
         """The SDK stream's items, with mid-stream failures turned into ``ProviderError``."""
-        return guard_stream(
+        return base.guard_stream(
             stream, provider=self.name, connection_error_type=anthropic.APIConnectionError,
             api_error_type=anthropic.APIError, map_error=lambda exc: self._map_error(exc, model),
         )
 
     def _map_error(self, exc: anthropic.APIError, model: str | None) -> ProviderError:
         if isinstance(exc, anthropic.APIConnectionError):
-            return connection_error(self.name, self.base_url, exc, timeout=isinstance(exc, anthropic.APITimeoutError))
+            timed_out = isinstance(exc, anthropic.APITimeoutError)
+            return base.connection_error(self.name, self.base_url, exc, timeout=timed_out)
         if isinstance(exc, anthropic.APIStatusError):
-            return error_from_status(exc.status_code, _error_text(exc), provider=self.name, model=model)
-        return error_from_status(500, _error_text(exc), provider=self.name, model=model)
+            return base.error_from_status(exc.status_code, _error_text(exc), provider=self.name, model=model)
+        return base.error_from_status(500, _error_text(exc), provider=self.name, model=model)
 
 
 def _error_text(exc: anthropic.APIError) -> str:
@@ -213,7 +204,7 @@ def to_anthropic_messages(messages: list[dict[str, Any]], system: str | None) ->
         else:
             out.append({"role": role, "content": blocks})
 
-    for message in repair_tool_pairs(messages):
+    for message in base.repair_tool_pairs(messages):
         role = message["role"]
         content = message.get("content") or ""
         if role == "system":
