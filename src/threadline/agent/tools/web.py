@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
-
 from threadline.agent.tools.base import ApprovalScope, Tool, ToolContext, ToolResult, error
 from threadline.agent.web.errors import WebError
 from threadline.agent.web.fetching import FetchLimits, Page, fetch
@@ -31,6 +29,8 @@ def host_pattern(url: Any) -> str | None:
     port when it is not the scheme's default; None for a URL that is not http(s)."""
     if not isinstance(url, str):
         return None
+    import httpx  # on first use (the provider SDKs' warm-up has usually loaded it): not at start-up
+
     try:
         parsed = httpx.URL(url.strip())
     except (httpx.InvalidURL, ValueError, TypeError):

@@ -11,9 +11,10 @@ import asyncio
 import codecs
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpx
-
+if TYPE_CHECKING:
+    import httpx
 from threadline.agent.web.errors import Refused, WebError
 from threadline.agent.web.reach import Reach, Resolver, guarded_transport
 
@@ -51,6 +52,7 @@ class Page:
 
 def check_url(url: str) -> httpx.URL:
     """``url`` parsed, when it is an absolute http(s) URL; else ``Refused``/``WebError``."""
+    import httpx  # on first use: the server's start-up does not load it
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
@@ -73,6 +75,7 @@ def is_text(kind: str) -> bool:
 
 async def fetch(url: str, *, reach: Reach, limits: FetchLimits, resolver: Resolver | None = None) -> Page:
     """The page at ``url`` (see the module's docstring); ``WebError`` when there is none to give."""
+    import httpx  # on first use: the server's start-up does not load it
     current = check_url(url)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limits.timeout
@@ -100,6 +103,7 @@ async def fetch(url: str, *, reach: Reach, limits: FetchLimits, resolver: Resolv
 
 
 def _next_hop(current: httpx.URL, location: str) -> httpx.URL:
+    import httpx  # on first use: the server's start-up does not load it
     try:
         target = current.join(location)
     except (httpx.InvalidURL, ValueError, TypeError):
@@ -108,6 +112,7 @@ def _next_hop(current: httpx.URL, location: str) -> httpx.URL:
 
 
 async def _read(response: httpx.Response, deadline: float, limits: FetchLimits) -> Page:
+    import httpx  # on first use: the server's start-up does not load it
     url = str(response.url)
     if response.status_code >= 400:
         raise WebError(f"{url} answered HTTP {response.status_code} {response.reason_phrase}".rstrip())

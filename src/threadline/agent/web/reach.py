@@ -22,10 +22,12 @@ import ssl
 import typing
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpcore
-import httpx
 
+if TYPE_CHECKING:
+    import httpx
 from threadline.agent.web.errors import Refused
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -126,12 +128,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
 @functools.cache
 def _ssl_context() -> ssl.SSLContext:
+    import httpx  # on first use: the server's start-up does not load it
     return httpx.create_ssl_context()
 
 
 async def guarded_transport(reach: Reach, resolver: Resolver | None = None) -> httpx.AsyncHTTPTransport:
     """httpx's transport with its connection pool on a ``GuardedBackend``; no proxies from the
     environment (a proxy would make the check meaningless)."""
+    import httpx  # on first use: the server's start-up does not load it
     context = await asyncio.to_thread(_ssl_context)  # loading the CA bundle takes a while, once
     transport = httpx.AsyncHTTPTransport(verify=context, trust_env=False, retries=0)
     # httpx takes no network backend, but its pool is httpcore's, which does: give it one.

@@ -14,10 +14,10 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
+if TYPE_CHECKING:
+    import httpx
 from threadline.agent.web.errors import WebError
 
 SNIPPET_CHARS = 300
@@ -42,6 +42,7 @@ class Backend:
 
 async def search(backend: Backend, query: str, count: int, *, timeout: float) -> list[Hit]:
     """Up to ``count`` results for ``query``; ``WebError`` with a message for the model otherwise."""
+    import httpx  # on first use: the server's start-up does not load it
     async with httpx.AsyncClient(timeout=timeout, trust_env=True, follow_redirects=True) as client:
         try:
             if backend.kind == "searxng":
@@ -72,6 +73,7 @@ async def search(backend: Backend, query: str, count: int, *, timeout: float) ->
 
 async def _get_json(client: httpx.AsyncClient, method: str, url: str, *, backend: Backend,
                     **kwargs: Any) -> dict[str, Any]:
+    import httpx  # on first use: the server's start-up does not load it
     async with client.stream(method, url, **kwargs) as response:
         body = bytearray()
         async for chunk in response.aiter_bytes():
