@@ -68,4 +68,4 @@ bench-gc:
 TEST_PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 .PHONY: test-pg
 test-pg:
-	THREADLINE_TEST_DATABASE_URL=$(TEST_PG_URL) $(PYTHON) -m pytest -m "not e2e and not backend_independent"
+	THREADLINE_TEST_DATABASE_URL=$(TEST_PG_URL) $(PYTHON) -m pytest -m "not e2e and not backend_independent and not once"

@@ -10,8 +10,11 @@ cannot be called from a running event loop". Ordering the browser tests after ev
 ``python -m pytest`` green whatever the collection order.
 
 Tests that do not depend on the database backend (agent runtimes and tools, MCP and ACP processes,
-redaction, installs of other agents) are marked ``backend_independent``: the PostgreSQL pass of CI
-(``-m "not e2e and not backend_independent"``) runs everything else again on PostgreSQL.
+redaction, installs of other agents) are marked ``backend_independent``, and slow tests (subprocesses,
+seconds of waiting) are marked ``once``, except the schemathesis fuzz and the Hermes import, whose
+database work is worth repeating: the PostgreSQL pass of CI (``-m "not e2e and not backend_independent
+and not once"``) runs everything else again on PostgreSQL. The cluster tests run on PostgreSQL and
+Redis in the first pass already; the crash, kill and load tests are about processes, not the backend.
 """
 
 from __future__ import annotations
@@ -36,8 +39,13 @@ BACKEND_INDEPENDENT = (
 )
 
 
+SLOW_BUT_AGAIN_ON_POSTGRESQL = (f"{os.sep}tests{os.sep}test_fuzz.py", f"{os.sep}tests{os.sep}test_hermes_import.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(part in str(item.path) for part in BACKEND_INDEPENDENT):
             item.add_marker(pytest.mark.backend_independent)
+        if item.get_closest_marker("slow") and not str(item.path).endswith(SLOW_BUT_AGAIN_ON_POSTGRESQL):
+            item.add_marker(pytest.mark.once)
     items.sort(key=_is_browser_test)  # stable: the order within each group is kept

@@ -9,7 +9,8 @@ uses and checks it for everything else:
 - The files under the rootdir are listed (path, size, modification time) when the session starts
   and again when it ends; a file added, removed or changed in between fails the run, whether git
   ignores it or not. Python's own ``__pycache__`` directories, virtual environments (any directory
-  with a ``pyvenv.cfg``), ``.git`` and a ``THREADLINE_TEST_ARTIFACTS`` directory or ``--basetemp``
+  with a ``pyvenv.cfg``), ``*.egg-info`` (an editable install's metadata, rewritten by ``pip install -e``
+  while CI's PostgreSQL pass runs), ``.git`` and a ``THREADLINE_TEST_ARTIFACTS`` directory or ``--basetemp``
   the user pointed into the checkout are not looked at.
 """
 
@@ -46,7 +47,8 @@ def snapshot(root: Path, skip: Collection[Path] = ()) -> Snapshot:
         here = Path(directory)
         dirnames[:] = [
             name for name in dirnames
-            if name not in SKIPPED_DIRS and here / name not in skip and not (here / name / "pyvenv.cfg").exists()
+            if name not in SKIPPED_DIRS and not name.endswith(".egg-info") and here / name not in skip
+            and not (here / name / "pyvenv.cfg").exists()
         ]
         for name in filenames + [d for d in dirnames if (here / d).is_symlink()]:
             path = here / name
