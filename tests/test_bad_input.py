@@ -150,6 +150,8 @@ async def test_concurrent_appends_keep_a_dense_sequence(client: httpx.AsyncClien
 async def test_concurrent_mixed_operations(client: httpx.AsyncClient, app: FastAPI) -> None:
     ids = [await chat_session(client, app, messages=2) for _ in range(5)]
     service = app.state.services.sessions
+    raised = await client.post("/api/settings", json={"pinned_sessions_limit": 5})  # every session may be pinned
+    assert raised.status_code == 200, raised.text
     calls = []
     for index in range(20):
         session_id = ids[index % 5]

@@ -83,6 +83,9 @@ def test_memory_page_edits_saves_restores_and_sets_the_policy(page: Any, api: ht
     wait_for(lambda: page.locator("textarea[data-section='memory']").input_value() == "Uses pnpm.", what="reloaded")
     page.locator("section[data-section='memory'] button:has-text('Undo last change')").click()
     wait_for(lambda: api.get("/api/memory").json()["memory"].endswith("Deploys on Fridays."), what="undone")
+    # The page has reloaded after the undo before the agent writes (else it would load that write too).
+    wait_for(lambda: page.locator("textarea[data-section='memory']").input_value().endswith("Deploys on Fridays."),
+             what="the page shows the undo")
     # A save from a stale page is refused, and says so.
     api.post("/api/memory/write", json={"section": "memory", "content": "Changed by the agent."}).raise_for_status()
     page.locator("textarea[data-section='memory']").fill("My stale edit")
