@@ -99,7 +99,11 @@ async def test_metrics_show_the_write_path(home: Path, llm: ScriptedLLM) -> None
                 oldest.append(sample(text, "threadline_checkpoint_oldest_seconds") or 0.0)
                 await asyncio.sleep(0.05)
             assert (await reader)[-1][1] == "stream_end"
-            text = (await client.get("/metrics")).text
+            for _ in range(100):  # the run leaves the checkpointer once its ending is stored, just after
+                text = (await client.get("/metrics")).text
+                if sample(text, "threadline_checkpoint_oldest_seconds") == 0:
+                    break
+                await asyncio.sleep(0.05)
     assert (sample(text, "threadline_checkpoint_batches_total") or 0) >= 3
     assert (sample(text, "threadline_checkpointed_runs_total") or 0) >= 3
     assert sample(text, "threadline_lease_renewals_total") == 0  # a lone instance keeps no leases
