@@ -51,6 +51,13 @@ def wait_for(check: Any, timeout: float = 20, what: str = "") -> None:
         time.sleep(0.1)
 
 
+def shown(page: Any, api: httpx.Client, section: str) -> None:
+    """Wait until the page has reloaded ``section`` at the server's current revision (a save or an undo
+    reloads the sections; an edit made before that lands in the old editor)."""
+    revision = api.get("/api/memory").json()[f"{section}_revision"] or 0
+    page.wait_for_selector(f"section[data-section='{section}'][data-revision='{revision}']")
+
+
 def expect_refused(page: Any, status: int, path: str) -> None:
     """The browser logs a refused request as a console error; take out the one the test caused."""
     refused = [e for e in page.errors.items if f"status of {status}" in e and path in e]
@@ -67,9 +74,11 @@ def test_memory_page_edits_saves_restores_and_sets_the_policy(page: Any, api: ht
     editor.fill("Uses pnpm.\n§\nDeploys on Fridays.")
     page.locator("section[data-section='memory'] button:has-text('Save')").click()
     wait_for(lambda: api.get("/api/memory").json()["memory"] == "Uses pnpm.\n§\nDeploys on Fridays.", what="saved")
+    shown(page, api, "memory")
     page.locator("textarea[data-section='user']").fill("Name: Ada")
     page.locator("section[data-section='user'] button:has-text('Save')").click()
     wait_for(lambda: api.get("/api/memory").json()["user"] == "Name: Ada", what="user saved")
+    shown(page, api, "user")
     # The budget is shown, and going over it is marked.
     # (Filled again until marked: the page reloads the sections after the save above.)
     wait_for(lambda: page.locator("textarea[data-section='user']").fill("x" * 1400) is None and "over" in (
@@ -84,9 +93,7 @@ def test_memory_page_edits_saves_restores_and_sets_the_policy(page: Any, api: ht
     wait_for(lambda: page.locator("textarea[data-section='memory']").input_value() == "Uses pnpm.", what="reloaded")
     page.locator("section[data-section='memory'] button:has-text('Undo last change')").click()
     wait_for(lambda: api.get("/api/memory").json()["memory"].endswith("Deploys on Fridays."), what="undone")
-    # The page has reloaded after the undo before the agent writes (else it would load that write too).
-    wait_for(lambda: page.locator("textarea[data-section='memory']").input_value().endswith("Deploys on Fridays."),
-             what="the page shows the undo")
+    shown(page, api, "memory")  # reloaded after the undo before the agent writes (else it would load that too)
     # A save from a stale page is refused, and says so.
     api.post("/api/memory/write", json={"section": "memory", "content": "Changed by the agent."}).raise_for_status()
     page.locator("textarea[data-section='memory']").fill("My stale edit")

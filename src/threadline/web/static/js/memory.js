@@ -85,7 +85,7 @@ function sectionBox(view, section) {
   const list = h('ol.memory-revisions');
   history.append(list);
   const when = data[`${section}_mtime`] ? `Changed ${fullTime(data[`${section}_mtime`])}` : 'Never written';
-  return h('section.memory-section', { dataset: { section } },
+  return h('section.memory-section', { dataset: { section, revision: String(data[`${section}_revision`] || 0) } },
     h('div.memory-head', null, h('h3.section-title', { text: title }), count),
     h('p.field-help', { text: help }),
     editor,
