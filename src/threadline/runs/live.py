@@ -151,6 +151,11 @@ async def stored_events(store: Store, run_id: str, after_seq: int) -> list[RunEv
         return [RunEvent(r.seq, r.type, r.data, r.created_at) for r in rows]
 
 
+def batches(events: list[RunEvent]) -> list[list[RunEvent]]:
+    """``events`` in pieces of at most ``MAX_BATCH``, as a reader gets them."""
+    return [events[start : start + MAX_BATCH] for start in range(0, len(events), MAX_BATCH)]
+
+
 async def replay_events(store: Store, run_id: str, after_seq: int) -> list[RunEvent]:
     """The stored events after ``after_seq``. A client that is past the stored terminal event (it saw
     events that a crashed process never stored) still gets that terminal event: a stream always ends."""
@@ -181,8 +186,8 @@ async def replay_to_end(
         ends = [i for i, event in enumerate(events) if event.type in TERMINAL_EVENTS]
         if ends:
             events = events[: ends[0] + 1]
-        for start in range(0, len(events), MAX_BATCH):
-            yield events[start : start + MAX_BATCH]
+        for batch in batches(events):
+            yield batch
         if ends:
             return
         if events:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from threadline.errors import NotFound
-from threadline.runs.live import MAX_BATCH, LiveRun, RunEvent, replay_events, replay_to_end
+from threadline.runs.live import LiveRun, RunEvent, batches, replay_events, replay_to_end
 from threadline.runs.relay import RunRelay
 from threadline.runs.views import RunStatus
 from threadline.store import tables as t
@@ -43,8 +43,8 @@ class RunReader:
             raise NotFound(f"stream not found: {run_id}")
         if row["status"] in ("queued", "running"):  # not live here and not ended: a run of a process that died
             events = await replay_events(self.store, run_id, after_seq)
-            for start in range(0, len(events), MAX_BATCH):
-                yield events[start : start + MAX_BATCH]
+            for batch in batches(events):
+                yield batch
             return
         async for batch in replay_to_end(self.store, run_id, after_seq):
             yield batch
