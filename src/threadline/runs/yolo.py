@@ -69,8 +69,7 @@ class Yolo:
     async def _record(self, session_id: str, enabled: bool, title: str, body: str = "") -> None:
         s = t.settings
         async with self.store.write() as conn:
-            await conn.execute(self.store.dialect.insert_ignore(s, {"key": SESSIONS_KEY, "value": []}))  # one to lock
-            stored = (await conn.execute(select(s.c.value).where(s.c.key == SESSIONS_KEY).with_for_update())).scalar()
+            stored = await self.store.locked_setting(conn, SESSIONS_KEY, [])
             ids = [i for i in (stored if isinstance(stored, list) else []) if i != session_id]
             ids += [session_id] if enabled else []
             await conn.execute(self.store.dialect.upsert(s, {"key": SESSIONS_KEY, "value": ids}, "key"))

@@ -81,12 +81,7 @@ class SavedWorkspaces:
         """Read, change and write the list in one write transaction (two changes never lose one);
         ``change`` raises to change nothing."""
         async with self.store.write() as conn:
-            # The row first, so that there is one to lock: FOR UPDATE on no row locks nothing, and two
-            # first adds on PostgreSQL would each write a list of one.
-            await conn.execute(self.store.dialect.insert_ignore(t.settings, {"key": LIST_KEY, "value": []}))
-            query = select(t.settings.c.value).where(t.settings.c.key == LIST_KEY).with_for_update()
-            row = (await conn.execute(query)).first()
-            entries = change(_entries(row[0] if row else None))
+            entries = change(_entries(await self.store.locked_setting(conn, LIST_KEY, [])))
             await conn.execute(self.store.dialect.upsert(t.settings, {"key": LIST_KEY, "value": entries}, "key"))
         return {"ok": True, **await self.public()}
 

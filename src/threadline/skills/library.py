@@ -238,8 +238,7 @@ class SkillLibrary:
             name = (await self.get(name)).name
         async with self.store.write() as conn:
             s = t.settings
-            await conn.execute(self.store.dialect.insert_ignore(s, {"key": DISABLED_KEY, "value": []}))  # one to lock
-            value = (await conn.execute(select(s.c.value).where(s.c.key == DISABLED_KEY).with_for_update())).scalar()
+            value = await self.store.locked_setting(conn, DISABLED_KEY, [])
             off = {str(v) for v in value} if isinstance(value, list) else set()
             off = off - {str(name)} if enabled else off | {str(name)}
             await conn.execute(self.store.dialect.upsert(s, {"key": DISABLED_KEY, "value": sorted(off)}, "key"))

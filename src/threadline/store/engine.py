@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -193,6 +193,14 @@ class Store:
     def after_commit(self, conn: AsyncConnection, callback: AfterCommit) -> None:
         """Run ``callback`` once the write transaction of ``conn`` has committed (never if it rolls back)."""
         self._after_commit[id(conn)].append(callback)
+
+    async def locked_setting(self, conn: AsyncConnection, key: str, empty: Any) -> Any:
+        """The value of ``settings[key]``, its row locked until ``conn`` commits. The row is made first
+        (holding ``empty``) when missing: FOR UPDATE on no row locks nothing, and two first changes on
+        PostgreSQL would each write their own."""
+        await conn.execute(self.dialect.insert_ignore(t.settings, {"key": key, "value": empty}))
+        query = select(t.settings.c.value).where(t.settings.c.key == key).with_for_update()
+        return (await conn.execute(query)).scalar()
 
     async def probe_write(self, instance_id: str) -> None:
         """A real, tiny write (this instance's heartbeat row): readiness means writes go through."""
