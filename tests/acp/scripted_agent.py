@@ -6,6 +6,7 @@ What it does is chosen by the first word of the prompt:
 
     hello [slowly]  thinks, plans, says "Hello from the agent." in pieces, reports usage
     tool            a read tool call (fs/read_text_file of notes.txt) with updates, then an edit with a diff
+    late            starts a tool call, talks for a while, and only then reports the call completed
     permission      asks permission for "make deploy" and says which option came back
     write PATH      fs/write_text_file of PATH; says "wrote PATH" or "refused: <the client's error>"
     terminal CMD    runs CMD in a client terminal and says its output and exit code
@@ -169,6 +170,19 @@ class ScriptedAgent(Agent):
         await self.conn.session_update(session_id, update_tool_call("call-edit", status="completed", content=[
             tool_diff_content(str(Path.cwd() / "notes.txt"), read.content.upper(), read.content)]))
         await self.say(session_id, "Done.")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _late(self, session_id: str, rest: str, **_: Any) -> PromptResponse:
+        """As Hermes Agent may: the text after a tool call streams before the call's end is reported
+        (long enough for the client to checkpoint it)."""
+        assert self.conn is not None
+        await self.conn.session_update(session_id, start_tool_call(
+            "call-late", "Check the weather", kind="fetch", status="in_progress", raw_input={"city": "Oslo"}))
+        await self.say(session_id, "It is ")
+        await asyncio.sleep(0.8)
+        await self.conn.session_update(session_id, update_tool_call(
+            "call-late", status="completed", content=[tool_content(text_block("rain"))]))
+        await self.say(session_id, "raining.")
         return PromptResponse(stop_reason="end_turn")
 
     async def _permission(self, session_id: str, rest: str, **_: Any) -> PromptResponse:

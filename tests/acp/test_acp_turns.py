@@ -68,6 +68,20 @@ async def test_tool_calls_with_updates_are_events_and_rows(chat: httpx.AsyncClie
     assert rows[5] == ("assistant", "Done.", [], None)
 
 
+async def test_a_result_reported_after_more_text_is_stored_before_that_text(chat: httpx.AsyncClient,
+                                                                            agent: str) -> None:
+    """The agent's text after a call is checkpointed before the agent reports the call's end; the
+    stored turn still reads call, result, text (a model's history needs a result right after its call)."""
+    sid = await new_session(chat)
+    _, frames = await turn(chat, sid, "late")
+    assert text_of(frames) == "It is raining."
+    session = await wait_idle(chat, sid)
+    rows = [(m["role"], m["content"], m.get("tool_call_id"), m["seq"]) for m in session["messages"]]
+    assert rows == [("user", "late", None, 0), ("assistant", "", None, 1), ("tool", "rain", "call-late", 2),
+                    ("assistant", "It is raining.", None, 3)]
+    assert all(m["status"] == "complete" for m in session["messages"])
+
+
 async def test_permission_requests_answered_once_always_and_deny(chat: httpx.AsyncClient, agent: str,
                                                                  agent_state: Path) -> None:
     sid = await new_session(chat)

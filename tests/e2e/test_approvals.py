@@ -55,7 +55,7 @@ def test_a_waiting_chat_says_needs_approval_and_the_card_says_what_always_covers
 
 def test_a_line_that_cannot_be_covered_says_so(page: Any) -> None:
     ready(page)
-    card = ask_to_run(page, "ls $(echo .)")
+    card = ask_to_run(page, "sleep $(echo 2)")  # the card stays live while it runs
     covers = card.locator(".approval-covers.once-only")
     assert "cannot be approved for later" in covers.inner_text() and "command substitution" in covers.inner_text()
     card.locator("button[data-choice=always]").click()

@@ -28,23 +28,23 @@ def slow_model_list(llm: ScriptedLLM) -> Any:
 @pytest.mark.usefixtures("slow_model_list")
 def test_queued_follow_ups_run_live_in_the_open_chat(page: Any, api: httpx.Client) -> None:
     ready(page)
-    send(page, "First, slowly [[tokens=40 delay=0.05 chunk=1]]")
+    send(page, "First, slowly [[tokens=80 delay=0.05 chunk=1]]")  # long enough to queue two, even on a busy machine
     page.wait_for_selector(".msg.live .md.streaming")
-    send(page, "Second, queued [[tokens=30 delay=0.05 chunk=1]]")
+    send(page, "Second, queued [[tokens=60 delay=0.05 chunk=1]]")
     send(page, "Third, queued too")
     page.wait_for_function("() => document.querySelectorAll('#queue .queue-chip').length === 2")
     # The first run ends; the server starts the second by itself: the chat follows it live.
     page.wait_for_function(
         "() => [...document.querySelectorAll('.msg-user .user-text')].some(e => e.textContent.startsWith('Second'))"
         " && document.querySelector('.msg.live .md.streaming')",
-        timeout=20_000,
+        timeout=40_000,
     )
     assert page.locator("#live-pill").is_visible()
     assert page.locator("#queue .queue-chip").count() == 1
     # ... and then the third, without a reload.
     page.wait_for_function(
         "() => [...document.querySelectorAll('.msg-assistant .md')].some(e => e.textContent.includes('Echo: Third'))",
-        timeout=20_000,
+        timeout=40_000,
     )
     wait_idle(page)
     assert page.locator("#queue").is_hidden()
@@ -98,7 +98,7 @@ def test_tool_cards_keep_their_own_result_when_a_provider_reuses_call_ids(
     send(page, f'Read both [[tool=read_file {{"path": "{name}"}}]] [[tool=read_file {{"path": "missing-{name}"}}]]'
                " [[call_id=call_1 delay=0.2]]")
     # While it runs, the second call gets a card of its own (not the first card again).
-    page.wait_for_function("() => document.querySelectorAll('.msg.live .tool-card').length === 2", timeout=20_000)
+    page.wait_for_function("() => document.querySelectorAll('.msg.live .tool-card').length === 2", timeout=40_000)
     wait_idle(page)
     # A second run reuses call_1 again, and succeeds.
     send(page, f'Again [[tool=read_file {{"path": "{name}"}}]] [[call_id=call_1]]')

@@ -151,13 +151,28 @@ class Recorder:
         meta: dict[str, Any] = {"is_error": True} if message.get("is_error") else {}
         if message.get("approval"):
             meta["approval"] = message["approval"]  # "denied" or "timed_out"
+        tool = NewMessage(role="tool", content=message.get("content") or "",
+                          tool_call_id=message.get("tool_call_id"), meta=meta)
         async with self.owned() as conn:
-            row = await self._append(
-                conn,
-                NewMessage(role="tool", content=message.get("content") or "",
-                           tool_call_id=message.get("tool_call_id"), meta=meta),
-            )
+            if self.row_id is not None:
+                message["seq"] = await self._result_before_text(conn, tool)
+                return
+            row = await self._append(conn, tool)
         message["seq"] = row["seq"]
+
+    async def _result_before_text(self, conn: AsyncConnection, tool: NewMessage) -> int:
+        """An agent went on talking before it reported a tool's end (ACP agents may), and that text is
+        already checkpointed as the path's last row. The result belongs before the text it led to (a
+        model's history needs a call's result right after the call): the checkpointed row becomes the
+        result, in place, and the text streamed so far is stored anew after it."""
+        assert self.row_id is not None and self.row_seq is not None
+        seq = self.row_seq
+        await self.sessions.update_message(
+            conn, self.row_id, role="tool", content=tool.content, tool_call_id=tool.tool_call_id, reasoning=None,
+            tool_calls=None, status="complete", meta={**self.message_meta, **tool.meta} or None,
+        )
+        self.row_id, self.row_seq, self.checkpointed = None, None, ("", "")
+        return seq
 
     async def on_summary(self, message: dict[str, Any]) -> None:
         self._check_cancelled()

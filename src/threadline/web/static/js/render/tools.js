@@ -147,10 +147,13 @@ export function approvalCard(approval, onChoice) {
       type: 'button', text: c.label, dataset: { choice: c.choice },
       onclick: async () => {
         for (const b of actions.querySelectorAll('button')) b.disabled = true;
+        // Kept on the card first: the run's next event may resolve the card before the answer's reply.
+        card.dataset.chosen = approval.covers === null && c.choice !== 'deny' ? 'once' : c.choice;
         try {
           await onChoice(c.choice);
-          resolveApproval(card, approval.covers === null && c.choice !== 'deny' ? 'once' : c.choice);
+          resolveApproval(card, card.dataset.chosen);
         } catch {
+          delete card.dataset.chosen;
           for (const b of actions.querySelectorAll('button')) b.disabled = false;
         }
       },
@@ -159,8 +162,11 @@ export function approvalCard(approval, onChoice) {
   return card;
 }
 
+/** Marks a card answered: with ``choice``, or, when the stream reports an answer or the run's end
+ * before the reply to this card's own answer came, with the choice made on it. */
 export function resolveApproval(card, choice = 'answered') {
   if (card.classList.contains('resolved')) return;
+  if ((choice === 'answered' || choice === 'expired') && card.dataset.chosen) choice = card.dataset.chosen;
   card.classList.add('resolved', ['deny', 'denied', 'timed_out'].includes(choice) ? 'denied' : 'allowed');
   const actions = card.querySelector('.approval-actions');
   const refused = card.classList.contains('denied');
