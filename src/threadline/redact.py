@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, AnyStr, Generic
 
 from ahocorasick_rs import BytesAhoCorasick
 
@@ -174,23 +174,24 @@ def anchors_in(text: str) -> set[str]:
     return {_SPELLINGS[index][0] for index, _start, _end in found}
 
 
-class Memo:
+class Memo(Generic[AnyStr]):
     """Redacted texts by text, so the text of a message is redacted once per process rather than on every
     response that carries it (opening a long session again, paging it). Keyed by the text itself, so
-    it never answers for another text; bounded by the characters it holds, the oldest dropped first.
-    Reads take no lock (a dict read is atomic); writes do, as responses are shaped in worker threads."""
+    it never answers for another text; bounded by the characters (or bytes) it holds, the oldest
+    dropped first. Reads take no lock (a dict read is atomic); writes do, as responses are shaped in
+    worker threads. ``web/responses.py`` keeps one of encoded messages (bytes) too."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._items: dict[str, str] = {}
+        self._items: dict[AnyStr, AnyStr] = {}
         self._size = 0
         self._lock = threading.Lock()
 
-    def get(self, text: str) -> str | None:
-        """The redacted text, ``""`` when there was nothing to redact, None when unknown."""
+    def get(self, text: AnyStr) -> AnyStr | None:
+        """The redacted text, empty when there was nothing to redact, None when unknown."""
         return self._items.get(text)
 
-    def put(self, text: str, redacted: str) -> None:
+    def put(self, text: AnyStr, redacted: AnyStr) -> None:
         with self._lock:
             if text in self._items:
                 return
@@ -203,7 +204,7 @@ class Memo:
 
 
 MEMO_MIN_CHARS = 64  # shorter texts cost less to redact than to remember
-MEMO = Memo(limit=16 * 1024 * 1024)  # characters: a 1 MB session sixteen times
+MEMO: Memo[str] = Memo(limit=16 * 1024 * 1024)  # characters: a 1 MB session sixteen times
 
 
 def redact_text(text: str) -> str:

@@ -14,9 +14,12 @@ from starlette.background import BackgroundTask
 from starlette.types import Receive, Scope, Send
 
 from threadline.jsonvalues import encode_json
-from threadline.redact import redact_obj, text_size
+from threadline.redact import Memo, redact_obj, text_size
 
 OFF_LOOP_CHARS = 32 * 1024
+# Each message's answer, redacted and encoded, by its exact encoding before redaction: bytes in all,
+# keys and values (a value that equals its key is stored empty).
+ENCODED_MESSAGES: Memo[bytes] = Memo(limit=64 * 1024 * 1024)
 Result = TypeVar("Result")
 _NOTHING = object()
 
@@ -53,12 +56,46 @@ class RedactedJSONResponse(SafeJSONResponse):
         self._pending = content if large else _NOTHING
         super().__init__(None if large else content, status_code, headers, media_type, background)
 
+    shape: Callable[[Any], bytes] = staticmethod(render_redacted)
+
     def render(self, content: Any) -> bytes:
-        return render_redacted(content)
+        return self.shape(content)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._pending is not _NOTHING:
             content, self._pending = self._pending, _NOTHING
-            self.body = await anyio.to_thread.run_sync(render_redacted, content)
+            self.body = await anyio.to_thread.run_sync(self.shape, content)
             self.headers["content-length"] = str(len(self.body))
         await super().__call__(scope, receive, send)
+
+
+def encode_message(message: Any) -> bytes:
+    """One message as the answer carries it, redacted and encoded. Its exact encoding is the key to
+    a memo (``ENCODED_MESSAGES``), so a message is redacted once per process, not on every open, and
+    any change to it (a checkpoint's text, a status) is a new key. Encoding is cheap; the redaction
+    walk it saves is most of what shaping a long transcript cost."""
+    raw = encode_json(message)
+    known = ENCODED_MESSAGES.get(raw)
+    if known is None:
+        redacted = redact_obj(message)
+        known = b"" if redacted is message else encode_json(redacted)
+        ENCODED_MESSAGES.put(raw, known)
+    return known or raw
+
+
+def render_session(content: Any) -> bytes:
+    """``{"session": session}`` with its ``messages`` encoded one by one (``encode_message``) and the
+    rest as any answer is; the same JSON as ``render_redacted`` would make, keys in another order."""
+    session = content.get("session") if isinstance(content, dict) and len(content) == 1 else None
+    if not isinstance(session, dict) or not isinstance(session.get("messages"), list) or not session["messages"]:
+        return render_redacted(content)
+    messages = session["messages"]
+    head = render_redacted({key: value for key, value in session.items() if key != "messages"})
+    listed = b",".join(encode_message(message) for message in messages)
+    return b"".join((b'{"session":', head[:-1], b"," if len(head) > 2 else b"", b'"messages":[', listed, b"]}}"))
+
+
+class SessionResponse(RedactedJSONResponse):
+    """A session with its messages (``GET /api/session``), shaped by ``render_session``."""
+
+    shape = staticmethod(render_session)

@@ -30,7 +30,7 @@ from threadline.web.answers import (
     SessionDeleted,
 )
 from threadline.web.deps import PreferencesDep, RunsDep, RuntimesDep, ServicesDep, SessionsDep, SideDep
-from threadline.web.responses import RedactedJSONResponse, off_loop
+from threadline.web.responses import RedactedJSONResponse, SessionResponse, off_loop
 from threadline.web.schemas import (
     MESSAGE_ID_MAX,
     SessionArchive,
@@ -79,7 +79,7 @@ async def get_session(
     over every value that costs about what redacting and encoding it does (``web/answers.py``)."""
     session = await sessions.get(session_id, messages=bool(messages), msg_limit=msg_limit, msg_before=msg_before)
     session["queue"] = [] if session["is_draft"] else await runs.queued(session_id)
-    return RedactedJSONResponse({"session": session})
+    return SessionResponse({"session": session})
 
 
 @router.get("/sessions", response_model=SessionsPublic)
