@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +120,23 @@ async def test_on_started_runs_once_start_up_is_done(tmp_path: Path) -> None:
                      on_started=lambda: seen.append(hasattr(app.state, "services")))
     async with app.router.lifespan_context(app):
         assert seen == [True]
+
+
+def test_the_heads_are_read_without_the_python_parser() -> None:
+    """Start-up reads the heads while worker threads may import and parse: on Python 3.11 two
+    ``ast.parse`` at once can fail with "AST constructor recursion depth mismatch" (CPython gh-106905;
+    seen in CI as a failed start-up), so the heads are read as text, never through the parser."""
+    import ast
+
+    parse, parsed = ast.parse, []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        parsed.append(args[0])
+        return parse(*args, **kwargs)
+
+    ast.parse = counted  # pytest itself parses when it reports: restored before any assertion
+    try:
+        heads = script_heads(MIGRATIONS_DIR / "versions")
+    finally:
+        ast.parse = parse
+    assert parsed == [] and heads == {"0006"}

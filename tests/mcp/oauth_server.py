@@ -24,6 +24,7 @@ from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from tests.mcp.servers import READ_ONLY
+from tests.runs.conftest import serving
 
 
 class AutoApprove:
@@ -105,7 +106,7 @@ async def oauth_mcp_server() -> AsyncIterator[tuple[str, AutoApprove]]:
 
     app = server.streamable_http_app()
     uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(uv.serve(sockets=[sock]))
+    task = asyncio.create_task(serving(uv, sock))
     while not uv.started:
         if task.done():
             task.result()

@@ -43,6 +43,15 @@ async def chat_app(chat_settings: Settings, llm: ScriptedLLM) -> AsyncIterator[F
         yield application
 
 
+async def serving(server: uvicorn.Server, sock: socket.socket) -> None:
+    """``server.serve``, with a failed start-up raised as an error: uvicorn exits the process
+    (``SystemExit``), which, raised in a task, would stop the test's event loop and every test after."""
+    try:
+        await server.serve(sockets=[sock])
+    except SystemExit as exc:
+        raise RuntimeError(f"the app did not start (uvicorn exit code {exc.code}); its log says why") from None
+
+
 @contextlib.asynccontextmanager
 async def serve(application: FastAPI) -> AsyncIterator[str]:
     sock = socket.socket()
@@ -50,7 +59,7 @@ async def serve(application: FastAPI) -> AsyncIterator[str]:
     port = sock.getsockname()[1]
     config = uvicorn.Config(application, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
+    task = asyncio.create_task(serving(server, sock))
     while not server.started:
         if task.done():
             task.result()

@@ -23,10 +23,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, literal, select, text, update
+from sqlalchemy import JSON, Text, bindparam, delete, func, insert, literal, select, text, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import NotFound
+from threadline.jsonvalues import decode_json
 from threadline.sessions.views import (
     BranchesAfter,
     MessagePublic,
@@ -101,6 +102,24 @@ async def message_row(conn: AsyncConnection, session_id: str, message_id: int) -
 # -- reading the active path ---------------------------------------------------------------------
 
 
+# A page's columns on SQLite as its driver reads them, JSON ones as their text: most of a page's JSON
+# values are NULL, and decoding the others here (``_page_row``) spares SQLAlchemy's per-value
+# processing of every JSON column of every row (a third of opening a long session). asyncpg decodes
+# JSON itself, so on PostgreSQL the columns are read as they are.
+_JSON_COLUMNS = tuple(c.name for c in m.c if isinstance(c.type, JSON))
+_SQLITE_PAGE_COLUMNS = [type_coerce(c, Text).label(c.name) if c.name in _JSON_COLUMNS else c for c in m.c]
+_PAGE_NAMES = tuple(c.name for c in m.c)
+
+
+def _page_row(row: Sequence[Any], decode: bool) -> dict[str, Any]:
+    values = dict(zip(_PAGE_NAMES, row, strict=True))
+    if decode:
+        for name in _JSON_COLUMNS:
+            if values[name] is not None:
+                values[name] = decode_json(values[name])
+    return values
+
+
 async def window(
     conn: AsyncConnection, session: Any, limit: int | None, before: int | None
 ) -> MessageWindow:
@@ -111,13 +130,14 @@ async def window(
     count = session["message_count"]
     end = count if before is None else max(0, min(before, count))
     start = 0 if limit is None else max(0, end - limit)
+    sqlite = conn.dialect.name == "sqlite"
     query = (
-        select(m)
+        select(*(_SQLITE_PAGE_COLUMNS if sqlite else m.c))
         .where(m.c.session_id == session["id"], m.c.position >= start, m.c.position < end)
         .order_by(m.c.position)
     )
-    rows = list((await conn.execute(query)).mappings())
-    messages = await annotate(conn, session["id"], rows)
+    rows = [_page_row(row, sqlite) for row in (await conn.execute(query)).all()]
+    messages = await annotate(conn, session["id"], rows, start, end)
     page: MessageWindow = {"messages": messages, "_messages_offset": start, "_messages_truncated": start > 0}
     if end == count:
         page["branches_after"] = await branches_after(conn, session["id"], session["active_leaf_id"])
@@ -144,19 +164,21 @@ def _parent_clause(parents: set[int | None]) -> Any:
     return clauses[0] if len(clauses) == 1 else clauses[0] | clauses[1]
 
 
-async def annotate(conn: AsyncConnection, session_id: str, rows: Sequence[Any]) -> list[MessagePublic]:
-    """The public form of ``rows``; a message that has other versions (siblings) gets ``sibling_ids``
-    (every version, oldest first), ``sibling_index`` (its own, from 0) and ``sibling_count``. One query
-    for the page, by ``ix_messages_parent``."""
+async def annotate(
+    conn: AsyncConnection, session_id: str, rows: Sequence[Any], start: int, end: int
+) -> list[MessagePublic]:
+    """The public form of ``rows`` (the path's positions ``start`` to ``end``); a message that has other
+    versions (siblings) gets ``sibling_ids`` (every version, oldest first), ``sibling_index`` (its own,
+    from 0) and ``sibling_count``. One query for the page, by ``ix_messages_parent``: the children of
+    the page's parents, named by a subquery (a list of a long page's ids would be compiled each time)."""
     public = [message_public(r) for r in rows]
     if not rows:
         return public
-    parents = {r["parent_id"] for r in rows}
-    query = (
-        select(m.c.id, m.c.parent_id)
-        .where(m.c.session_id == session_id, _parent_clause(parents))
-        .order_by(m.c.id)
-    )
+    parents = select(m.c.parent_id).where(m.c.session_id == session_id, m.c.position >= start, m.c.position < end)
+    of_page: Any = m.c.parent_id.in_(parents)
+    if any(r["parent_id"] is None for r in rows):
+        of_page = of_page | m.c.parent_id.is_(None)
+    query = select(m.c.id, m.c.parent_id).where(m.c.session_id == session_id, of_page).order_by(m.c.id)
     children: dict[int | None, list[int]] = {}
     for child_id, parent_id in await conn.execute(query):
         children.setdefault(parent_id, []).append(child_id)

@@ -9,24 +9,42 @@ authority, decides.
 
 from __future__ import annotations
 
-import ast
+import re
 from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+# ``revision = "0006"``, ``down_revision: str | None = None``, ``down_revision = ("a", "b")``: a top-level
+# assignment, read as text. Not with ``ast``: on Python 3.11, parsing while another thread compiles
+# (a module imported for the first time in a worker thread) can fail with "AST constructor recursion
+# depth mismatch" (CPython gh-106905), and start-up must not depend on what other threads do.
+_ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*(?:#.*)?$", re.MULTILINE)
+_QUOTED = re.compile(r"""(["'])([^"'\\]*)\1""")
 
-def _assigned(module: ast.Module, name: str) -> object:
-    for node in module.body:
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-            return ast.literal_eval(value)
-    raise LookupError(name)
+
+def _value(source: str) -> str | tuple[str, ...] | None:
+    """A ``revision`` or ``down_revision`` value: None, a string, or a tuple of strings; ValueError for
+    anything else (then Alembic decides)."""
+    if source == "None":
+        return None
+    strings: list[tuple[str, str]] = _QUOTED.findall(source)
+    rebuilt = ", ".join(f"{quote}{value}{quote}" for quote, value in strings)
+    if len(strings) == 1 and source == rebuilt:
+        return strings[0][1]
+    if strings and source.strip("()[]").rstrip(", ") == rebuilt and source[0] in "([":
+        return tuple(value for _quote, value in strings)
+    raise ValueError(source)
+
+
+def _assigned(source: str) -> dict[str, str | tuple[str, ...] | None]:
+    found: dict[str, str | tuple[str, ...] | None] = {}
+    for name, value in _ASSIGNMENT.findall(source):
+        if name in found:
+            raise ValueError(f"{name} is assigned twice")
+        found[name] = _value(value)
+    return found
 
 
 def script_heads(versions: Path) -> frozenset[str] | None:
@@ -35,17 +53,14 @@ def script_heads(versions: Path) -> frozenset[str] | None:
     revised: set[str] = set()
     try:
         for path in versions.glob("*.py"):
-            module = ast.parse(path.read_text("utf-8"))
-            revision = _assigned(module, "revision")
-            down = _assigned(module, "down_revision")
+            assigned = _assigned(path.read_text("utf-8"))
+            revision, down = assigned["revision"], assigned["down_revision"]
             if not isinstance(revision, str):
                 return None
             revisions.add(revision)
             downs = (down,) if isinstance(down, str) or down is None else down
-            if not isinstance(downs, tuple | list):
-                return None
             revised.update(d for d in downs if isinstance(d, str))
-    except (OSError, SyntaxError, ValueError, LookupError):
+    except (OSError, ValueError, KeyError, UnicodeDecodeError):
         return None
     heads = frozenset(revisions - revised)
     return heads or None
