@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, Text, bindparam, delete, func, insert, literal, select, text, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -103,9 +103,9 @@ async def message_row(conn: AsyncConnection, session_id: str, message_id: int) -
 
 
 # A page's columns on SQLite as its driver reads them, JSON ones as their text: most of a page's JSON
-# values are NULL, and decoding the others here (``_page_row``) spares SQLAlchemy's per-value
-# processing of every JSON column of every row (a third of opening a long session). asyncpg decodes
-# JSON itself, so on PostgreSQL the columns are read as they are.
+# values are NULL, and decoding the others (``_page_row``) spares SQLAlchemy's per-value processing of
+# every JSON column of every row. asyncpg decodes JSON itself, so on PostgreSQL the columns are read as
+# they are.
 _JSON_COLUMNS = tuple(c.name for c in m.c if isinstance(c.type, JSON))
 _SQLITE_PAGE_COLUMNS = [type_coerce(c, Text).label(c.name) if c.name in _JSON_COLUMNS else c for c in m.c]
 _PAGE_NAMES = tuple(c.name for c in m.c)
@@ -118,6 +118,37 @@ def _page_row(row: Sequence[Any], decode: bool) -> dict[str, Any]:
             if values[name] is not None:
                 values[name] = decode_json(values[name])
     return values
+
+
+class PublicRows:
+    """The public form of SQLite page rows by the row as read (every column, JSON ones as text), so an
+    unchanged message is converted once per process, not on every open of its session; any change to
+    a row is another key, so it is never answered stale. Bounded by the text it holds, the oldest
+    dropped first. Each answer is a copy (callers add to it: the sibling fields below)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: dict[tuple[Any, ...], MessagePublic] = {}
+        self._size = 0
+
+    def public(self, row: Sequence[Any]) -> MessagePublic:
+        key = tuple(row)
+        known = self._items.get(key)
+        if known is None:
+            known = self._items[key] = message_public(_page_row(key, True))
+            self._size += _text_size(key)
+            while self._size > self.limit:
+                oldest = next(iter(self._items))
+                del self._items[oldest]
+                self._size -= _text_size(oldest)
+        return cast(MessagePublic, dict(known))
+
+
+def _text_size(row: tuple[Any, ...]) -> int:
+    return sum(len(value) for value in row if isinstance(value, str))
+
+
+PUBLIC_ROWS = PublicRows(limit=32 * 1024 * 1024)  # characters: a 1 MB transcript thirty times
 
 
 async def window(
@@ -136,8 +167,12 @@ async def window(
         .where(m.c.session_id == session["id"], m.c.position >= start, m.c.position < end)
         .order_by(m.c.position)
     )
-    rows = [_page_row(row, sqlite) for row in (await conn.execute(query)).all()]
-    messages = await annotate(conn, session["id"], rows, start, end)
+    rows = (await conn.execute(query)).all()
+    if sqlite:
+        messages = [PUBLIC_ROWS.public(row) for row in rows]
+    else:
+        messages = [message_public(_page_row(row, False)) for row in rows]
+    await annotate(conn, session["id"], messages, start, end)
     page: MessageWindow = {"messages": messages, "_messages_offset": start, "_messages_truncated": start > 0}
     if end == count:
         page["branches_after"] = await branches_after(conn, session["id"], session["active_leaf_id"])
@@ -165,30 +200,34 @@ def _parent_clause(parents: set[int | None]) -> Any:
 
 
 async def annotate(
-    conn: AsyncConnection, session_id: str, rows: Sequence[Any], start: int, end: int
-) -> list[MessagePublic]:
-    """The public form of ``rows`` (the path's positions ``start`` to ``end``); a message that has other
-    versions (siblings) gets ``sibling_ids`` (every version, oldest first), ``sibling_index`` (its own,
-    from 0) and ``sibling_count``. One query for the page, by ``ix_messages_parent``: the children of
-    the page's parents, named by a subquery (a list of a long page's ids would be compiled each time)."""
-    public = [message_public(r) for r in rows]
-    if not rows:
-        return public
+    conn: AsyncConnection, session_id: str, messages: list[MessagePublic], start: int, end: int
+) -> None:
+    """Adds to each of ``messages`` (the path's positions ``start`` to ``end``) that has other versions
+    (siblings) ``sibling_ids`` (every version, oldest first), ``sibling_index`` (its own, from 0) and
+    ``sibling_count``. One query for the page, by ``ix_messages_parent``: the children of those of the
+    page's parents that have more than one (a first message's versions have none, and are few)."""
+    if not messages:
+        return
     parents = select(m.c.parent_id).where(m.c.session_id == session_id, m.c.position >= start, m.c.position < end)
-    of_page: Any = m.c.parent_id.in_(parents)
-    if any(r["parent_id"] is None for r in rows):
+    forks = (
+        select(m.c.parent_id)
+        .where(m.c.session_id == session_id, m.c.parent_id.in_(parents))
+        .group_by(m.c.parent_id)
+        .having(func.count() > 1)
+    )
+    of_page: Any = m.c.parent_id.in_(forks)
+    if any(message["parent_id"] is None for message in messages):
         of_page = of_page | m.c.parent_id.is_(None)
     query = select(m.c.id, m.c.parent_id).where(m.c.session_id == session_id, of_page).order_by(m.c.id)
     children: dict[int | None, list[int]] = {}
     for child_id, parent_id in await conn.execute(query):
         children.setdefault(parent_id, []).append(child_id)
-    for message in public:
-        siblings = children.get(message["parent_id"], [])
-        if len(siblings) > 1 and message["id"] in siblings:
+    for message in messages:
+        siblings = children.get(message["parent_id"])
+        if siblings is not None and len(siblings) > 1 and message["id"] in siblings:
             message["sibling_ids"] = siblings
             message["sibling_index"] = siblings.index(message["id"])
             message["sibling_count"] = len(siblings)
-    return public
 
 
 async def branches_after(conn: AsyncConnection, session_id: str, leaf_id: int | None) -> BranchesAfter | None:
