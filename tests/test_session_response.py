@@ -35,6 +35,7 @@ def test_the_same_json_as_any_answer_secrets_redacted() -> None:
     ])
     shaped = render_session(content)
     assert orjson.loads(shaped) == orjson.loads(render_redacted(content))
+    assert render_session(content) == shaped  # again, from the memo
     assert SECRET not in shaped.decode("utf-8", "surrogatepass") and b"[REDACTED]" in shaped
     assert content["session"]["messages"][1]["content"] == f"the key is {SECRET}"  # the input is not changed
 

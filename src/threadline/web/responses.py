@@ -17,8 +17,8 @@ from threadline.jsonvalues import encode_json
 from threadline.redact import Memo, redact_obj, text_size
 
 OFF_LOOP_CHARS = 32 * 1024
-# Each message's answer, redacted and encoded, by its exact encoding before redaction: bytes in all,
-# keys and values (a value that equals its key is stored empty).
+# Each message's answer, and each list of them, redacted and encoded, by its exact encoding before
+# redaction: bytes in all, keys and values (a value that equals its key is stored empty).
 ENCODED_MESSAGES: Memo[bytes] = Memo(limit=64 * 1024 * 1024)
 Result = TypeVar("Result")
 _NOTHING = object()
@@ -91,8 +91,20 @@ def render_session(content: Any) -> bytes:
         return render_redacted(content)
     messages = session["messages"]
     head = render_redacted({key: value for key, value in session.items() if key != "messages"})
-    listed = b",".join(encode_message(message) for message in messages)
-    return b"".join((b'{"session":', head[:-1], b"," if len(head) > 2 else b"", b'"messages":[', listed, b"]}}"))
+    comma = b"," if len(head) > 2 else b""
+    return b"".join((b'{"session":', head[:-1], comma, b'"messages":', encode_messages(messages), b"}}"))
+
+
+def encode_messages(messages: list[Any]) -> bytes:
+    """A list of messages as ``encode_message`` encodes each: the whole list remembered by its exact
+    encoding too, so opening a session that has not changed since it was last opened is one encoding
+    and one lookup; after a change, only the changed messages are redacted again."""
+    raw = encode_json(messages)
+    known = ENCODED_MESSAGES.get(raw)
+    if known is None:
+        known = b"[" + b",".join(encode_message(message) for message in messages) + b"]"
+        ENCODED_MESSAGES.put(raw, b"" if known == raw else known)
+    return known or raw
 
 
 class SessionResponse(RedactedJSONResponse):
