@@ -91,6 +91,8 @@ export function rowById(id) {
  * Puts a row where the server's order would put it, or drops it if it no longer belongs to the
  * view. `soft`: only update a row that is there (or one with messages).
  */
+const titled = (title) => Boolean(title) && title !== 'Untitled';
+
 export function upsert(session, { soft = false, notify = true } = {}) {
   const rows = list.rows;
   const idx = rows.findIndex((r) => r.session_id === session.session_id);
@@ -98,6 +100,9 @@ export function upsert(session, { soft = false, notify = true } = {}) {
   if (soft && !existing && !(session.message_count > 0)) return;
   const { messages, queue, ...meta } = session;
   const row = { ...(existing || {}), ...meta };
+  // A chat's first line is its title while the first run streams (the server stores one when the run
+  // ends): a re-read of the row meanwhile, still "Untitled", does not take it back.
+  if (existing && titled(existing.title) && !titled(meta.title)) row.title = existing.title;
   if (idx >= 0) rows.splice(idx, 1);
   if (listable(row) && belongsHere(row)) {
     let at = rows.findIndex((r) => compare(row, r) < 0);

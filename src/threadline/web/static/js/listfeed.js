@@ -104,6 +104,8 @@ async function reread(id) {
   upsert(session);
   if (id === currentId() && !state.session?.is_draft) {
     const { title, pinned, archived, project_id: projectId, yolo } = session;
-    patchSession({ title, pinned, archived, project_id: projectId, yolo });
+    const shown = state.session?.title;
+    const keep = (!title || title === 'Untitled') && shown && shown !== 'Untitled';  // the first line, as list.js
+    patchSession({ ...(keep ? {} : { title }), pinned, archived, project_id: projectId, yolo });
   }
 }
