@@ -263,3 +263,40 @@ async def test_session_approval_survives_a_restart_and_stays_in_its_session(chat
         assert "approval" not in await shell_turn(client, sid)
         other = await new_session(client)
         assert "approval" in await shell_turn(client, other)
+
+
+async def test_a_queued_message_is_checked_before_its_claim_takes_the_writer(chat_app, chat, llm):
+    """Starting a queued message checks its model first (which may ask the provider, slowly), outside
+    the write transaction that claims it: a rename meanwhile does not wait for the provider (on
+    SQLite every write would)."""
+    starter = chat_app.state.services.runs.starter
+    checking, release = asyncio.Event(), asyncio.Event()
+    real_check = starter.check_model
+
+    async def slow_check(*args):
+        if checking.is_set() or not starter_ready.is_set():
+            return await real_check(*args)
+        checking.set()
+        await release.wait()  # the provider answers when the test says so
+        return await real_check(*args)
+
+    starter_ready = asyncio.Event()
+    starter.check_model = slow_check
+    llm.script(Turn(text=[f"a{i} " for i in range(10)], delay=0.02), Turn(text="second answer"))
+    sid = await new_session(chat)
+    first = (await start(chat, sid, "first"))["stream_id"]
+    await start(chat, sid, "second", queue=True)
+    starter_ready.set()  # from here on, the next check is the queued message's
+    await read_events(chat, first)
+    await asyncio.wait_for(checking.wait(), 10)
+    renamed = await asyncio.wait_for(
+        chat.post("/api/session/rename", json={"session_id": sid, "title": "renamed meanwhile"}), 5)
+    assert renamed.status_code == 200 and not release.is_set()
+    release.set()
+    for _ in range(200):
+        session = (await chat.get("/api/session", params={"session_id": sid})).json()["session"]
+        if not session["queue"] and not session["active_stream_id"] and session["message_count"] >= 4:
+            break
+        await asyncio.sleep(0.05)
+    assert [m["content"] for m in session["messages"]][2:] == ["second", "second answer"]
+    assert session["title"] == "renamed meanwhile"

@@ -33,6 +33,7 @@ from threadline.store import tables as t
 
 MAX_MESSAGE_CHARS = 1_000_000
 MAX_ATTACHMENTS = 20
+MAX_QUEUE_LOOKS = 8  # a queued message dequeued or refused while the next is checked: look again, this often
 
 
 def new_run_id() -> str:
@@ -245,27 +246,48 @@ class RunStarter:
     # -- the queue -------------------------------------------------------------------------------
 
     async def start_next(self, session_id: str) -> Claim | None:
-        """Claim the oldest queued message of a free session (the caller launches it)."""
-        r = t.runs
-        async with self.store.write() as conn:
-            row = await self.sessions.row(conn, session_id, lock=True)
-            if row is None or row["active_run_id"] is not None:
-                return None
-            queued = (await conn.execute(
-                select(r).where(r.c.session_id == session_id, r.c.status == "queued").order_by(r.c.created_at).limit(1)
-            )).mappings().first()
-            if queued is None:
-                return None
+        """Claim the oldest queued message of a free session (the caller launches it). Its model is
+        checked first, outside any write transaction (the check may ask a provider, and on SQLite
+        every other write would wait for it); the claim then takes the session only if nothing
+        changed meanwhile, else it looks again. A message whose model is refused fails, and the next
+        one is tried."""
+        for _attempt in range(MAX_QUEUE_LOOKS):
+            async with self.store.read() as conn:
+                row = await self.sessions.row(conn, session_id)
+                if row is None or row["active_run_id"] is not None:
+                    return None
+                queued = await self._oldest_queued(conn, session_id)
+                if queued is None:
+                    return None
             request = dict(queued["request"] or {})
+            refused: BadRequest | None = None
+            model_ref: str | None = None
             try:
                 model_ref = await self.check_model(row["runtime"], request.get("model"), row["model"])
             except BadRequest as exc:
-                await self.endings.set_run(conn, queued["id"], "failed",
-                                           error={"type": "model_not_found", "message": exc.message})
-                return None
-            claim = Claim(queued["id"], session_id, model_ref, row["runtime"], row["workspace"], RunSpec())
-            await self.claim_row(conn, claim, request, replace_queued=True)
-        return claim
+                refused = exc
+            async with self.store.write() as conn:
+                now = await self.sessions.row(conn, session_id, lock=True)
+                if now is None or now["active_run_id"] is not None:
+                    return None
+                oldest = await self._oldest_queued(conn, session_id)
+                if oldest is None:
+                    return None
+                if oldest["id"] != queued["id"] or (now["runtime"], now["model"]) != (row["runtime"], row["model"]):
+                    continue  # dequeued, or the session's model changed, while the model was checked
+                if refused is not None:
+                    await self.endings.set_run(conn, queued["id"], "failed",
+                                               error={"type": "model_not_found", "message": refused.message})
+                    continue
+                claim = Claim(queued["id"], session_id, model_ref, now["runtime"], now["workspace"], RunSpec())
+                await self.claim_row(conn, claim, request, replace_queued=True)
+            return claim
+        return None
+
+    async def _oldest_queued(self, conn: AsyncConnection, session_id: str) -> Any:
+        r = t.runs
+        query = select(r).where(r.c.session_id == session_id, r.c.status == "queued").order_by(r.c.created_at).limit(1)
+        return (await conn.execute(query)).mappings().first()
 
     async def queued(self, session_id: str) -> list[QueuedMessage]:
         r = t.runs
