@@ -99,6 +99,25 @@ async def test_two_clients_see_every_list_change(chat_app: FastAPI, chat: httpx.
                                              "archived", "deleted"]
 
 
+async def test_a_question_waiting_and_answered_is_announced(chat_app: FastAPI, chat: httpx.AsyncClient,
+                                                             llm: ScriptedLLM) -> None:
+    """The list says "needs approval" from the session's mark: a client that re-read the row just
+    before the mark was written hears of it, and of its removal once the approval is answered."""
+    async with listening(chat_app.state.url, count=1) as (listener,):
+        sid = (await chat.post("/api/session/new", json={})).json()["session"]["session_id"]
+        llm.script(Turn(tool_calls=[("run_shell", {"command": "echo hi"})]), Turn(text="done"))
+        await chat.post("/api/chat/start", json={"session_id": sid, "message": "run it"})
+        await listener.wait_for("updated", sid)
+        row = (await chat.get("/api/session", params={"session_id": sid, "messages": 0})).json()["session"]
+        assert row["pending_approval"] is True
+        r = await chat.post("/api/approval/respond", json={"session_id": sid, "choice": "once"})
+        assert r.status_code == 200
+        await wait_idle(chat, sid)
+        assert listener.reasons(sid).count("updated") == 2  # marked, then unmarked
+        row = (await chat.get("/api/session", params={"session_id": sid, "messages": 0})).json()["session"]
+        assert row["pending_approval"] is False
+
+
 async def test_failed_changes_and_drafts_are_not_announced(chat_app: FastAPI, chat: httpx.AsyncClient) -> None:
     async with listening(chat_app.state.url, count=1) as (listener,):
         draft = (await chat.post("/api/session/new", json={})).json()["session"]["session_id"]

@@ -31,6 +31,8 @@ from threadline.store import tables as t
 from threadline.store.engine import Store
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from threadline.runs.relay import OwnerRelay
 
 CHOICES = ("once", "session", "always", "deny")
@@ -88,8 +90,9 @@ class ApprovalBroker(WaitingBroker[PendingApproval]):
     PENDING_OP = "pending"
     RESPOND_OP = "respond"
 
-    def __init__(self, store: Store, timeout: float, *, relay: OwnerRelay | None = None) -> None:
-        super().__init__(store, PENDING_APPROVAL, relay)
+    def __init__(self, store: Store, timeout: float, *, relay: OwnerRelay | None = None,
+                 on_mark: Callable[[str], object] | None = None) -> None:
+        super().__init__(store, PENDING_APPROVAL, relay, on_mark)
         self.timeout = timeout
 
     # -- asking ----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from threadline.sessions.views import PENDING_CLARIFY
 from threadline.store.engine import Store
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from threadline.runs.relay import OwnerRelay
 
@@ -47,8 +47,9 @@ class ClarifyBroker(WaitingBroker[PendingClarify]):
     PENDING_OP = "clarify.pending"
     RESPOND_OP = "clarify.respond"
 
-    def __init__(self, store: Store, timeout: float, *, relay: OwnerRelay | None = None) -> None:
-        super().__init__(store, PENDING_CLARIFY, relay)
+    def __init__(self, store: Store, timeout: float, *, relay: OwnerRelay | None = None,
+                 on_mark: Callable[[str], object] | None = None) -> None:
+        super().__init__(store, PENDING_CLARIFY, relay, on_mark)
         self.timeout = timeout
 
     async def ask(self, *, session_id: str, run_id: str, question: str, choices: Sequence[str],

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -60,8 +61,12 @@ class RunManager:
         self.store = sessions.store
         self.runtimes = runtimes
         self.instance_id = instance_id
-        self.approvals = ApprovalBroker(self.store, settings.approval_timeout_seconds, relay=owner_relay)
-        self.clarify = ClarifyBroker(self.store, settings.clarify_timeout_seconds, relay=owner_relay)
+        # A question's mark on its session (the list's "needs approval"/"needs input") is news for the
+        # session list feed: every tab re-reads the row, so none keeps a state read just before it.
+        marked = functools.partial(sessions.feed.publish, "updated")
+        self.approvals = ApprovalBroker(self.store, settings.approval_timeout_seconds, relay=owner_relay,
+                                        on_mark=marked)
+        self.clarify = ClarifyBroker(self.store, settings.clarify_timeout_seconds, relay=owner_relay, on_mark=marked)
         self.steering = Steering(sessions, relay=owner_relay)
         self.endings = RunEndings(settings=settings, sessions=sessions, providers=providers, preferences=preferences)
         everyone = [_QueueAdvance(self), *listeners]

@@ -71,9 +71,10 @@ async def edit_extra(store: Store, session_id: str, edit: Callable[[dict[str, An
 
 
 class WaitingRoom(Generic[W]):
-    def __init__(self, store: Store, mark: str) -> None:
+    def __init__(self, store: Store, mark: str, on_mark: Callable[[str], object] | None = None) -> None:
         self.store = store
         self.mark = mark  # the key of ``sessions.extra`` that says a question waits
+        self.on_mark = on_mark  # told a session's mark changed (the session list feed: other tabs, badges)
         self._queues: dict[str, list[W]] = {}
 
     def queue(self, session_id: str) -> list[W]:
@@ -127,17 +128,26 @@ class WaitingRoom(Generic[W]):
         """Point the session's mark at its oldest waiting question, or remove it. Best effort: a mark
         left behind is ignored, as it names a run that is no longer active."""
 
+        changed = False
+
         def edit(extra: dict[str, Any]) -> bool:
+            nonlocal changed
             oldest = self.find(session_id)
             if oldest is None:
-                return extra.pop(self.mark, None) is not None
-            extra[self.mark] = {"run_id": oldest.run_id, "id": oldest.id, "requested_at": oldest.created_at}
+                changed = extra.pop(self.mark, None) is not None
+                return changed
+            mark = {"run_id": oldest.run_id, "id": oldest.id, "requested_at": oldest.created_at}
+            changed = extra.get(self.mark) != mark
+            extra[self.mark] = mark
             return True
 
         try:
             await edit_extra(self.store, session_id, edit)
         except Exception:
             log.warning("could not update the %s mark of session %s", self.mark, session_id, exc_info=True)
+            return
+        if changed and self.on_mark is not None:
+            self.on_mark(session_id)
 
 
 class WaitingBroker(Generic[W]):
@@ -146,9 +156,10 @@ class WaitingBroker(Generic[W]):
     PENDING_OP: ClassVar[str]  # the relay's names for "what waits" and "answer it"
     RESPOND_OP: ClassVar[str]
 
-    def __init__(self, store: Store, mark: str, relay: OwnerRelay | None) -> None:
+    def __init__(self, store: Store, mark: str, relay: OwnerRelay | None,
+                 on_mark: Callable[[str], object] | None = None) -> None:
         self.store = store
-        self.room: WaitingRoom[W] = WaitingRoom(store, mark)
+        self.room: WaitingRoom[W] = WaitingRoom(store, mark, on_mark)
         self.relay = relay
 
     def pending(self, session_id: str) -> list[dict[str, Any]]:
