@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 def slow_model_list(llm: ScriptedLLM) -> Any:
     """The provider lists its models slowly, so the server starts a queued run (it resolves the model
     first) well after the chat re-read the session at the end of the previous run."""
+    llm.reset()  # the answers come from the messages' directives, not from turns another test left
     llm.models_delay = 0.8
     yield
     llm.models_delay = 0.0
@@ -42,10 +43,18 @@ def test_queued_follow_ups_run_live_in_the_open_chat(page: Any, api: httpx.Clien
     assert page.locator("#live-pill").is_visible()
     assert page.locator("#queue .queue-chip").count() == 1
     # ... and then the third, without a reload.
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.msg-assistant .md')].some(e => e.textContent.includes('Echo: Third'))",
-        timeout=40_000,
-    )
+    try:
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.msg-assistant .md')]"
+            ".some(e => e.textContent.includes('Echo: Third'))",
+            timeout=40_000,
+        )
+    except Exception:  # say what the server had, so a failure here can be told from a slow machine
+        stored = get_session(api, session_id(page))
+        rows = [(m["role"], str(m["content"])[:60], m["status"]) for m in stored["messages"]]
+        shown = page.locator(".msg").all_inner_texts()
+        raise AssertionError(f"the third answer was not shown; stored: {rows}, queue: {stored['queue']}, "
+                             f"active: {stored['active_stream_id']}; on screen: {shown}") from None
     wait_idle(page)
     assert page.locator("#queue").is_hidden()
     users = page.locator(".msg-user .user-text").all_inner_texts()

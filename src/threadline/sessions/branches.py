@@ -148,7 +148,7 @@ def _text_size(row: tuple[Any, ...]) -> int:
     return sum(len(value) for value in row if isinstance(value, str))
 
 
-PUBLIC_ROWS = PublicRows(limit=32 * 1024 * 1024)  # characters: a 1 MB transcript thirty times
+PUBLIC_ROWS = PublicRows(limit=16 * 1024 * 1024)  # characters: a 1 MB transcript sixteen times
 
 
 async def window(

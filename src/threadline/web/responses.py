@@ -19,7 +19,7 @@ from threadline.redact import Memo, redact_obj, text_size
 OFF_LOOP_CHARS = 32 * 1024
 # Each message's answer, and each list of them, redacted and encoded, by its exact encoding before
 # redaction: bytes in all, keys and values (a value that equals its key is stored empty).
-ENCODED_MESSAGES: Memo[bytes] = Memo(limit=64 * 1024 * 1024)
+ENCODED_MESSAGES: Memo[bytes] = Memo(limit=32 * 1024 * 1024)
 Result = TypeVar("Result")
 _NOTHING = object()
 

@@ -77,8 +77,12 @@ async def get_session(
     """A session with its messages. The typed routes answer with the response class themselves: given a
     dict, FastAPI would first copy the whole transcript through pydantic (its response model), a walk
     over every value that costs about what redacting and encoding it does (``web/answers.py``)."""
+    # The queue is read first: a queued message the server claims between the two reads is then
+    # either still in this queue or the session's active run (or done), never in neither, which
+    # would leave a client believing nothing more is coming.
+    queue = await runs.queued(session_id)
     session = await sessions.get(session_id, messages=bool(messages), msg_limit=msg_limit, msg_before=msg_before)
-    session["queue"] = [] if session["is_draft"] else await runs.queued(session_id)
+    session["queue"] = [] if session["is_draft"] else queue
     return SessionResponse({"session": session})
 
 
