@@ -58,25 +58,28 @@ def test_any_shape_encodes_as_any_answer(content: Any) -> None:
     assert orjson.loads(render_session(content)) == orjson.loads(render_redacted(content))
 
 
-def test_a_page_row_is_converted_once_and_answered_as_a_copy() -> None:
+def test_a_page_row_is_converted_once_and_answered_as_a_copy(monkeypatch: pytest.MonkeyPatch) -> None:
     """``sessions/branches.py``: a SQLite page row's public form is remembered by the row itself; a
     changed row (a checkpoint's longer text) is converted anew, and what a caller adds to its copy
     (the sibling fields) never reaches the next answer."""
-    from threadline.sessions.branches import _PAGE_NAMES, PublicRows
+    from threadline.redact import Memo
+    from threadline.sessions import branches
+    from threadline.sessions.branches import _PAGE_NAMES
 
-    rows = PublicRows(limit=10_000)
+    memo: Memo[tuple[Any, ...], Any] = Memo(limit=10_000, size=branches._text_size)
+    monkeypatch.setattr(branches, "PUBLIC_ROWS", memo)
     values = {name: None for name in _PAGE_NAMES} | {
         "id": 7, "session_id": "abc", "seq": 0, "position": 0, "active_at": 1.0, "role": "assistant",
         "content": "partial", "status": "partial", "in_context": 1, "created_at": 1.0,
         "tool_calls": '[{"id": "c1", "name": "run", "arguments": {}}]'}
     row = tuple(values[name] for name in _PAGE_NAMES)
-    first = rows.public(row)
+    first = branches._public(row)
     assert first["content"] == "partial" and first["tool_calls"] == [{"id": "c1", "name": "run", "arguments": {}}]
     first["sibling_ids"] = [7, 8]
-    again = rows.public(row)
+    again = branches._public(row)
     assert again == {k: v for k, v in first.items() if k != "sibling_ids"} and again is not first
     grown = tuple({**values, "content": "partial text, complete", "status": "complete"}[name] for name in _PAGE_NAMES)
-    assert rows.public(grown)["content"] == "partial text, complete" and "_partial" not in rows.public(grown)
+    assert branches._public(grown)["content"] == "partial text, complete" and "_partial" not in branches._public(grown)
     for index in range(1000):  # bounded: the oldest rows go first
-        rows.public(tuple({**values, "id": 100 + index, "content": "x" * 100}[name] for name in _PAGE_NAMES))
-    assert rows._size <= rows.limit
+        branches._public(tuple({**values, "id": 100 + index, "content": "x" * 100}[name] for name in _PAGE_NAMES))
+    assert memo._size <= memo.limit and len(memo._items) < 1000

@@ -28,10 +28,14 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, AnyStr, Generic
+from typing import Any, Generic, TypeVar
 
 from ahocorasick_rs import BytesAhoCorasick
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 MASK = "[REDACTED]"
 _DIGIT = re.compile(r"[0-9]")
@@ -174,37 +178,38 @@ def anchors_in(text: str) -> set[str]:
     return {_SPELLINGS[index][0] for index, _start, _end in found}
 
 
-class Memo(Generic[AnyStr]):
-    """Redacted texts by text, so the text of a message is redacted once per process rather than on every
-    response that carries it (opening a long session again, paging it). Keyed by the text itself, so
-    it never answers for another text; bounded by the characters (or bytes) it holds, the oldest
-    dropped first. Reads take no lock (a dict read is atomic); writes do, as responses are shaped in
-    worker threads. ``web/responses.py`` keeps one of encoded messages (bytes) too."""
+class Memo(Generic[K, V]):
+    """Values by their exact input, bounded by the size of the inputs it holds (``size``, by default
+    their length), the oldest dropped first. Keyed by the input itself, so it never answers for
+    another input. Reads take no lock (a dict read is atomic); writes do, as responses are shaped in
+    worker threads. Here: redacted texts by text, so a message's text is redacted once per process
+    rather than on every response that carries it; ``web/responses.py`` keeps encoded messages by
+    their encoding, ``sessions/branches.py`` messages' public form by their row."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, size: Callable[[K], int] = len) -> None:  # type: ignore[assignment]
         self.limit = limit
-        self._items: dict[AnyStr, AnyStr] = {}
+        self.size = size
+        self._items: dict[K, V] = {}
         self._size = 0
         self._lock = threading.Lock()
 
-    def get(self, text: AnyStr) -> AnyStr | None:
-        """The redacted text, empty when there was nothing to redact, None when unknown."""
-        return self._items.get(text)
+    def get(self, key: K) -> V | None:
+        return self._items.get(key)
 
-    def put(self, text: AnyStr, redacted: AnyStr) -> None:
+    def put(self, key: K, value: V) -> None:
         with self._lock:
-            if text in self._items:
+            if key in self._items:
                 return
-            self._items[text] = redacted
-            self._size += len(text)
+            self._items[key] = value
+            self._size += self.size(key)
             while self._size > self.limit:
                 oldest = next(iter(self._items))
                 del self._items[oldest]
-                self._size -= len(oldest)
+                self._size -= self.size(oldest)
 
 
 MEMO_MIN_CHARS = 64  # shorter texts cost less to redact than to remember
-MEMO: Memo[str] = Memo(limit=16 * 1024 * 1024)  # characters: a 1 MB session sixteen times
+MEMO: Memo[str, str] = Memo(limit=16 * 1024 * 1024)  # characters: a 1 MB session sixteen times; "": unchanged
 
 
 def redact_text(text: str) -> str:

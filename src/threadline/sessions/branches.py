@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import NotFound
 from threadline.jsonvalues import decode_json
+from threadline.redact import Memo
 from threadline.sessions.views import (
     BranchesAfter,
     MessagePublic,
@@ -120,35 +121,23 @@ def _page_row(row: Sequence[Any], decode: bool) -> dict[str, Any]:
     return values
 
 
-class PublicRows:
-    """The public form of SQLite page rows by the row as read (every column, JSON ones as text), so an
-    unchanged message is converted once per process, not on every open of its session; any change to
-    a row is another key, so it is never answered stale. Bounded by the text it holds, the oldest
-    dropped first. Each answer is a copy (callers add to it: the sibling fields below)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._items: dict[tuple[Any, ...], MessagePublic] = {}
-        self._size = 0
-
-    def public(self, row: Sequence[Any]) -> MessagePublic:
-        key = tuple(row)
-        known = self._items.get(key)
-        if known is None:
-            known = self._items[key] = message_public(_page_row(key, True))
-            self._size += _text_size(key)
-            while self._size > self.limit:
-                oldest = next(iter(self._items))
-                del self._items[oldest]
-                self._size -= _text_size(oldest)
-        return cast(MessagePublic, dict(known))
-
-
 def _text_size(row: tuple[Any, ...]) -> int:
     return sum(len(value) for value in row if isinstance(value, str))
 
 
-PUBLIC_ROWS = PublicRows(limit=16 * 1024 * 1024)  # characters: a 1 MB transcript sixteen times
+# The public form of SQLite page rows by the row as read (every column, JSON ones as text), so an
+# unchanged message is converted once per process, not on every open of its session; any change to a
+# row is another key, so it is never answered stale. Answers are copied: callers add to them.
+PUBLIC_ROWS: Memo[tuple[Any, ...], MessagePublic] = Memo(limit=16 * 1024 * 1024, size=_text_size)  # characters
+
+
+def _public(row: Sequence[Any]) -> MessagePublic:
+    key = tuple(row)
+    known = PUBLIC_ROWS.get(key)
+    if known is None:
+        known = message_public(_page_row(key, True))
+        PUBLIC_ROWS.put(key, known)
+    return cast(MessagePublic, dict(known))
 
 
 async def window(
@@ -169,7 +158,7 @@ async def window(
     )
     rows = (await conn.execute(query)).all()
     if sqlite:
-        messages = [PUBLIC_ROWS.public(row) for row in rows]
+        messages = [_public(row) for row in rows]
     else:
         messages = [message_public(_page_row(row, False)) for row in rows]
     await annotate(conn, session["id"], messages, start, end)

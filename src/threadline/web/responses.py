@@ -19,7 +19,7 @@ from threadline.redact import Memo, redact_obj, text_size
 OFF_LOOP_CHARS = 32 * 1024
 # Each message's answer, and each list of them, redacted and encoded, by its exact encoding before
 # redaction: bytes in all, keys and values (a value that equals its key is stored empty).
-ENCODED_MESSAGES: Memo[bytes] = Memo(limit=32 * 1024 * 1024)
+ENCODED_MESSAGES: Memo[bytes, bytes] = Memo(limit=32 * 1024 * 1024)
 Result = TypeVar("Result")
 _NOTHING = object()
 
@@ -69,18 +69,27 @@ class RedactedJSONResponse(SafeJSONResponse):
         await super().__call__(scope, receive, send)
 
 
+def _remembered(raw: bytes, shape: Callable[[], bytes]) -> bytes:
+    """What ``shape`` makes of the value encoded as ``raw``, from ``ENCODED_MESSAGES`` when known."""
+    known = ENCODED_MESSAGES.get(raw)
+    if known is None:
+        known = shape()
+        ENCODED_MESSAGES.put(raw, b"" if known == raw else known)
+    return known or raw
+
+
 def encode_message(message: Any) -> bytes:
     """One message as the answer carries it, redacted and encoded. Its exact encoding is the key to
     a memo (``ENCODED_MESSAGES``), so a message is redacted once per process, not on every open, and
     any change to it (a checkpoint's text, a status) is a new key. Encoding is cheap; the redaction
     walk it saves is most of what shaping a long transcript cost."""
     raw = encode_json(message)
-    known = ENCODED_MESSAGES.get(raw)
-    if known is None:
+
+    def shape() -> bytes:
         redacted = redact_obj(message)
-        known = b"" if redacted is message else encode_json(redacted)
-        ENCODED_MESSAGES.put(raw, known)
-    return known or raw
+        return raw if redacted is message else encode_json(redacted)
+
+    return _remembered(raw, shape)
 
 
 def render_session(content: Any) -> bytes:
@@ -99,12 +108,8 @@ def encode_messages(messages: list[Any]) -> bytes:
     """A list of messages as ``encode_message`` encodes each: the whole list remembered by its exact
     encoding too, so opening a session that has not changed since it was last opened is one encoding
     and one lookup; after a change, only the changed messages are redacted again."""
-    raw = encode_json(messages)
-    known = ENCODED_MESSAGES.get(raw)
-    if known is None:
-        known = b"[" + b",".join(encode_message(message) for message in messages) + b"]"
-        ENCODED_MESSAGES.put(raw, b"" if known == raw else known)
-    return known or raw
+    return _remembered(encode_json(messages),
+                       lambda: b"[" + b",".join(encode_message(message) for message in messages) + b"]")
 
 
 class SessionResponse(RedactedJSONResponse):
