@@ -165,7 +165,7 @@ class ApprovalBroker(WaitingBroker[PendingApproval]):
         if applied == "session":
             await self._allow_for_session(session_id, target.tool, patterns or ())
         elif applied == "always":
-            async with self.store.write() as conn:
+            async with self.store.write(inline=True) as conn:
                 for pattern in patterns or ():
                     values = {"tool": target.tool, "pattern": pattern, "created_at": time.time()}
                     await conn.execute(self.store.dialect.insert_ignore(t.approvals, values))
@@ -210,7 +210,7 @@ class ApprovalBroker(WaitingBroker[PendingApproval]):
                                            and _encodable(session_id)):
             raise BadRequest("session_id must be a session id")
         if session_id is None:
-            async with self.store.write() as conn:
+            async with self.store.write(inline=True) as conn:
                 a = t.approvals
                 gone = await conn.execute(delete(a).where(a.c.tool == tool, a.c.pattern == pattern))
             if not gone.rowcount:

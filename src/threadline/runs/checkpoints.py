@@ -2,9 +2,10 @@
 whatever the number of runs (issue 11 item 6), so 200 streams cost one write every interval and an
 interactive write (a rename, a new message) waits for at most one batch.
 
-Each tick takes the runs that have something to store and whose own write lock is free (a run busy
-writing is caught at the next tick), checks in one query that each still owns its session (the rows
-locked), stores each one's partial text and all their new events (one bulk insert), then commits.
+Each tick takes the writer turn (``Store.turn``), then the runs that have something to store and
+whose own write lock is free (on PostgreSQL a run busy writing is caught at the next tick), checks in
+one query that each still owns its session (the rows locked), stores each one's partial text and all
+their new events (one bulk insert), then commits.
 A run found to have lost its session is marked, and stops at its next event.
 """
 
@@ -70,17 +71,23 @@ class Checkpointer:
                 log.exception("checkpoint batch of %d run(s) failed", len(self.recorders))
 
     async def tick(self) -> int:
-        """Write one batch; returns the number of runs checkpointed."""
-        due = [r for r in self.recorders.values() if r.needs_checkpoint() and not r.run.write_lock.locked()]
-        if not due:
+        """Write one batch; returns the number of runs checkpointed. The batch takes the writer turn
+        first (urgent: ahead of every waiting write), then the runs' locks: on SQLite every run's
+        own writes take the turn before their lock too, so no run is found locked by a write still
+        waiting in the queue, and none misses a checkpoint behind a burst of writes."""
+        if not any(r.needs_checkpoint() for r in self.recorders.values()):
             return 0
-        for recorder in due:
-            await recorder.run.write_lock.acquire()  # free (checked above): no wait, no reordering
-        try:
-            return await self._write(due)
-        finally:
+        async with self.store.turn(urgent=True):
+            due = [r for r in self.recorders.values() if r.needs_checkpoint() and not r.run.write_lock.locked()]
+            if not due:
+                return 0
             for recorder in due:
-                recorder.run.write_lock.release()
+                await recorder.run.write_lock.acquire()  # free (checked above): no wait, no reordering
+            try:
+                return await self._write(due)
+            finally:
+                for recorder in due:
+                    recorder.run.write_lock.release()
 
     async def _write(self, due: list[Recorder]) -> int:
         after: list[Callable[[], None]] = []

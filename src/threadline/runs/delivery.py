@@ -37,7 +37,7 @@ class BackgroundDelivery:
 
     async def _finish_run(self, run_id: str, status: str, answer: str | None) -> None:
         b = t.background_tasks
-        async with self.store.write() as conn:
+        async with self.store.write(inline=True) as conn:
             task_id = (await conn.execute(select(b.c.id).where(b.c.run_id == run_id))).scalar()
             if task_id is None:
                 return
@@ -50,7 +50,7 @@ class BackgroundDelivery:
     async def deliver(self, task_id: str) -> bool:
         """Write a finished task's result into its parent, once, when the parent has no live run."""
         b = t.background_tasks
-        async with self.store.write() as conn:
+        async with self.store.write(inline=True) as conn:
             task = (await conn.execute(select(b).where(b.c.id == task_id))).mappings().first()
             if task is None or task["delivered"] or task["status"] == "running":
                 return False

@@ -132,10 +132,10 @@ async def insert_unflushed(conn: AsyncConnection, run: LiveRun) -> Flush:
 
 
 async def flush_events(store: Store, run: LiveRun) -> None:
-    async with run.write_lock:
+    async with store.turn(), run.write_lock:  # the turn first (``Store.turn``)
         if not run.unflushed():
             return
-        async with store.write() as conn:
+        async with store.write(inline=True) as conn:
             flush = await insert_unflushed(conn, run)
         flush.apply(run)
 

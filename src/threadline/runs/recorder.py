@@ -71,8 +71,9 @@ class Recorder:
 
     @contextlib.asynccontextmanager
     async def owned(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction of this run, which still owns its session (the session row locked)."""
-        async with self.run.write_lock, self.store.write() as conn:
+        """A write transaction of this run, which still owns its session (the session row locked).
+        The writer turn comes before the run's lock (``Store.turn``)."""
+        async with self.store.turn(), self.run.write_lock, self.store.write(inline=True) as conn:
             owners = await self.sessions.owners(conn, [self.run.session_id])
             if owners.get(self.run.session_id) != self.run.id:
                 self.lost = True

@@ -85,7 +85,7 @@ class SideRuns:
         return {"stream_id": run_id, "session_id": hidden["id"], "parent_session_id": parent_id}
 
     async def _side_answer(self, parent_id: str, btw_id: str, content: str, status: str) -> None:
-        async with self.store.write() as conn:
+        async with self.store.write(inline=True) as conn:
             if await self.sessions.row(conn, parent_id) is None:
                 return  # the parent was deleted meanwhile
             await self.sessions.append_message(

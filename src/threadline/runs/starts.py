@@ -129,7 +129,7 @@ class RunStarter:
     async def transaction(self) -> AsyncIterator[StartTx]:
         """A write transaction in which runs are claimed; the caller launches ``tx.claims`` once it
         has committed."""
-        async with self.store.write() as conn:
+        async with self.store.write(inline=True) as conn:
             yield StartTx(conn, self)
 
     async def prepare(
@@ -266,7 +266,7 @@ class RunStarter:
                 model_ref = await self.check_model(row["runtime"], request.get("model"), row["model"])
             except BadRequest as exc:
                 refused = exc
-            async with self.store.write() as conn:
+            async with self.store.write(inline=True) as conn:
                 now = await self.sessions.row(conn, session_id, lock=True)
                 if now is None or now["active_run_id"] is not None:
                     return None
@@ -301,7 +301,7 @@ class RunStarter:
 
     async def dequeue(self, session_id: str, queue_id: str) -> bool:
         r = t.runs
-        async with self.store.write() as conn:
+        async with self.store.write(inline=True) as conn:
             result = await conn.execute(
                 r.delete().where(r.c.id == queue_id, r.c.session_id == session_id, r.c.status == "queued")
             )

@@ -60,7 +60,7 @@ async def edit_extra(store: Store, session_id: str, edit: Callable[[dict[str, An
     """Apply ``edit`` to the session's ``extra`` in one write transaction; False without a row.
     ``edit`` returns whether it changed anything."""
     s = t.sessions
-    async with store.write() as conn:
+    async with store.write(inline=True) as conn:
         row = (await conn.execute(select(s.c.extra).where(s.c.id == session_id))).first()
         if row is None:
             return False

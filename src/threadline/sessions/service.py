@@ -294,7 +294,7 @@ class SessionService:
 
     async def _set(self, session_id: str, *, reason: str = "updated", touch: bool = True,
                    **values: Any) -> SessionPublic:
-        async with self.store.write() as conn:
+        async with self.store.write(inline=True) as conn:
             row = await self.materialize(conn, session_id)
             if touch:
                 values["updated_at"] = time.time()
@@ -348,7 +348,7 @@ class SessionService:
                 if workspace:
                     await self.workspaces.used(changes["workspace"])
                 return await self.get(session_id)
-        async with self.store.write() as conn:
+        async with self.store.write(inline=True) as conn:
             row = await self.materialize(conn, session_id)
             if extra:
                 changes["extra"] = merge_extra(row["extra"] or {}, extra)

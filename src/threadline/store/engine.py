@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,6 +27,7 @@ log = logging.getLogger("threadline.store")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 AfterCommit = Callable[[], Awaitable[None]]
+_TURN: contextvars.ContextVar[asyncio.Task[Any] | None] = contextvars.ContextVar("writer_turn", default=None)
 T = TypeVar("T")
 NUL_REPLACEMENT = "\ufffd"
 
@@ -95,9 +97,9 @@ def _clean_params(parameters: Any) -> Any:
 
 class Store:
     """Owns the engine. ``read()`` gives a connection in a transaction; ``write()`` a write
-    transaction, committed on success and serialized: one writer per process (an asyncio lock, so a
-    waiting writer holds no connection) and one per database (``BEGIN IMMEDIATE`` on SQLite, an
-    advisory lock on PostgreSQL, see ``Dialect.write_lock``)."""
+    transaction, committed on success. On SQLite writes are serialized, one per process (``turn()``,
+    so a waiting writer holds no connection) and one per database (``BEGIN IMMEDIATE``); on PostgreSQL
+    each locks only the rows it needs."""
 
     def __init__(self, url: str, *, echo: bool = False, pool_size: int | None = None) -> None:
         self.url = url
@@ -105,7 +107,8 @@ class Store:
         if url.startswith("sqlite"):
             kwargs.update(pool_size=pool_size or 8, max_overflow=0 if pool_size else 8)
             if url.startswith("sqlite+aiosqlite:"):
-                kwargs.update(module=sqlite_driver.dbapi())  # one trip to SQLite's thread per statement
+                # one trip to SQLite's thread per statement, none inside ``write(inline=True)``
+                kwargs.update(module=sqlite_driver.dbapi(), connect_args={"check_same_thread": False})
         else:
             kwargs.update(pool_size=pool_size or 10, max_overflow=0 if pool_size else 20, pool_pre_ping=True)
         # JSON columns are read with orjson and come back readable (``jsonvalues.decode_json``): a lone
@@ -150,16 +153,22 @@ class Store:
             yield conn
 
     @contextlib.asynccontextmanager
-    async def write(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def write(self, *, urgent: bool = False, inline: bool = False) -> AsyncIterator[AsyncConnection]:
         """A write transaction. On SQLite one at a time per process (``WriterQueue``: a waiting writer
         holds no connection, and ``urgent`` ones, the checkpoints, go first) and per database
         (``BEGIN IMMEDIATE``); on PostgreSQL as many as the pool allows, each locking only the rows it
         needs (``SessionService.row(lock=True)``).
 
+        ``inline``: on SQLite, the statements between BEGIN and COMMIT run in the event loop's thread
+        rather than one trip each to SQLite's (``store/sqlite_driver.py``). For the short, bounded
+        transactions of the hot path (a rename, a run's claim and its rows), which then hold the one
+        writer for their own time alone; never for bulk work (an import, a deletion of unbounded size,
+        the checkpoint batch), whose statements would stall the loop.
+
         A task cancelled anywhere inside never leaves a connection in a transaction (holding SQLite's
         write lock for good): BEGIN, COMMIT, ROLLBACK and the return to the pool run to their end,
         then the cancel goes on."""
-        async with self._writer(urgent):
+        async with self.turn(urgent=urgent):
             callbacks: list[AfterCommit] = []
             token = self.health.writer_started()
             conn = self.engine.connect()
@@ -169,8 +178,15 @@ class Store:
                 if self.is_sqlite:
                     await _complete(conn.execution_options(sqlite_immediate=True))
                 await _complete(conn.begin())
+                driver = _inline_driver(conn) if inline and self.is_sqlite else None
                 try:
-                    yield conn
+                    if driver is not None:
+                        driver.inline = True
+                    try:
+                        yield conn
+                    finally:
+                        if driver is not None:
+                            driver.inline = False
                 except BaseException:
                     await _rollback(conn)
                     raise
@@ -187,8 +203,23 @@ class Store:
         for callback in callbacks:
             await callback()
 
-    def _writer(self, urgent: bool) -> contextlib.AbstractAsyncContextManager[Any]:
-        return self._writers.turn(urgent=urgent) if self.is_sqlite else contextlib.nullcontext()
+    @contextlib.asynccontextmanager
+    async def turn(self, *, urgent: bool = False) -> AsyncIterator[None]:
+        """SQLite's one writer turn for the current task, for as long as the block lasts; the
+        ``write()`` transactions inside use it rather than waiting for another. Take it before a
+        lock that a turn holder may want (a run's ``write_lock``): that lock is then never held by a
+        task waiting in the writer queue, so the checkpoints, which take the turn first too, never
+        find a run locked by a writer still waiting. Nothing on PostgreSQL."""
+        task = asyncio.current_task()
+        if not self.is_sqlite or _TURN.get() is task:
+            yield
+            return
+        async with self._writers.turn(urgent=urgent):
+            token = _TURN.set(task)
+            try:
+                yield
+            finally:
+                _TURN.reset(token)
 
     def after_commit(self, conn: AsyncConnection, callback: AfterCommit) -> None:
         """Run ``callback`` once the write transaction of ``conn`` has committed (never if it rolls back)."""
@@ -209,6 +240,14 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _inline_driver(conn: AsyncConnection) -> sqlite_driver.OneTripConnection | None:
+    """The driver connection under ``conn`` when it can run statements inline (aiosqlite through
+    ``sqlite_driver``; another SQLite driver runs them as it does)."""
+    assert conn.sync_connection is not None
+    driver = conn.sync_connection.connection.dbapi_connection
+    return driver if isinstance(driver, sqlite_driver.OneTripConnection) else None
 
 
 async def _complete(work: Awaitable[T]) -> T:

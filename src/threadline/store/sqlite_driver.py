@@ -5,7 +5,15 @@ close the cursor), each a wake-up of the event loop. Under load the loop is busy
 it, and a write transaction of ten statements holds SQLite's one writer for forty waits: a rename behind
 a queue of such transactions took seconds. Here a statement runs whole in aiosqlite's thread (cursor,
 execute, rows, close) and comes back in one trip; commit, rollback and server-side cursors are
-aiosqlite's own. Built on SQLAlchemy 2.1's adapter classes (``sqlalchemy.connectors.asyncio``)."""
+aiosqlite's own. Built on SQLAlchemy 2.1's adapter classes (``sqlalchemy.connectors.asyncio``).
+
+Inside a write transaction even one trip per statement was too many: each waits for the event loop to
+come round (1-2 ms under load against 0.1 ms idle), so a ten-statement ``chat/start`` held SQLite's one
+writer for 16 ms and 200 of them queued for seconds. Once ``BEGIN IMMEDIATE`` holds the write lock,
+SQLite never waits for another connection until COMMIT (WAL: readers never block the writer), so a
+statement there is CPU work of microseconds. ``Store.write(inline=True)`` (short transactions of bounded
+size) marks the connection ``inline`` between BEGIN and COMMIT, and its statements then run in the
+calling thread with no trip at all; BEGIN and COMMIT, which may wait, still go to SQLite's thread."""
 
 from __future__ import annotations
 
@@ -85,10 +93,16 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _trip(self, operation: Any, parameters: Any, *, many: bool) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        async with self._adapt_connection._execute_mutex:
-            outcome: Outcome = await connection._execute(  # type: ignore[no-untyped-call]
-                _run, connection._conn, operation, parameters, many
-            )
+        adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
+        mutex = adapted._execute_mutex
+        outcome: Outcome
+        if adapted.inline and not mutex.locked():  # nothing else on the connection: run it here
+            outcome = _run(connection._conn, operation, parameters, many)
+        else:
+            async with mutex:
+                outcome = await connection._execute(  # type: ignore[no-untyped-call]
+                    _run, connection._conn, operation, parameters, many
+                )
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
 
@@ -103,8 +117,12 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("inline",)
     _cursor_cls = OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.inline = False  # statements run in the caller's thread (set by Store.write, see above)
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
