@@ -139,4 +139,4 @@ def test_the_heads_are_read_without_the_python_parser() -> None:
         heads = script_heads(MIGRATIONS_DIR / "versions")
     finally:
         ast.parse = parse
-    assert parsed == [] and heads == {"0006"}
+    assert parsed == [] and heads == {"0007"}

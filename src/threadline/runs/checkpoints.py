@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, insert, update
 
 from threadline.runs.live import Flush, unflushed_rows
 from threadline.runs.recorder import Recorder
+from threadline.sessions.context import save_contexts
 from threadline.sessions.service import SessionService
 from threadline.store import tables as t
 
@@ -29,7 +30,7 @@ log = logging.getLogger("threadline.runs")
 
 _m = t.messages
 PARTIAL_TEXT = update(_m).where(_m.c.id == bindparam("message_id")).values(
-    content=bindparam("content"), reasoning=bindparam("reasoning"), status="partial"
+    content=bindparam("content"), reasoning=bindparam("reasoning"), status="streaming"
 )
 
 
@@ -92,26 +93,29 @@ class Checkpointer:
     async def _write(self, due: list[Recorder]) -> int:
         after: list[Callable[[], None]] = []
         written = 0
-        async with self.store.write(urgent=True) as conn:
+        async with self.store.write(urgent=True, inline=True) as conn:
             owners = await self.sessions.owners(conn, [r.run.session_id for r in due])
             events: list[dict[str, object]] = []
             updates: list[dict[str, Any]] = []
+            contexts: dict[str, dict[str, Any]] = {}
             for recorder in due:
                 run = recorder.run
                 if owners.get(run.session_id) != run.id:
                     recorder.lost = True
                     continue
-                after.append(await recorder.write_checkpoint(conn, updates))
+                after.append(await recorder.write_checkpoint(conn, updates, contexts))
                 rows, reserve = unflushed_rows(run)
                 events += rows
                 if reserve is not None:
                     await conn.execute(update(t.runs).where(t.runs.c.id == run.id).values(seq_reserved=reserve))
                 after.append(Flush(len(rows), reserve or run.reserved).applier(run))
                 written += 1
-            if updates:  # every run's partial text in one statement, not one round trip per run
-                await conn.execute(PARTIAL_TEXT, updates)
-            if events:
-                await conn.execute(insert(t.run_events), events)
+            with self.store.offloaded(conn):  # the two bulk statements, in SQLite's thread
+                if updates:  # every run's partial text in one statement, not one round trip per run
+                    await conn.execute(PARTIAL_TEXT, updates)
+                if events:
+                    await conn.execute(insert(t.run_events), events)
+            await save_contexts(conn, contexts)
         for committed in after:
             committed()
         self.batches += 1

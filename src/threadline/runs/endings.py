@@ -175,7 +175,7 @@ class RunEndings:
     ) -> None:
         m, s = t.messages, t.sessions
         await conn.execute(
-            update(m).where(m.c.run_id == run_id, m.c.status == "partial").values(status="interrupted")
+            update(m).where(m.c.run_id == run_id, m.c.status.in_(("partial", "streaming"))).values(status="interrupted")
         )
         row = await self.sessions.row(conn, session_id, lock=True)
         if row is not None and row["active_run_id"] == run_id:

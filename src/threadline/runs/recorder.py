@@ -22,7 +22,7 @@ from threadline.agent.tools.base import ApprovalScope, ToolResult
 from threadline.runs.approvals import ApprovalBroker
 from threadline.runs.clarify import ClarifyBroker
 from threadline.runs.live import TERMINAL_EVENTS, LiveRun, flush_events
-from threadline.sessions.context import save_context
+from threadline.sessions.context import save_contexts
 from threadline.sessions.rows import NewMessage
 from threadline.sessions.service import SessionService
 from threadline.sessions.views import MessagePublic
@@ -66,6 +66,7 @@ class Recorder:
         self.usage = Usage()
         self.answer_parts: list[str] = []
         self.plan: dict[str, Any] | None = None  # an agent's latest plan (the ``plan`` event)
+        self.context: dict[str, Any] | None = None  # the gauge not stored yet (the ``context_status`` event)
         self.settled = False  # the run's success is stored
         self.lost = False  # another run took the session over
 
@@ -78,7 +79,12 @@ class Recorder:
             if owners.get(self.run.session_id) != self.run.id:
                 self.lost = True
                 raise NotOwner(self.run.id)
+            context = self.context
+            if context is not None:  # the gauge goes with any of the run's writes
+                await save_contexts(conn, {self.run.session_id: context})
             yield conn
+        if context is not None and self.context is context:
+            self.context = None
 
     async def _append(self, conn: AsyncConnection, message: NewMessage) -> MessagePublic:
         message.meta = {**self.message_meta, **message.meta}
@@ -221,9 +227,8 @@ class Recorder:
             raise ValueError(f"a runtime cannot send the terminal event {type_!r}; the run ends itself")
         if type_ == "plan":
             self.plan = data  # kept with the turn's assistant rows, so a reload shows it too
-        if type_ == "context_status":  # the gauge, kept with the session
-            async with self.owned() as conn:
-                await save_context(conn, self.run.session_id, data)
+        if type_ == "context_status":  # the gauge, kept with the session by the next checkpoint or write
+            self.context = {**data, "at": time.time()}
         self.run.emit(type_, data)
 
     def _plan_meta(self) -> dict[str, Any]:
@@ -236,23 +241,27 @@ class Recorder:
     # -- checkpoints and endings ---------------------------------------------------------------
 
     def needs_checkpoint(self) -> bool:
-        return bool(self.run.unflushed()) or (
+        return bool(self.run.unflushed()) or self.context is not None or (
             (self.text, self.reasoning) != self.checkpointed and bool(self.text or self.reasoning)
         )
 
-    async def write_checkpoint(self, conn: AsyncConnection, updates: list[dict[str, Any]]) -> Callable[[], None]:
+    async def write_checkpoint(
+        self, conn: AsyncConnection, updates: list[dict[str, Any]], contexts: dict[str, dict[str, Any]]
+    ) -> Callable[[], None]:
         """Store the text streamed so far as a ``partial`` assistant row, in ``conn``'s transaction
         (``runs/checkpoints.py`` writes every live run's in one): a new row is inserted here, a row
-        already stored is added to ``updates`` (``message_id``, ``content``, ``reasoning``), which the
-        caller writes for every run in one statement. The caller holds ``run.write_lock``, has
-        checked ownership, stores the events, and calls the result once the transaction has
-        committed."""
-        text, reasoning = self.text, self.reasoning
+        already stored is added to ``updates`` (``message_id``, ``content``, ``reasoning``) and a
+        gauge not stored yet to ``contexts``, which the caller writes for every run in one statement
+        each. The caller holds ``run.write_lock``, has checked ownership, stores the events, and
+        calls the result once the transaction has committed."""
+        text, reasoning, context = self.text, self.reasoning, self.context
+        if context is not None:
+            contexts[self.run.session_id] = context
         row_id = self.row_id
         if (text, reasoning) != self.checkpointed and (text or reasoning):
             if row_id is None:
                 row = await self._append(
-                    conn, NewMessage(role="assistant", content=text, reasoning=reasoning or None, status="partial",
+                    conn, NewMessage(role="assistant", content=text, reasoning=reasoning or None, status="streaming",
                                      meta=self._plan_meta())
                 )
                 row_id, self.row_seq = row["id"], row["seq"]
@@ -260,6 +269,8 @@ class Recorder:
                 updates.append({"message_id": row_id, "content": text, "reasoning": reasoning or None})
 
         def committed() -> None:
+            if context is not None and self.context is context:
+                self.context = None
             self.row_id = row_id
             self.checkpointed = (text, reasoning)
             self.checkpointed_at = time.monotonic()

@@ -36,6 +36,7 @@ from threadline.sessions.views import (
     MessageVersions,
     MessageWindow,
     message_public,
+    public_status,
 )
 from threadline.store import tables as t
 
@@ -240,7 +241,7 @@ async def versions(conn: AsyncConnection, session_id: str, message_id: int) -> M
         .order_by(m.c.id)
     )
     items: list[MessageVersion] = [
-        {"message_id": r.id, "role": r.role, "preview": preview(r.content), "status": r.status,
+        {"message_id": r.id, "role": r.role, "preview": preview(r.content), "status": public_status(r.status),
          "timestamp": r.created_at, "active": r.position is not None}
         for r in await conn.execute(query)
     ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.store import tables as t
@@ -20,3 +20,15 @@ async def save_context(conn: AsyncConnection, session_id: str, record: dict[str,
     extra = dict((await conn.execute(select(s.c.extra).where(s.c.id == session_id))).scalar() or {})
     extra[CONTEXT] = {**record, "at": time.time()}
     await conn.execute(update(s).where(s.c.id == session_id).values(extra=extra))
+
+
+async def save_contexts(conn: AsyncConnection, records: dict[str, dict[str, Any]]) -> None:
+    """Several sessions' gauges (each record with its ``at``) in one read and one write: the
+    checkpoint batch stores every live run's this way (``runs/checkpoints.py``)."""
+    if not records:
+        return
+    s = t.sessions
+    rows = await conn.execute(select(s.c.id, s.c.extra).where(s.c.id.in_(sorted(records))))
+    updates = [{"sid": row.id, "new_extra": {**(row.extra or {}), CONTEXT: records[row.id]}} for row in rows]
+    if updates:
+        await conn.execute(update(s).where(s.c.id == bindparam("sid")).values(extra=bindparam("new_extra")), updates)

@@ -8,7 +8,9 @@ from typing import Any
 from threadline.errors import BadRequest
 
 VALID_ROLES = ("user", "assistant", "tool", "system")
-VALID_STATUSES = ("complete", "partial", "error", "interrupted", "cancelled")
+VALID_STATUSES = ("complete", "partial", "error", "interrupted", "cancelled", "streaming")
+# ``streaming``: a live run's checkpointed answer, not in the full-text index until it ends (migration
+# 0007); the API shows it as ``partial`` (``views.public_status``).
 
 
 @dataclass

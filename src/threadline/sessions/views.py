@@ -285,8 +285,14 @@ def _instructions(extra: dict[str, Any]) -> tuple[str, str | None]:
     return extra.pop(INSTRUCTIONS, None) or "", persona if isinstance(persona, str) else None
 
 
+def public_status(status: str) -> MessageStatus:
+    """A row's status as the API shows it: a live run's checkpointed answer (``streaming``, kept out
+    of the full-text index until it ends) is ``partial``, as it would be if the run stopped now."""
+    return "partial" if status == "streaming" else cast(MessageStatus, status)
+
+
 def message_public(row: RowMapping | dict[str, Any]) -> MessagePublic:
-    status = row["status"]
+    status = public_status(row["status"])
     out: MessagePublic = {
         "id": row["id"],
         "parent_id": row["parent_id"],

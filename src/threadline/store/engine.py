@@ -7,7 +7,7 @@ import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ from threadline.jsonvalues import decode_json
 from threadline.store import sqlite_driver
 from threadline.store import tables as t
 from threadline.store.dialect import Dialect
+from threadline.store.groups import GroupCommit, commit_and_close
 from threadline.store.health import WriteHealth
 from threadline.store.revisions import schema_is_current
 from threadline.store.writers import WriterQueue
@@ -28,6 +29,7 @@ log = logging.getLogger("threadline.store")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 AfterCommit = Callable[[], Awaitable[None]]
 _TURN: contextvars.ContextVar[asyncio.Task[Any] | None] = contextvars.ContextVar("writer_turn", default=None)
+_CALLBACKS: contextvars.ContextVar[list[AfterCommit] | None] = contextvars.ContextVar("after_commit", default=None)
 T = TypeVar("T")
 NUL_REPLACEMENT = "\ufffd"
 
@@ -117,12 +119,15 @@ class Store:
         self.engine: AsyncEngine = create_async_engine(url, json_deserializer=decode_json, **kwargs)
         self.dialect = Dialect(self.engine.dialect.name)
         self.is_sqlite = self.dialect.name == "sqlite"
+        # write() connections: on SQLite their BEGIN takes the write lock up front (BEGIN IMMEDIATE)
+        self._writing = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         _configure_text(self.engine)
-        self._writers = WriterQueue()
-        self._after_commit: dict[int, list[AfterCommit]] = {}
         self.health = WriteHealth()
+        self._writers = WriterQueue(on_idle=self._turn_idle)
+        self._groups = GroupCommit(_begin, self._writing.connect, _complete, _rollback, self.health)
+        self._idle_commits: set[asyncio.Task[None]] = set()
 
     @classmethod
     def for_sqlite_path(cls, path: Path) -> Store:
@@ -154,51 +159,114 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def write(self, *, urgent: bool = False, inline: bool = False) -> AsyncIterator[AsyncConnection]:
-        """A write transaction. On SQLite one at a time per process (``WriterQueue``: a waiting writer
-        holds no connection, and ``urgent`` ones, the checkpoints, go first) and per database
-        (``BEGIN IMMEDIATE``); on PostgreSQL as many as the pool allows, each locking only the rows it
-        needs (``SessionService.row(lock=True)``).
+        """A write transaction, committed when the block ends without an error. On SQLite one writer
+        at a time per process (``turn()``: a waiting writer holds no connection, and ``urgent`` ones,
+        the checkpoints, go first) and per database (``BEGIN IMMEDIATE``), and successive writers
+        share one COMMIT, each in a savepoint of its own (``store/groups.py``); on PostgreSQL as many
+        as the pool allows, each locking only the rows it needs (``SessionService.row(lock=True)``).
+        Either way the block's work has committed when ``write`` returns, and rolled back if it raised.
 
-        ``inline``: on SQLite, the statements between BEGIN and COMMIT run in the event loop's thread
-        rather than one trip each to SQLite's (``store/sqlite_driver.py``). For the short, bounded
-        transactions of the hot path (a rename, a run's claim and its rows), which then hold the one
-        writer for their own time alone; never for bulk work (an import, a deletion of unbounded size,
-        the checkpoint batch), whose statements would stall the loop.
+        ``inline``: on SQLite, the block's statements run in the event loop's thread rather than one
+        trip each to SQLite's (``store/sqlite_driver.py``). For the short, bounded transactions of the
+        hot path (a rename, a run's claim and its rows), which then hold the one writer for their own
+        time alone; never for bulk work (an import, a deletion of unbounded size, the checkpoint
+        batch), whose statements would stall the loop.
 
         A task cancelled anywhere inside never leaves a connection in a transaction (holding SQLite's
         write lock for good): BEGIN, COMMIT, ROLLBACK and the return to the pool run to their end,
         then the cancel goes on."""
+        writing = self._write_grouped(urgent, inline) if self.is_sqlite else self._write_alone()
+        async with writing as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _write_grouped(self, urgent: bool, inline: bool) -> AsyncIterator[AsyncConnection]:
+        """SQLite: a savepoint in the open group's transaction, committed with the group."""
+        outer = _TURN.get() is asyncio.current_task()  # a turn this task holds: commit before returning
+        step = _direct if inline else _complete  # inline steps never wait, so no cancel can land in one
+        callbacks: list[AfterCommit] = []
         async with self.turn(urgent=urgent):
-            callbacks: list[AfterCommit] = []
-            token = self.health.writer_started()
-            conn = self.engine.connect()
+            group = await self._groups.current()
+            driver = _inline_driver(group.conn) if inline else None
+            if driver is not None:
+                driver.inline = True
             try:
-                await _complete(conn.start())
-                self._after_commit[id(conn)] = callbacks
-                if self.is_sqlite:
-                    await _complete(conn.execution_options(sqlite_immediate=True))
-                await _complete(conn.begin())
-                driver = _inline_driver(conn) if inline and self.is_sqlite else None
+                savepoint = group.conn.begin_nested()
                 try:
-                    if driver is not None:
-                        driver.inline = True
-                    try:
-                        yield conn
-                    finally:
-                        if driver is not None:
-                            driver.inline = False
-                except BaseException:
-                    await _rollback(conn)
+                    await step(savepoint.start())
+                except asyncio.CancelledError as exc:
+                    if savepoint.is_active:
+                        await self._groups.undo(savepoint, exc)
                     raise
-                await _complete(conn.commit())
-            except BaseException as exc:
-                self.health.write_failed(exc)
+                except BaseException as exc:
+                    self.health.write_failed(exc)
+                    await self._groups.abort(exc)
+                    raise
+                token = _CALLBACKS.set(callbacks)
+                try:
+                    yield group.conn
+                except BaseException as exc:
+                    self.health.write_failed(exc)
+                    await self._groups.undo(savepoint, exc)
+                    raise
+                finally:
+                    _CALLBACKS.reset(token)
+                try:
+                    await step(savepoint.commit())
+                except BaseException as exc:
+                    self.health.write_failed(exc)
+                    await self._groups.abort(exc)
+                    raise
+                committed = group.join()
+            finally:
+                if driver is not None:
+                    driver.inline = False
+            if outer:
+                await self._groups.commit()
+        await asyncio.shield(committed)  # the group's COMMIT (its failure is recorded in health there)
+        self.health.write_ok()
+        for callback in callbacks:
+            await callback()
+
+    @contextlib.contextmanager
+    def offloaded(self, conn: AsyncConnection) -> Iterator[None]:
+        """Inside ``write(inline=True)``: the block's statements make their trip to SQLite's thread,
+        for a bulk statement among small ones (the checkpoint batch's events), whose own time in
+        SQLite would stall the loop."""
+        driver = _inline_driver(conn) if self.is_sqlite else None
+        if driver is None or not driver.inline:
+            yield
+            return
+        driver.inline = False
+        try:
+            yield
+        finally:
+            driver.inline = True
+
+    @contextlib.asynccontextmanager
+    async def _write_alone(self) -> AsyncIterator[AsyncConnection]:
+        """PostgreSQL: a transaction of its own."""
+        callbacks: list[AfterCommit] = []
+        token = self.health.writer_started()
+        conn = self._writing.connect()
+        try:
+            await _complete(_begin(conn))
+            marker = _CALLBACKS.set(callbacks)
+            try:
+                yield conn
+            except BaseException:
+                await _rollback(conn)
                 raise
             finally:
-                self._after_commit.pop(id(conn), None)
-                if conn.sync_connection is not None:
-                    await _complete(conn.close())
-                self.health.writer_done(token)
+                _CALLBACKS.reset(marker)
+            await _complete(commit_and_close(conn))
+        except BaseException as exc:
+            self.health.write_failed(exc)
+            raise
+        finally:
+            if conn.sync_connection is not None and not conn.closed:
+                await _complete(conn.close())
+            self.health.writer_done(token)
         self.health.write_ok()
         for callback in callbacks:
             await callback()
@@ -209,7 +277,9 @@ class Store:
         ``write()`` transactions inside use it rather than waiting for another. Take it before a
         lock that a turn holder may want (a run's ``write_lock``): that lock is then never held by a
         task waiting in the writer queue, so the checkpoints, which take the turn first too, never
-        find a run locked by a writer still waiting. Nothing on PostgreSQL."""
+        find a run locked by a writer still waiting. Nothing on PostgreSQL.
+
+        On leaving, the open group commits unless writers wait to join it (``store/groups.py``)."""
         task = asyncio.current_task()
         if not self.is_sqlite or _TURN.get() is task:
             yield
@@ -220,10 +290,28 @@ class Store:
                 yield
             finally:
                 _TURN.reset(token)
+                if self._groups.due(self._writers.waiting()):
+                    await self._groups.commit()
+
+    def _turn_idle(self) -> None:
+        """The turn went to nobody with a group still open (its next writer was cancelled as the turn
+        reached it): a task takes the turn to commit it."""
+        if self._groups.group is not None:
+            task = asyncio.get_running_loop().create_task(self._commit_idle(), name="group-commit")
+            self._idle_commits.add(task)
+            task.add_done_callback(self._idle_commits.discard)
+
+    async def _commit_idle(self) -> None:
+        async with self.turn():
+            pass  # leaving the turn commits the open group
 
     def after_commit(self, conn: AsyncConnection, callback: AfterCommit) -> None:
-        """Run ``callback`` once the write transaction of ``conn`` has committed (never if it rolls back)."""
-        self._after_commit[id(conn)].append(callback)
+        """Run ``callback`` once the write transaction of ``conn`` (the current task's ``write()``)
+        has committed; never if it rolls back."""
+        callbacks = _CALLBACKS.get()
+        if callbacks is None:
+            raise RuntimeError("after_commit outside a write() block")
+        callbacks.append(callback)
 
     async def locked_setting(self, conn: AsyncConnection, key: str, empty: Any) -> Any:
         """The value of ``settings[key]``, its row locked until ``conn`` commits. The row is made first
@@ -248,6 +336,17 @@ def _inline_driver(conn: AsyncConnection) -> sqlite_driver.OneTripConnection | N
     assert conn.sync_connection is not None
     driver = conn.sync_connection.connection.dbapi_connection
     return driver if isinstance(driver, sqlite_driver.OneTripConnection) else None
+
+
+async def _begin(conn: AsyncConnection) -> None:
+    """Check a connection out and begin: one step for ``_complete`` (each step it shields is a task,
+    and under load every task start and end waits for the busy event loop to come round)."""
+    await conn.start()
+    await conn.begin()
+
+
+async def _direct(work: Awaitable[T]) -> T:
+    return await work
 
 
 async def _complete(work: Awaitable[T]) -> T:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 
 class WriterQueue:
-    def __init__(self) -> None:
+    def __init__(self, on_idle: Callable[[], None] | None = None) -> None:
+        self._on_idle = on_idle  # called when the turn goes to nobody
         self._busy = False
         self._urgent: deque[asyncio.Future[None]] = deque()
         self._normal: deque[asyncio.Future[None]] = deque()
@@ -51,3 +52,5 @@ class WriterQueue:
                     waiter.set_result(None)  # handed over: the queue stays busy
                     return
         self._busy = False
+        if self._on_idle is not None:
+            self._on_idle()
