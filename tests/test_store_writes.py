@@ -1,11 +1,13 @@
-"""SQLite's hot writes (issue 18): inside ``Store.write(inline=True)`` statements run in the calling
+"""SQLite's write path (issue 18): inside ``Store.write(inline=True)`` statements run in the calling
 thread, not one trip each to SQLite's thread, and still commit and roll back as a transaction; the
 writer turn is taken before a run's lock and is re-entrant within a task, so a writer waiting in the
-queue never holds a lock a checkpoint needs."""
+queue never holds a lock a checkpoint needs; writers queued together share one COMMIT, each in a
+savepoint, and ``write`` still returns only once its own work has committed."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -88,3 +90,79 @@ async def test_the_turn_comes_before_a_runs_lock_and_urgent_writers_find_it_free
     async with asyncio.timeout(5):
         await asyncio.gather(holder, runner, checkpointer)
     assert order == ["checkpoint saw the run free", "run"]
+
+
+async def test_queued_writers_share_a_commit_and_each_fails_alone(store: Store, tmp_path: Path) -> None:
+    release = asyncio.Event()
+    seen_committed: dict[int, bool] = {}
+    called: list[int] = []
+
+    async def write(n: int) -> None:
+        async def after() -> None:
+            called.append(n)
+
+        async with store.write(inline=n % 2 == 0) as conn:
+            if n == 0:
+                await release.wait()  # the others queue meanwhile
+            await conn.execute(text("INSERT INTO notes (id, body) VALUES (:n, 'x')"), {"n": n})
+            store.after_commit(conn, after)
+            if n == 5:
+                raise ValueError("this one fails")
+        other = sqlite3.connect(tmp_path / "inline.db")  # another connection sees it: committed
+        try:
+            seen_committed[n] = other.execute("SELECT count(*) FROM notes WHERE id = ?", (n,)).fetchone()[0] == 1
+        finally:
+            other.close()
+
+    commits = store._groups.commits
+    writers = [asyncio.create_task(write(n)) for n in range(10)]
+    await asyncio.sleep(0.05)
+    release.set()
+    results = await asyncio.gather(*writers, return_exceptions=True)
+    assert isinstance(results[5], ValueError) and all(r is None for i, r in enumerate(results) if i != 5)
+    assert seen_committed == {n: True for n in range(10) if n != 5}
+    assert sorted(called) == [n for n in range(10) if n != 5]
+    assert store._groups.commits - commits < 5  # ten writers, a few COMMITs
+    async with store.read() as conn:
+        ids = (await conn.execute(text("SELECT id FROM notes WHERE body = 'x' ORDER BY id"))).scalars().all()
+    assert ids == [n for n in range(10) if n != 5]
+
+
+async def test_a_failed_commit_fails_every_writer_of_its_group(store: Store) -> None:
+    async with store.write() as conn:
+        await conn.execute(text("CREATE TABLE parents (id INTEGER PRIMARY KEY)"))
+        await conn.execute(text(
+            "CREATE TABLE children (id INTEGER PRIMARY KEY, parent INTEGER "
+            "REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED)"
+        ))
+    release = asyncio.Event()
+
+    async def hold() -> None:  # both writers queue behind this turn, then write one after the other
+        async with store.turn():
+            await release.wait()
+
+    async def valid() -> None:
+        async with store.write() as conn:
+            await conn.execute(text("INSERT INTO notes (body) VALUES ('lost with its group')"))
+
+    async def violating() -> None:  # checked only at COMMIT
+        async with store.write(inline=True) as conn:
+            await conn.execute(text("INSERT INTO children (id, parent) VALUES (1, 99)"))
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0.02)
+    first = asyncio.create_task(valid())
+    await asyncio.sleep(0.02)
+    second = asyncio.create_task(violating())
+    await asyncio.sleep(0.02)
+    release.set()
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    await holder
+    assert all("FOREIGN KEY" in str(r) for r in results), results
+    async with store.read() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM notes"))).scalar_one() == 0
+        assert (await conn.execute(text("SELECT count(*) FROM children"))).scalar_one() == 0
+    assert store.health.problem() is not None  # until a write goes through again
+    async with store.write() as conn:
+        await conn.execute(text("INSERT INTO notes (body) VALUES ('after')"))
+    assert store.health.problem() is None
