@@ -51,3 +51,26 @@ async def test_a_cancelled_waiter_never_keeps_the_turn() -> None:
         async with queue.turn():
             pass
     assert queue.waiting() == 0
+
+
+async def test_a_runs_bookkeeping_waits_for_what_a_person_waits_for() -> None:
+    queue = WriterQueue()
+    order: list[str] = []
+    gate = asyncio.Event()
+
+    async def write(name: str, *, urgent: bool = False, background: bool = False) -> None:
+        async with queue.turn(urgent=urgent, background=background):
+            order.append(name)
+            if name == "first":
+                await gate.wait()
+
+    first = asyncio.create_task(write("first"))
+    await asyncio.sleep(0)
+    tasks = [asyncio.create_task(write(f"run{i}", background=True)) for i in range(3)]
+    await asyncio.sleep(0)
+    tasks += [asyncio.create_task(write("rename")), asyncio.create_task(write("checkpoint", urgent=True))]
+    await asyncio.sleep(0)
+    assert queue.waiting() == 5
+    gate.set()
+    await asyncio.gather(first, *tasks)
+    assert order == ["first", "checkpoint", "rename", "run0", "run1", "run2"]

@@ -123,7 +123,7 @@ class RunEndings:
         if not title:
             return
         s = t.sessions
-        async with self.store.write(inline=True) as conn:
+        async with self.store.write(background=True, inline=True) as conn:
             result = await conn.execute(
                 update(s).where(s.c.id == live.session_id, s.c.title == provisional).values(title=title)
             )

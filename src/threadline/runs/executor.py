@@ -183,7 +183,7 @@ class RunExecutor:
         delay = 0.5
         for _ in range(attempts):
             try:
-                async with self.store.write(inline=True) as conn:
+                async with self.store.write(background=True, inline=True) as conn:
                     await recorder.release(conn)
                     await conn.execute(
                         update(t.runs).where(t.runs.c.id == live.id, t.runs.c.status == "running")

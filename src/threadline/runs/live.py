@@ -132,7 +132,7 @@ async def insert_unflushed(conn: AsyncConnection, run: LiveRun) -> Flush:
 
 
 async def flush_events(store: Store, run: LiveRun) -> None:
-    async with store.turn(), run.write_lock:  # the turn first (``Store.turn``)
+    async with store.turn(background=True), run.write_lock:  # the turn first (``Store.turn``)
         if not run.unflushed():
             return
         async with store.write(inline=True) as conn:

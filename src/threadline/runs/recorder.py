@@ -74,7 +74,7 @@ class Recorder:
     async def owned(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction of this run, which still owns its session (the session row locked).
         The writer turn comes before the run's lock (``Store.turn``)."""
-        async with self.store.turn(), self.run.write_lock, self.store.write(inline=True) as conn:
+        async with self.store.turn(background=True), self.run.write_lock, self.store.write(inline=True) as conn:
             owners = await self.sessions.owners(conn, [self.run.session_id])
             if owners.get(self.run.session_id) != self.run.id:
                 self.lost = True

@@ -158,12 +158,15 @@ class Store:
             yield conn
 
     @contextlib.asynccontextmanager
-    async def write(self, *, urgent: bool = False, inline: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def write(
+        self, *, urgent: bool = False, background: bool = False, inline: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
         """A write transaction, committed when the block ends without an error. On SQLite one writer
-        at a time per process (``turn()``: a waiting writer holds no connection, and ``urgent`` ones,
-        the checkpoints, go first) and per database (``BEGIN IMMEDIATE``), and successive writers
-        share one COMMIT, each in a savepoint of its own (``store/groups.py``); on PostgreSQL as many
-        as the pool allows, each locking only the rows it needs (``SessionService.row(lock=True)``).
+        at a time per process (``turn()``: a waiting writer holds no connection; ``urgent`` ones, the
+        checkpoints, go first and a run's ``background`` bookkeeping last, ``store/writers.py``) and
+        per database (``BEGIN IMMEDIATE``), and successive writers share one COMMIT, each in a
+        savepoint of its own (``store/groups.py``); on PostgreSQL as many as the pool allows, each
+        locking only the rows it needs (``SessionService.row(lock=True)``).
         Either way the block's work has committed when ``write`` returns, and rolled back if it raised.
 
         ``inline``: on SQLite, the block's statements run in the event loop's thread rather than one
@@ -175,17 +178,17 @@ class Store:
         A task cancelled anywhere inside never leaves a connection in a transaction (holding SQLite's
         write lock for good): BEGIN, COMMIT, ROLLBACK and the return to the pool run to their end,
         then the cancel goes on."""
-        writing = self._write_grouped(urgent, inline) if self.is_sqlite else self._write_alone()
+        writing = self._write_grouped(urgent, background, inline) if self.is_sqlite else self._write_alone()
         async with writing as conn:
             yield conn
 
     @contextlib.asynccontextmanager
-    async def _write_grouped(self, urgent: bool, inline: bool) -> AsyncIterator[AsyncConnection]:
+    async def _write_grouped(self, urgent: bool, background: bool, inline: bool) -> AsyncIterator[AsyncConnection]:
         """SQLite: a savepoint in the open group's transaction, committed with the group."""
         outer = _TURN.get() is asyncio.current_task()  # a turn this task holds: commit before returning
         step = _direct if inline else _complete  # inline steps never wait, so no cancel can land in one
         callbacks: list[AfterCommit] = []
-        async with self.turn(urgent=urgent):
+        async with self.turn(urgent=urgent, background=background):
             group = await self._groups.current()
             driver = _inline_driver(group.conn) if inline else None
             if driver is not None:
@@ -272,7 +275,7 @@ class Store:
             await callback()
 
     @contextlib.asynccontextmanager
-    async def turn(self, *, urgent: bool = False) -> AsyncIterator[None]:
+    async def turn(self, *, urgent: bool = False, background: bool = False) -> AsyncIterator[None]:
         """SQLite's one writer turn for the current task, for as long as the block lasts; the
         ``write()`` transactions inside use it rather than waiting for another. Take it before a
         lock that a turn holder may want (a run's ``write_lock``): that lock is then never held by a
@@ -284,7 +287,7 @@ class Store:
         if not self.is_sqlite or _TURN.get() is task:
             yield
             return
-        async with self._writers.turn(urgent=urgent):
+        async with self._writers.turn(urgent=urgent, background=background):
             token = _TURN.set(task)
             try:
                 yield
