@@ -186,6 +186,9 @@ def main() -> int:
     print(f"{label}: {args.streams} streams x {args.tokens} tokens, one every {args.delay} s")
     print("\n".join(lines))
     print(f"  server CPU per relayed token {result['cpu_ms_per_token']} ms (today {TODAY['cpu_ms_per_token']})")
+    print("  p50/p99 ms by phase (ramp: the burst of starts; steady: all streams live; ending: the burst of ends):")
+    for name, values in result["by_phase_ms"].items():
+        print(f"    {name}: {values['p50']} / {values['p99']} (n={values['n']})")
     save(f"load-{label.split('-', 1)[1]}" if "-" in label else "load",
          {**result, "database": "postgresql" if args.setup == "postgres" else "sqlite"})
     return 0 if all(line.startswith("  OK") for line in lines) else 1

@@ -2,7 +2,9 @@
 every 0.2 s, a new session's ``chat/start`` every 0.5 s (a short answer), and every instance's
 ``/metrics`` every 0.5 s; the instances take turns. Only samples taken while at least half the streams are
 live (``threadline_active_runs`` over all instances, read at each scrape) are kept, and the counters'
-rates are taken over that period."""
+rates are taken over that period. Each sample is also filed under its phase: ``ramp`` until 95% of
+the streams are live (the burst of starts), ``steady`` while they are, ``ending`` once runs finish (the
+burst of endings), so the bursts of a synchronized start can be told apart from 200 streams running."""
 
 from __future__ import annotations
 
@@ -38,6 +40,9 @@ class ControlPlane:
         self.urls = urls
         self.threshold = max(1, int(streams * 0.5))
         self.samples: dict[str, list[float]] = {"health": [], "rename": [], "chat_start": []}
+        self.full = max(1, int(streams * 0.95))
+        self.phase = "ramp"  # then "steady" once 95% of the streams are live, then "ending"
+        self.phased: dict[tuple[str, str], list[float]] = {}
         self.oldest: list[float] = []
         self.inside = False  # nearly every stream is live, as of the last scrape
         self.counters: list[tuple[float, list[dict[str, float]]]] = []  # (time, per instance) while inside
@@ -55,7 +60,9 @@ class ControlPlane:
         began = time.perf_counter()
         response = await request
         if self.inside:
-            self.samples[name].append((time.perf_counter() - began) * 1000)
+            elapsed = (time.perf_counter() - began) * 1000
+            self.samples[name].append(elapsed)
+            self.phased.setdefault((name, self.phase), []).append(elapsed)
         response.raise_for_status()
         return response
 
@@ -82,6 +89,10 @@ class ControlPlane:
                 scraped = [scrape((await client.get(url + "/metrics")).text) for url in self.urls]
                 live = sum(values.get("threadline_active_runs", 0.0) for values in scraped)
                 self.inside = live >= self.threshold
+                if live >= self.full and self.phase == "ramp":
+                    self.phase = "steady"
+                elif live < self.full and self.phase == "steady":
+                    self.phase = "ending"
                 if self.inside:
                     self.counters.append((time.monotonic(), scraped))
                     self.oldest += [values.get("threadline_checkpoint_oldest_seconds", 0.0) for values in scraped]
@@ -96,6 +107,8 @@ class ControlPlane:
             "health_ms": percentiles(self.samples["health"]),
             "rename_ms": percentiles(self.samples["rename"]),
             "chat_start_ms": percentiles(self.samples["chat_start"]),
+            "by_phase_ms": {f"{name}_{phase}": percentiles(values)
+                            for (name, phase), values in sorted(self.phased.items())},
             "measured_seconds": round(self.counters[-1][0] - self.counters[0][0], 1) if self.counters else 0.0,
             "checkpoint_oldest_max_s": round(max(self.oldest, default=0.0), 3),
             "checkpoint_batches_per_s": self._rate("threadline_checkpoint_batches_total"),

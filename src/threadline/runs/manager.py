@@ -22,6 +22,7 @@ from threadline.agent.providers.registry import ProviderRegistry
 from threadline.agent.runtime import RuntimeRegistry
 from threadline.preferences import PreferenceService
 from threadline.runs.approvals import ApprovalBroker
+from threadline.runs.batchstarts import StartBatcher
 from threadline.runs.clarify import ClarifyBroker
 from threadline.runs.endings import RunEndings
 from threadline.runs.executor import RunExecutor
@@ -76,6 +77,7 @@ class RunManager:
                                     instructions=instructions or Instructions(), listeners=everyone)
         self.starter = RunStarter(settings=settings, sessions=sessions, runtimes=runtimes, endings=self.endings,
                                   instance_id=instance_id, is_live=self.executor.is_live)
+        self.batch = StartBatcher(self.starter, self._launch) if self.store.is_sqlite else None
         self.recovery = RunRecovery(store=self.store, endings=self.endings, instance_id=instance_id,
                                     lease_seconds=settings.run_lease_seconds, live=lambda: list(self.executor.live),
                                     start_next=self.start_next, listeners=listeners)
@@ -109,6 +111,8 @@ class RunManager:
         """A chat turn. 409 while another run owns the session, unless ``queue``. With ``edit_of`` (a
         user message) the turn is a new version of that message: the old one and what followed it stay."""
         turn = await self.starter.prepare(session_id, message, model=model, attachments=attachments, edit_of=edit_of)
+        if self.batch is not None:  # SQLite: claimed together with the turns that wait for the writer too
+            return await self.batch.start(turn, queue=queue)
         async with self.transaction() as tx:
             result = await self.starter.start(tx, turn, queue=queue)
         return result

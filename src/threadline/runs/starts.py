@@ -86,18 +86,20 @@ class StartTx:
     async def claim(
         self, session_id: str, message: str, *, model: str | None, spec: RunSpec | None = None,
         run_id: str | None = None, attachments: list[str] | None = None, requested_model: str | None = None,
-        stored_message: bool = True,
+        stored_message: bool = True, row: Any = None,
     ) -> Claim:
         """Store the user message (unless ``stored_message`` is false), record the run and make it
         the session's owner. The session must be free. ``model`` is the checked reference the run
-        uses; ``requested_model``, when given, also becomes the session's model."""
+        uses; ``requested_model``, when given, also becomes the session's model. ``row``: the session
+        row as this transaction has it (locked), to save reading it again."""
         spec = spec or RunSpec()
-        row = await self.starter.sessions.row(self.conn, session_id)
+        if row is None:
+            row = await self.starter.sessions.row(self.conn, session_id)
         if row is None:
             raise BadRequest(f"session not found: {session_id}")
         request = {"message": message, "attachments": attachments or [], "model": requested_model}
         claim = Claim(run_id or new_run_id(), session_id, model, row["runtime"], row["workspace"], spec)
-        await self.starter.claim_row(self.conn, claim, request, store_message=stored_message)
+        await self.starter.claim_row(self.conn, claim, request, store_message=stored_message, row=row)
         self.claims.append(claim)
         return claim
 
@@ -167,8 +169,9 @@ class RunStarter:
             if edited["role"] != "user":
                 raise BadRequest("edit_of must be a user message")
             await branches.set_leaf(tx.conn, row, edited["parent_id"])
+            row = None  # its active path moved: read again
         await tx.claim(session_id, turn.message, model=turn.model, run_id=run_id, attachments=turn.attachments,
-                       requested_model=turn.requested_model)
+                       requested_model=turn.requested_model, row=row)
         return {"stream_id": run_id, "session_id": session_id, "effective_model": turn.model}
 
     async def regenerate(
@@ -213,24 +216,28 @@ class RunStarter:
 
     async def claim_row(
         self, conn: AsyncConnection, claim: Claim, request: dict[str, Any], *, store_message: bool = True,
-        replace_queued: bool = False,
+        replace_queued: bool = False, row: Any = None,
     ) -> None:
+        """The claim's rows: its user message (``store_message``), the run, the session's owner; with
+        ``row`` (the session row as this transaction has it) in three statements."""
         # The message the run's turn follows: its user message's parent, or for a regenerated answer the
         # user message itself. Nothing moves the active path while the run owns the session.
-        request = {**request, "branch_from": await branches.leaf(conn, claim.session_id)}
-        if store_message:
-            meta = {"attachments": request["attachments"]} if request.get("attachments") else {}
-            await self.sessions.append_message(
-                conn, claim.session_id, NewMessage(role="user", content=request["message"], meta=meta),
-                run_id=claim.run_id,
-            )
+        leaf = row["active_leaf_id"] if row is not None else await branches.leaf(conn, claim.session_id)
+        request = {**request, "branch_from": leaf}
+        owner: dict[str, Any] = {"active_run_id": claim.run_id}
+        if request.get("model"):
+            owner["model"] = request["model"]
         if replace_queued:
             await conn.execute(t.runs.delete().where(t.runs.c.id == claim.run_id))
         await self._insert_run(conn, claim.run_id, claim.session_id, "running", claim.model, request, claim.spec.kind)
-        values: dict[str, Any] = {"active_run_id": claim.run_id}
-        if request.get("model"):
-            values["model"] = request["model"]
-        await conn.execute(update(t.sessions).where(t.sessions.c.id == claim.session_id).values(**values))
+        if store_message:  # the message and the owner in one UPDATE of the session
+            meta = {"attachments": request["attachments"]} if request.get("attachments") else {}
+            await self.sessions.append_message(
+                conn, claim.session_id, NewMessage(role="user", content=request["message"], meta=meta),
+                run_id=claim.run_id, row=row, session_changes=owner,
+            )
+        else:
+            await conn.execute(update(t.sessions).where(t.sessions.c.id == claim.session_id).values(**owner))
 
     async def _clear_if_stale(self, conn: AsyncConnection, row: Any) -> bool:
         """A session whose owner run is not live here and whose lease ran out is freed."""

@@ -184,11 +184,12 @@ class SessionService:
             "extra": draft.extra,
         }
         record.update(values)
-        await conn.execute(self.store.dialect.insert_ignore(t.sessions, record))
+        inserted = await conn.execute(self.store.dialect.insert_ignore(t.sessions, record).returning(*t.sessions.c))
+        row = inserted.mappings().first()  # None: another transaction wrote it first
         # Only once the row is committed: until then a concurrent reader must still find the draft.
         self.store.after_commit(conn, lambda: self.drafts.discard(session_id))
         self.changed(conn, "created", session_id)
-        return await self.row(conn, session_id, lock=True)
+        return row if row is not None else await self.row(conn, session_id, lock=True)
 
     async def create_row(self, conn: AsyncConnection, **values: Any) -> Any:
         """Write a session that never was a draft (btw, background, import, duplicate)."""
@@ -216,10 +217,14 @@ class SessionService:
         message: NewMessage,
         *,
         run_id: str | None = None,
+        row: Any = None,
+        session_changes: dict[str, Any] | None = None,
     ) -> MessagePublic:
         """Append one message to the end of the active path: one INSERT and one UPDATE, whatever the
-        transcript's length or number of versions."""
-        row = await self.materialize(conn, session_id)
+        transcript's length or number of versions. ``row``: the session row as this transaction has
+        it (locked), not read again; ``session_changes``: more columns for the same UPDATE."""
+        if row is None:
+            row = await self.materialize(conn, session_id)
         now = time.time()
         seq = row["message_count"]
         values = message.values(row["id"], seq, run_id, now, parent_id=row["active_leaf_id"])
@@ -227,7 +232,8 @@ class SessionService:
         key = result.inserted_primary_key
         assert key is not None  # both dialects return the new id
         values["id"] = key[0]
-        changes: dict[str, Any] = {"message_count": seq + 1, "active_leaf_id": values["id"], "updated_at": now}
+        changes: dict[str, Any] = {**(session_changes or {}), "message_count": seq + 1, "active_leaf_id": values["id"],
+                                   "updated_at": now}
         if message.role != "tool":
             changes.update(last_message_at=values["created_at"], sort_at=max(values["created_at"], row["sort_at"]))
         await conn.execute(update(t.sessions).where(t.sessions.c.id == row["id"]).values(**changes))

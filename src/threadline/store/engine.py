@@ -30,6 +30,10 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 AfterCommit = Callable[[], Awaitable[None]]
 _TURN: contextvars.ContextVar[asyncio.Task[Any] | None] = contextvars.ContextVar("writer_turn", default=None)
 _CALLBACKS: contextvars.ContextVar[list[AfterCommit] | None] = contextvars.ContextVar("after_commit", default=None)
+# The write whose block the current task is in (its task and connection): a write inside it is a savepoint.
+_OPEN: contextvars.ContextVar[tuple[asyncio.Task[Any] | None, AsyncConnection] | None] = contextvars.ContextVar(
+    "open_write", default=None
+)
 T = TypeVar("T")
 NUL_REPLACEMENT = "\ufffd"
 
@@ -119,15 +123,23 @@ class Store:
         self.engine: AsyncEngine = create_async_engine(url, json_deserializer=decode_json, **kwargs)
         self.dialect = Dialect(self.engine.dialect.name)
         self.is_sqlite = self.dialect.name == "sqlite"
-        # write() connections: on SQLite their BEGIN takes the write lock up front (BEGIN IMMEDIATE)
-        self._writing = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         _configure_text(self.engine)
         self.health = WriteHealth()
         self._writers = WriterQueue(on_idle=self._turn_idle)
-        self._groups = GroupCommit(_begin, self._writing.connect, _complete, _rollback, self.health)
+        self._writing_engine: tuple[AsyncEngine, AsyncEngine] | None = None
+        self._groups = GroupCommit(_begin, lambda: self._writing.connect(), _complete, _rollback, self.health)
         self._idle_commits: set[asyncio.Task[None]] = set()
+
+    @property
+    def _writing(self) -> AsyncEngine:
+        """The engine of ``write()``'s connections: on SQLite their BEGIN takes the write lock up front
+        (``BEGIN IMMEDIATE``). Follows ``self.engine`` if it is replaced."""
+        if self._writing_engine is None or self._writing_engine[0] is not self.engine:
+            writing = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
+            self._writing_engine = (self.engine, writing)
+        return self._writing_engine[1]
 
     @classmethod
     def for_sqlite_path(cls, path: Path) -> Store:
@@ -175,12 +187,41 @@ class Store:
         time alone; never for bulk work (an import, a deletion of unbounded size, the checkpoint
         batch), whose statements would stall the loop.
 
+        A ``write`` inside another's block, in the same task, is a savepoint of it: its block's work is
+        undone alone if it raises, and kept (its ``after_commit`` callbacks too) only if the outer
+        write commits.
+
         A task cancelled anywhere inside never leaves a connection in a transaction (holding SQLite's
         write lock for good): BEGIN, COMMIT, ROLLBACK and the return to the pool run to their end,
         then the cancel goes on."""
-        writing = self._write_grouped(urgent, background, inline) if self.is_sqlite else self._write_alone()
+        open_write = _OPEN.get()
+        writing: contextlib.AbstractAsyncContextManager[AsyncConnection]
+        if open_write is not None and open_write[0] is asyncio.current_task():
+            writing = self._savepoint(open_write[1])
+        elif self.is_sqlite:
+            writing = self._write_grouped(urgent, background, inline)
+        else:
+            writing = self._write_alone()
         async with writing as conn:
             yield conn
+
+    @contextlib.asynccontextmanager
+    async def _savepoint(self, conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
+        """A write inside another: a savepoint, its callbacks handed to the outer write on success."""
+        outer = _CALLBACKS.get()
+        assert outer is not None
+        callbacks: list[AfterCommit] = []
+        savepoint = await conn.begin_nested()
+        token = _CALLBACKS.set(callbacks)
+        try:
+            yield conn
+        except BaseException:
+            await _complete(savepoint.rollback())
+            raise
+        finally:
+            _CALLBACKS.reset(token)
+        await savepoint.commit()
+        outer.extend(callbacks)
 
     @contextlib.asynccontextmanager
     async def _write_grouped(self, urgent: bool, background: bool, inline: bool) -> AsyncIterator[AsyncConnection]:
@@ -189,37 +230,45 @@ class Store:
         step = _direct if inline else _complete  # inline steps never wait, so no cancel can land in one
         callbacks: list[AfterCommit] = []
         async with self.turn(urgent=urgent, background=background):
+            first = self._groups.group is None  # its own transaction: no savepoint needed
             group = await self._groups.current()
             driver = _inline_driver(group.conn) if inline else None
             if driver is not None:
                 driver.inline = True
             try:
-                savepoint = group.conn.begin_nested()
-                try:
-                    await step(savepoint.start())
-                except asyncio.CancelledError as exc:
-                    if savepoint.is_active:
-                        await self._groups.undo(savepoint, exc)
-                    raise
-                except BaseException as exc:
-                    self.health.write_failed(exc)
-                    await self._groups.abort(exc)
-                    raise
+                savepoint = None if first else group.conn.begin_nested()
+                if savepoint is not None:
+                    try:
+                        await step(savepoint.start())
+                    except asyncio.CancelledError as exc:
+                        if savepoint.is_active:
+                            await self._groups.undo(savepoint, exc)
+                        raise
+                    except BaseException as exc:
+                        self.health.write_failed(exc)
+                        await self._groups.abort(exc)
+                        raise
                 token = _CALLBACKS.set(callbacks)
+                opened = _OPEN.set((asyncio.current_task(), group.conn))
                 try:
                     yield group.conn
                 except BaseException as exc:
                     self.health.write_failed(exc)
-                    await self._groups.undo(savepoint, exc)
+                    if savepoint is None:
+                        await self._groups.abort(exc)  # the group is this writer's alone so far
+                    else:
+                        await self._groups.undo(savepoint, exc)
                     raise
                 finally:
+                    _OPEN.reset(opened)
                     _CALLBACKS.reset(token)
-                try:
-                    await step(savepoint.commit())
-                except BaseException as exc:
-                    self.health.write_failed(exc)
-                    await self._groups.abort(exc)
-                    raise
+                if savepoint is not None:
+                    try:
+                        await step(savepoint.commit())
+                    except BaseException as exc:
+                        self.health.write_failed(exc)
+                        await self._groups.abort(exc)
+                        raise
                 committed = group.join()
             finally:
                 if driver is not None:
@@ -255,12 +304,14 @@ class Store:
         try:
             await _complete(_begin(conn))
             marker = _CALLBACKS.set(callbacks)
+            opened = _OPEN.set((asyncio.current_task(), conn))
             try:
                 yield conn
             except BaseException:
                 await _rollback(conn)
                 raise
             finally:
+                _OPEN.reset(opened)
                 _CALLBACKS.reset(marker)
             await _complete(commit_and_close(conn))
         except BaseException as exc:

@@ -1,0 +1,64 @@
+"""On SQLite, chat turns that wait for the writer together are claimed in one write transaction, each
+in a savepoint (issue 18: a burst of 200 sends queued for seconds, one loop trip per handover): each
+still gets its own answer, one that fails is undone alone (its draft stays a draft), and every claimed
+run streams."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from threadline.runs.batchstarts import BATCH
+from tests.runs.conftest import read_events
+from tests.support import new_draft
+
+TURNS = 2 * BATCH + 3
+
+
+async def test_waiting_turns_are_claimed_together_and_fail_alone(chat_app: FastAPI, chat: httpx.AsyncClient) -> None:
+    runs = chat_app.state.services.runs
+    if runs.batch is None:
+        pytest.skip("PostgreSQL: every turn has its own transaction")
+    store = runs.store
+    busy = await new_draft(chat)
+    first = await chat.post("/api/chat/start", json={"session_id": busy, "message": "[[tokens=40 delay=0.05]] a"})
+    assert first.status_code == 200, first.text
+    drafts = [await new_draft(chat) for _ in range(TURNS)]
+    bad_draft = await new_draft(chat)
+    release = asyncio.Event()
+
+    async def hold() -> None:  # every turn below waits for the writer meanwhile
+        async with store.turn():
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0.02)
+    batches = runs.batch.batches
+    sends = [chat.post("/api/chat/start", json={"session_id": sid, "message": f"[[tokens=3]] n{k}"})
+             for k, sid in enumerate(drafts)]
+    sends.append(chat.post("/api/chat/start", json={"session_id": busy, "message": "again"}))  # 409
+    sends.append(chat.post("/api/chat/start", json={"session_id": bad_draft, "message": "x", "edit_of": 999}))
+    pending = [asyncio.ensure_future(s) for s in sends]
+    async with asyncio.timeout(10):
+        while len(runs.batch._waiting) < len(sends):  # every turn checked and queued for the writer
+            await asyncio.sleep(0.01)
+    release.set()
+    answers = await asyncio.gather(*pending)
+    await holder
+    assert runs.batch.batches - batches == math.ceil(len(sends) / BATCH)
+    assert [a.status_code for a in answers[:TURNS]] == [200] * TURNS
+    assert answers[TURNS].status_code == 409 and answers[TURNS].json()["active_stream_id"] == first.json()["stream_id"]
+    assert answers[TURNS + 1].status_code in (400, 404), answers[TURNS + 1].text
+    for answer in answers[:TURNS]:
+        frames = await read_events(chat, answer.json()["stream_id"])
+        assert frames[-1][1] == "stream_end"
+    listed = {s["session_id"] for s in (await chat.get("/api/sessions")).json()["sessions"]}
+    assert set(drafts) <= listed and bad_draft not in listed  # the failed turn's draft is still a draft
+    draft = await chat.get("/api/session", params={"session_id": bad_draft})
+    assert draft.status_code == 200 and draft.json()["session"]["messages"] == []
+    again = await chat.post("/api/chat/start", json={"session_id": bad_draft, "message": "[[tokens=2]] now"})
+    assert again.status_code == 200, again.text
