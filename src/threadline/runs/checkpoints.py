@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 
 from threadline.runs.live import Flush, unflushed_rows
 from threadline.runs.recorder import Recorder
@@ -113,8 +113,7 @@ class Checkpointer:
             with self.store.offloaded(conn):  # the two bulk statements, in SQLite's thread
                 if updates:  # every run's partial text in one statement, not one round trip per run
                     await conn.execute(PARTIAL_TEXT, updates)
-                if events:
-                    await conn.execute(insert(t.run_events), events)
+                await self.store.insert_run_events(conn, events)
             await save_contexts(conn, contexts)
         for committed in after:
             committed()

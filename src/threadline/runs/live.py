@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.store import tables as t
@@ -119,13 +119,12 @@ def unflushed_rows(run: LiveRun) -> tuple[list[dict[str, Any]], int | None]:
     return rows, reserve
 
 
-async def insert_unflushed(conn: AsyncConnection, run: LiveRun) -> Flush:
+async def insert_unflushed(store: Store, conn: AsyncConnection, run: LiveRun) -> Flush:
     """Insert the events not yet in ``run_events`` in ``conn``'s transaction, and move the run's
     reservation of sequence numbers ahead when it gets close. The caller holds ``run.write_lock``
     and applies the result once the transaction has committed."""
     rows, reserve = unflushed_rows(run)
-    if rows:
-        await conn.execute(insert(t.run_events), rows)
+    await store.insert_run_events(conn, rows)
     if reserve is not None:
         await conn.execute(update(t.runs).where(t.runs.c.id == run.id).values(seq_reserved=reserve))
     return Flush(len(rows), reserve or run.reserved)
@@ -136,7 +135,7 @@ async def flush_events(store: Store, run: LiveRun) -> None:
         if not run.unflushed():
             return
         async with store.write(inline=True) as conn:
-            flush = await insert_unflushed(conn, run)
+            flush = await insert_unflushed(store, conn, run)
         flush.apply(run)
 
 
