@@ -2,9 +2,10 @@
 every 0.2 s, a new session's ``chat/start`` every 0.5 s (a short answer), and every instance's
 ``/metrics`` every 0.5 s; the instances take turns. Only samples taken while at least half the streams are
 live (``threadline_active_runs`` over all instances, read at each scrape) are kept, and the counters'
-rates are taken over that period. Each sample is also filed under its phase: ``ramp`` until 95% of
-the streams are live (the burst of starts), ``steady`` while they are, ``ending`` once runs finish (the
-burst of endings), so the bursts of a synchronized start can be told apart from 200 streams running."""
+rates are taken over that period. Each sample is also filed under its phase: ``ramp`` until every
+stream is live (the burst of starts, and the writes it queued), ``steady`` while they all are,
+``ending`` once runs finish (the burst of endings), so the bursts of a synchronized start can be told
+apart from 200 streams running."""
 
 from __future__ import annotations
 
@@ -40,8 +41,8 @@ class ControlPlane:
         self.urls = urls
         self.threshold = max(1, int(streams * 0.5))
         self.samples: dict[str, list[float]] = {"health": [], "rename": [], "chat_start": []}
-        self.full = max(1, int(streams * 0.95))
-        self.phase = "ramp"  # then "steady" once 95% of the streams are live, then "ending"
+        self.full = streams
+        self.phase = "ramp"  # then "steady" once every stream is live, then "ending"
         self.phased: dict[tuple[str, str], list[float]] = {}
         self.oldest: list[float] = []
         self.inside = False  # nearly every stream is live, as of the last scrape

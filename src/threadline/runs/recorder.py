@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import update
@@ -37,6 +38,16 @@ class NotOwner(Exception):
 
 def _preview(arguments: dict[str, Any]) -> dict[str, str]:
     return {k: (str(v) if not isinstance(v, str) else v)[:PREVIEW] for k, v in list(arguments.items())[:4]}
+
+
+@dataclass
+class CheckpointBatch:
+    """What one checkpoint transaction writes for its due runs (``Recorder.write_checkpoint``)."""
+
+    updates: list[dict[str, Any]] = field(default_factory=list)  # stored rows' new text
+    contexts: dict[str, dict[str, Any]] = field(default_factory=dict)  # gauges, by session
+    # new rows: (session_id, message, run_id, [id, seq] once inserted)
+    appends: list[tuple[str, NewMessage, str, list[int]]] = field(default_factory=list)
 
 
 class Recorder:
@@ -245,33 +256,33 @@ class Recorder:
             (self.text, self.reasoning) != self.checkpointed and bool(self.text or self.reasoning)
         )
 
-    async def write_checkpoint(
-        self, conn: AsyncConnection, updates: list[dict[str, Any]], contexts: dict[str, dict[str, Any]]
-    ) -> Callable[[], None]:
-        """Store the text streamed so far as a ``partial`` assistant row, in ``conn``'s transaction
-        (``runs/checkpoints.py`` writes every live run's in one): a new row is inserted here, a row
-        already stored is added to ``updates`` (``message_id``, ``content``, ``reasoning``) and a
-        gauge not stored yet to ``contexts``, which the caller writes for every run in one statement
-        each. The caller holds ``run.write_lock``, has checked ownership, stores the events, and
-        calls the result once the transaction has committed."""
+    def write_checkpoint(self, batch: CheckpointBatch) -> Callable[[], None]:
+        """Add the text streamed so far, as a ``streaming`` assistant row, to ``batch``
+        (``runs/checkpoints.py`` writes every live run's in one transaction, one statement per kind):
+        a new row to ``batch.appends``, a row already stored to ``batch.updates`` (``message_id``,
+        ``content``, ``reasoning``), a gauge not stored yet to ``batch.contexts``. The caller holds
+        ``run.write_lock``, has checked ownership, stores the events, and calls the result once the
+        transaction has committed."""
         text, reasoning, context = self.text, self.reasoning, self.context
         if context is not None:
-            contexts[self.run.session_id] = context
+            batch.contexts[self.run.session_id] = context
         row_id = self.row_id
+        new_row: list[int] = []  # the new row's id and seq, once the batch has inserted it
         if (text, reasoning) != self.checkpointed and (text or reasoning):
             if row_id is None:
-                row = await self._append(
-                    conn, NewMessage(role="assistant", content=text, reasoning=reasoning or None, status="streaming",
-                                     meta=self._plan_meta())
-                )
-                row_id, self.row_seq = row["id"], row["seq"]
+                message = NewMessage(role="assistant", content=text, reasoning=reasoning or None, status="streaming",
+                                     meta={**self.message_meta, **self._plan_meta()})
+                batch.appends.append((self.run.session_id, message, self.run.id, new_row))
             else:
-                updates.append({"message_id": row_id, "content": text, "reasoning": reasoning or None})
+                batch.updates.append({"message_id": row_id, "content": text, "reasoning": reasoning or None})
 
         def committed() -> None:
             if context is not None and self.context is context:
                 self.context = None
-            self.row_id = row_id
+            if new_row:
+                self.row_id, self.row_seq = new_row
+            else:
+                self.row_id = row_id
             self.checkpointed = (text, reasoning)
             self.checkpointed_at = time.monotonic()
 
