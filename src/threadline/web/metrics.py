@@ -106,8 +106,8 @@ class _WritePath(Collector):
                                   "tick for all live runs).", value=checkpoints.batches)
         yield CounterMetricFamily("threadline_checkpointed_runs", "Run checkpoints written by those "
                                   "transactions.", value=checkpoints.checkpointed)
-        yield GaugeMetricFamily("threadline_checkpoint_oldest_seconds", "Seconds since the last checkpoint of "
-                                "the live run with the oldest unsaved progress.", value=checkpoints.oldest_unsaved())
+        yield GaugeMetricFamily("threadline_checkpoint_oldest_seconds", "Age of the oldest progress of a live "
+                                "run not stored yet.", value=checkpoints.oldest_unsaved())
         yield CounterMetricFamily("threadline_lease_renewals", "Statements that renewed the leases of this "
                                   "instance's live runs.", value=self.runs.leases.renewals)
 
