@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, update
 
 from threadline.runs.live import Flush, unflushed_rows
 from threadline.runs.recorder import CheckpointBatch, Recorder
+from threadline.sessions.appending import append_many
 from threadline.sessions.context import save_contexts
 from threadline.sessions.service import SessionService
 from threadline.store import tables as t
@@ -110,7 +111,7 @@ class Checkpointer:
                 written += 1
             # Every kind of row in one statement for all the runs, never one per run: 200 new runs'
             # first rows one by one held the loop (these statements run in its thread) for 0.7 s.
-            placed = await self.sessions.append_many(conn, [item[:3] for item in batch.appends])
+            placed = await append_many(conn, [item[:3] for item in batch.appends])
             for (*_, slot), row in zip(batch.appends, placed, strict=True):
                 slot.extend(row)
             with self.store.offloaded(conn):  # the two bulk statements, in SQLite's thread

@@ -9,19 +9,21 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from threadline.jsonvalues import decode_json, encode_json
 from threadline.store import sqlite_driver
 from threadline.store import tables as t
+from threadline.store.connections import configure_sqlite, configure_text
 from threadline.store.dialect import Dialect
 from threadline.store.groups import GroupCommit, commit_and_close
 from threadline.store.health import WriteHealth
 from threadline.store.revisions import schema_is_current
+from threadline.store.steps import begin, complete, direct, inline_driver, rollback
 from threadline.store.writers import WriterQueue
 
 log = logging.getLogger("threadline.store")
@@ -34,8 +36,6 @@ _CALLBACKS: contextvars.ContextVar[list[AfterCommit] | None] = contextvars.Conte
 _OPEN: contextvars.ContextVar[tuple[asyncio.Task[Any] | None, AsyncConnection] | None] = contextvars.ContextVar(
     "open_write", default=None
 )
-T = TypeVar("T")
-NUL_REPLACEMENT = "\ufffd"
 _INSERT_RUN_EVENTS = "INSERT INTO run_events (run_id, seq, type, data, created_at) VALUES (?, ?, ?, ?, ?)"
 
 
@@ -49,57 +49,6 @@ def _upgrade(connection: Connection) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
-
-
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL, foreign keys, a busy timeout, and transactions that take the write lock up front."""
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA cache_size=-32000")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("sqlite_immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-def _strip_nul(value: Any) -> Any:
-    return value.replace("\x00", NUL_REPLACEMENT) if isinstance(value, str) and "\x00" in value else value
-
-
-def _configure_text(engine: AsyncEngine) -> None:
-    """PostgreSQL text cannot hold NUL; on every database a NUL in a bound string is stored as U+FFFD,
-    so both behave alike (JSON values are already escaped as ``\\u0000``)."""
-
-    @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
-    def _on_execute(
-        _conn: Connection, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool
-    ) -> tuple[str, Any]:
-        if not parameters:
-            return statement, parameters
-        if executemany and isinstance(parameters[0], dict | tuple | list):
-            return statement, [_clean_params(p) for p in parameters]
-        # One statement's parameters; each page of a multi-row INSERT (SQLAlchemy's "insertmanyvalues",
-        # see store/bulk.py) also comes flat, though flagged ``executemany``.
-        return statement, _clean_params(parameters)
-
-
-def _clean_params(parameters: Any) -> Any:
-    if isinstance(parameters, dict):
-        if any(isinstance(v, str) and "\x00" in v for v in parameters.values()):
-            return {k: _strip_nul(v) for k, v in parameters.items()}
-        return parameters
-    if any(isinstance(v, str) and "\x00" in v for v in parameters):
-        return type(parameters)(_strip_nul(v) for v in parameters)
-    return parameters
 
 
 class Store:
@@ -125,12 +74,12 @@ class Store:
         self.dialect = Dialect(self.engine.dialect.name)
         self.is_sqlite = self.dialect.name == "sqlite"
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
-        _configure_text(self.engine)
+            configure_sqlite(self.engine)
+        configure_text(self.engine)
         self.health = WriteHealth()
         self._writers = WriterQueue(on_idle=self._turn_idle)
         self._writing_engine: tuple[AsyncEngine, AsyncEngine] | None = None
-        self._groups = GroupCommit(_begin, lambda: self._writing.connect(), _complete, _rollback, self.health)
+        self._groups = GroupCommit(begin, lambda: self._writing.connect(), complete, rollback, self.health)
         self._idle_commits: set[asyncio.Task[None]] = set()
 
     @property
@@ -217,7 +166,7 @@ class Store:
         try:
             yield conn
         except BaseException:
-            await _complete(savepoint.rollback())
+            await complete(savepoint.rollback())
             raise
         finally:
             _CALLBACKS.reset(token)
@@ -228,12 +177,12 @@ class Store:
     async def _write_grouped(self, urgent: bool, background: bool, inline: bool) -> AsyncIterator[AsyncConnection]:
         """SQLite: a savepoint in the open group's transaction, committed with the group."""
         outer = _TURN.get() is asyncio.current_task()  # a turn this task holds: commit before returning
-        step = _direct if inline else _complete  # inline steps never wait, so no cancel can land in one
+        step = direct if inline else complete  # inline steps never wait, so no cancel can land in one
         callbacks: list[AfterCommit] = []
         async with self.turn(urgent=urgent, background=background):
             first = self._groups.group is None  # its own transaction: no savepoint needed
             group = await self._groups.current()
-            driver = _inline_driver(group.conn) if inline else None
+            driver = inline_driver(group.conn) if inline else None
             if driver is not None:
                 driver.inline = True
             try:
@@ -286,7 +235,7 @@ class Store:
         """Inside ``write(inline=True)``: the block's statements make their trip to SQLite's thread,
         for a bulk statement among small ones (the checkpoint batch's events), whose own time in
         SQLite would stall the loop."""
-        driver = _inline_driver(conn) if self.is_sqlite else None
+        driver = inline_driver(conn) if self.is_sqlite else None
         if driver is None or not driver.inline:
             yield
             return
@@ -303,24 +252,24 @@ class Store:
         token = self.health.writer_started()
         conn = self._writing.connect()
         try:
-            await _complete(_begin(conn))
+            await complete(begin(conn))
             marker = _CALLBACKS.set(callbacks)
             opened = _OPEN.set((asyncio.current_task(), conn))
             try:
                 yield conn
             except BaseException:
-                await _rollback(conn)
+                await rollback(conn)
                 raise
             finally:
                 _OPEN.reset(opened)
                 _CALLBACKS.reset(marker)
-            await _complete(commit_and_close(conn))
+            await complete(commit_and_close(conn))
         except BaseException as exc:
             self.health.write_failed(exc)
             raise
         finally:
             if conn.sync_connection is not None and not conn.closed:
-                await _complete(conn.close())
+                await complete(conn.close())
             self.health.writer_done(token)
         self.health.write_ok()
         for callback in callbacks:
@@ -398,52 +347,3 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
-
-
-def _inline_driver(conn: AsyncConnection) -> sqlite_driver.OneTripConnection | None:
-    """The driver connection under ``conn`` when it can run statements inline (aiosqlite through
-    ``sqlite_driver``; another SQLite driver runs them as it does)."""
-    assert conn.sync_connection is not None
-    driver = conn.sync_connection.connection.dbapi_connection
-    return driver if isinstance(driver, sqlite_driver.OneTripConnection) else None
-
-
-async def _begin(conn: AsyncConnection) -> None:
-    """Check a connection out and begin: one step for ``_complete`` (each step it shields is a task,
-    and under load every task start and end waits for the busy event loop to come round)."""
-    await conn.start()
-    await conn.begin()
-
-
-async def _direct(work: Awaitable[T]) -> T:
-    return await work
-
-
-async def _complete(work: Awaitable[T]) -> T:
-    """Await ``work`` to its end even if the awaiting task is cancelled meanwhile; the cancel is
-    passed on afterwards. Used for the steps that open and close a transaction."""
-    task = asyncio.ensure_future(work)
-    cancelled = False
-    while True:
-        try:
-            result = await asyncio.shield(task)
-            break
-        except asyncio.CancelledError:
-            if task.done():
-                raise
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
-    return result
-
-
-async def _rollback(conn: AsyncConnection) -> None:
-    """Roll back; a connection that cannot is thrown away rather than returned to the pool."""
-    try:
-        await _complete(conn.rollback())
-    except asyncio.CancelledError:
-        raise
-    except Exception:  # noqa: BLE001 - the original error is what the caller must see
-        log.warning("rollback failed; discarding the connection", exc_info=True)
-        with contextlib.suppress(Exception):
-            await _complete(conn.invalidate())
