@@ -58,12 +58,12 @@ class ControlPlane:
             await asyncio.sleep(max(0.0, period - (time.monotonic() - began)))
 
     async def _timed(self, name: str, request: Awaitable[httpx.Response]) -> httpx.Response:
-        began = time.perf_counter()
+        began, phase = time.perf_counter(), self.phase  # a sample belongs to the phase it was sent in
         response = await request
         if self.inside:
             elapsed = (time.perf_counter() - began) * 1000
             self.samples[name].append(elapsed)
-            self.phased.setdefault((name, self.phase), []).append(elapsed)
+            self.phased.setdefault((name, phase), []).append(elapsed)
         response.raise_for_status()
         return response
 
