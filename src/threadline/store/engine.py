@@ -20,10 +20,10 @@ from threadline.store import sqlite_driver
 from threadline.store import tables as t
 from threadline.store.connections import configure_sqlite, configure_text
 from threadline.store.dialect import Dialect
-from threadline.store.groups import GroupCommit, commit_and_close
+from threadline.store.groups import GroupCommit
 from threadline.store.health import WriteHealth
 from threadline.store.revisions import schema_is_current
-from threadline.store.steps import begin, complete, direct, inline_driver, rollback
+from threadline.store.steps import begin, commit_and_close, complete, inline_driver, rollback
 from threadline.store.writers import WriterQueue
 
 log = logging.getLogger("threadline.store")
@@ -78,18 +78,8 @@ class Store:
         configure_text(self.engine)
         self.health = WriteHealth()
         self._writers = WriterQueue(on_idle=self._turn_idle)
-        self._writing_engine: tuple[AsyncEngine, AsyncEngine] | None = None
-        self._groups = GroupCommit(begin, lambda: self._writing.connect(), complete, rollback, self.health)
+        self._groups = GroupCommit(lambda: self.engine.connect(), self.health)  # the engine as it is then
         self._idle_commits: set[asyncio.Task[None]] = set()
-
-    @property
-    def _writing(self) -> AsyncEngine:
-        """The engine of ``write()``'s connections: on SQLite their BEGIN takes the write lock up front
-        (``BEGIN IMMEDIATE``). Follows ``self.engine`` if it is replaced."""
-        if self._writing_engine is None or self._writing_engine[0] is not self.engine:
-            writing = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
-            self._writing_engine = (self.engine, writing)
-        return self._writing_engine[1]
 
     @classmethod
     def for_sqlite_path(cls, path: Path) -> Store:
@@ -175,57 +165,22 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def _write_grouped(self, urgent: bool, background: bool, inline: bool) -> AsyncIterator[AsyncConnection]:
-        """SQLite: a savepoint in the open group's transaction, committed with the group."""
+        """SQLite: a member of the open group's transaction, committed with the group."""
         outer = _TURN.get() is asyncio.current_task()  # a turn this task holds: commit before returning
-        step = direct if inline else complete  # inline steps never wait, so no cancel can land in one
         callbacks: list[AfterCommit] = []
         async with self.turn(urgent=urgent, background=background):
-            first = self._groups.group is None  # its own transaction: no savepoint needed
-            group = await self._groups.current()
-            driver = inline_driver(group.conn) if inline else None
-            if driver is not None:
-                driver.inline = True
-            try:
-                savepoint = None if first else group.conn.begin_nested()
-                if savepoint is not None:
-                    try:
-                        await step(savepoint.start())
-                    except asyncio.CancelledError as exc:
-                        if savepoint.is_active:
-                            await self._groups.undo(savepoint, exc)
-                        raise
-                    except BaseException as exc:
-                        self.health.write_failed(exc)
-                        await self._groups.abort(exc)
-                        raise
+            async with self._groups.member(inline=inline) as member:
                 token = _CALLBACKS.set(callbacks)
-                opened = _OPEN.set((asyncio.current_task(), group.conn))
+                opened = _OPEN.set((asyncio.current_task(), member.conn))
                 try:
-                    yield group.conn
-                except BaseException as exc:
-                    self.health.write_failed(exc)
-                    if savepoint is None:
-                        await self._groups.abort(exc)  # the group is this writer's alone so far
-                    else:
-                        await self._groups.undo(savepoint, exc)
-                    raise
+                    yield member.conn
                 finally:
                     _OPEN.reset(opened)
                     _CALLBACKS.reset(token)
-                if savepoint is not None:
-                    try:
-                        await step(savepoint.commit())
-                    except BaseException as exc:
-                        self.health.write_failed(exc)
-                        await self._groups.abort(exc)
-                        raise
-                committed = group.join()
-            finally:
-                if driver is not None:
-                    driver.inline = False
             if outer:
                 await self._groups.commit()
-        await asyncio.shield(committed)  # the group's COMMIT (its failure is recorded in health there)
+        assert member.committed is not None
+        await asyncio.shield(member.committed)  # the group's COMMIT (its failure is recorded in health there)
         self.health.write_ok()
         for callback in callbacks:
             await callback()
@@ -250,7 +205,7 @@ class Store:
         """PostgreSQL: a transaction of its own."""
         callbacks: list[AfterCommit] = []
         token = self.health.writer_started()
-        conn = self._writing.connect()
+        conn = self.engine.connect()
         try:
             await complete(begin(conn))
             marker = _CALLBACKS.set(callbacks)

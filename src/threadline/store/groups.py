@@ -21,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
 
 from threadline.store.health import WriteHealth
+from threadline.store.steps import begin, commit_and_close, complete, direct, inline_driver, rollback
 
 log = logging.getLogger("threadline.store")
 
@@ -65,37 +66,87 @@ class Group:
                 committed.set_exception(failed)
 
 
+@dataclass
+class Membership:
+    """A writer's place in a group: its connection, and once its block has succeeded, the future that
+    the group's COMMIT settles."""
+
+    conn: AsyncConnection
+    committed: asyncio.Future[None] | None = None
+
+
 class GroupCommit:
     """The open group of a SQLite store, touched only by the task that holds the writer turn."""
 
-    def __init__(
-        self,
-        open_connection: Callable[[AsyncConnection], Awaitable[None]],
-        connect: Callable[[], AsyncConnection],
-        complete: Callable[[Awaitable[Any]], Awaitable[Any]],
-        rollback: Callable[[AsyncConnection], Awaitable[None]],
-        health: WriteHealth,
-    ) -> None:
-        self._open = open_connection
+    def __init__(self, connect: Callable[[], AsyncConnection], health: WriteHealth) -> None:
         self._connect = connect
-        self._complete = complete
-        self._rollback = rollback
         self._health = health
         self.group: Group | None = None
         self.commits = 0  # COMMITs written (metrics, tests)
 
-    async def current(self) -> Group:
+    @contextlib.asynccontextmanager
+    async def member(self, *, inline: bool) -> AsyncIterator[Membership]:
+        """A writer's block in the open group (a new one if none is open). The block's work goes in a
+        savepoint of its own (the first writer of a group needs none: the group is its alone so far);
+        if the block raises, its work alone is undone. ``inline``: its statements run in the loop's
+        thread (``Store.write``)."""
+        first = self.group is None
+        group = await self._current()
+        driver = inline_driver(group.conn) if inline else None
+        if driver is not None:
+            driver.inline = True
+        try:
+            savepoint = None if first else await self._savepoint(group, inline)
+            membership = Membership(group.conn)
+            try:
+                yield membership
+            except BaseException as exc:
+                self._health.write_failed(exc)
+                if savepoint is None:
+                    await self.abort(exc)
+                else:
+                    await self.undo(savepoint, exc)
+                raise
+            if savepoint is not None:
+                try:
+                    await (direct if inline else complete)(savepoint.commit())
+                except BaseException as exc:
+                    self._health.write_failed(exc)
+                    await self.abort(exc)
+                    raise
+            membership.committed = group.join()
+        finally:
+            if driver is not None:
+                driver.inline = False
+
+    async def _current(self) -> Group:
         """The open group, or a new one (a connection checked out and BEGIN IMMEDIATE)."""
         if self.group is None:
             conn = self._connect()
             try:
-                await self._complete(self._open(conn))
+                await complete(begin(conn))
             except BaseException:
                 if conn.sync_connection is not None and not conn.closed:
-                    await self._complete(conn.close())
+                    await complete(conn.close())
                 raise
             self.group = Group(conn, asyncio.get_running_loop().time(), self._health.writer_started())
         return self.group
+
+    async def _savepoint(self, group: Group, inline: bool) -> AsyncTransaction:
+        """A savepoint for a member that joins ``group``; inline it never waits, so no cancel can land
+        in it, and otherwise it is run to its end."""
+        savepoint = group.conn.begin_nested()
+        try:
+            await (direct if inline else complete)(savepoint.start())
+        except asyncio.CancelledError as exc:
+            if savepoint.is_active:
+                await self.undo(savepoint, exc)
+            raise
+        except BaseException as exc:
+            self._health.write_failed(exc)
+            await self.abort(exc)
+            raise
+        return savepoint
 
     def due(self, waiting: int) -> bool:
         """Whether the open group should commit now, with ``waiting`` writers in the queue."""
@@ -110,7 +161,7 @@ class GroupCommit:
         """A member's block failed: roll its savepoint back (to its end, even if the member is
         cancelled meanwhile). If that fails, the whole group is rolled back and every member hears it."""
         task = asyncio.ensure_future(savepoint.rollback())
-        cancelled = await self._run(task)
+        cancelled = await _run(task)
         if task.cancelled() or task.exception() is not None:
             log.warning("rolling a savepoint back failed; rolling the group back: %r",
                         None if task.cancelled() else task.exception())
@@ -124,26 +175,15 @@ class GroupCommit:
         if group is None:
             return
         try:
-            await self._rollback(group.conn)
+            await rollback(group.conn)
         finally:
             try:
                 if group.conn.sync_connection is not None and not group.conn.closed:
                     with contextlib.suppress(Exception):
-                        await self._complete(group.conn.close())
+                        await complete(group.conn.close())
             finally:
                 self._health.writer_done(group.token)
                 group.settle(error)
-
-    async def _run(self, task: asyncio.Future[None]) -> bool:
-        """Await ``task`` to its end; whether the awaiting task was cancelled meanwhile (the task's
-        own outcome is read from it)."""
-        try:
-            await self._complete(task)
-        except asyncio.CancelledError:
-            return True
-        except Exception:  # noqa: BLE001, S110 - the caller reads the outcome from the task
-            pass
-        return False
 
     async def commit(self) -> None:
         """COMMIT the open group and settle its members; a failed COMMIT rolls it back and every
@@ -153,10 +193,12 @@ class GroupCommit:
             return
         group.committing = True
         task = asyncio.ensure_future(commit_and_close(group.conn))
-        cancelled = await self._run(task)
+        cancelled = await _run(task)
         error = asyncio.CancelledError() if task.cancelled() else task.exception()
         if error is None:
-            self._settle(group)
+            self.commits += 1
+            self._health.writer_done(group.token)
+            group.settle(None)
         else:
             self._health.write_failed(error)
             log.warning("group commit failed: %r", error)
@@ -165,12 +207,14 @@ class GroupCommit:
         if cancelled:
             raise asyncio.CancelledError
 
-    def _settle(self, group: Group) -> None:
-        self.commits += 1
-        self._health.writer_done(group.token)
-        group.settle(None)
 
-
-async def commit_and_close(conn: AsyncConnection) -> None:
-    await conn.commit()
-    await conn.close()
+async def _run(task: asyncio.Future[None]) -> bool:
+    """Await ``task`` to its end; whether the awaiting task was cancelled meanwhile (the task's own
+    outcome is read from it)."""
+    try:
+        await complete(task)
+    except asyncio.CancelledError:
+        return True
+    except Exception:  # noqa: BLE001, S110 - the caller reads the outcome from the task
+        pass
+    return False

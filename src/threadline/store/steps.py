@@ -26,10 +26,18 @@ def inline_driver(conn: AsyncConnection) -> sqlite_driver.OneTripConnection | No
 
 
 async def begin(conn: AsyncConnection) -> None:
-    """Check a connection out and begin: one step for ``_complete`` (each step it shields is a task,
+    """Check a connection out and begin, on SQLite with the write lock taken up front (``BEGIN
+    IMMEDIATE``, ``store/connections.py``): one step for ``complete`` (each step it shields is a task,
     and under load every task start and end waits for the busy event loop to come round)."""
     await conn.start()
+    if conn.dialect.name == "sqlite":
+        await conn.execution_options(sqlite_immediate=True)
     await conn.begin()
+
+
+async def commit_and_close(conn: AsyncConnection) -> None:
+    await conn.commit()
+    await conn.close()
 
 
 async def direct(work: Awaitable[T]) -> T:
