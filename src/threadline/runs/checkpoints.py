@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from sqlalchemy import bindparam, update
 
-from threadline.runs.live import Flush, unflushed_rows
+from threadline.runs.live import Flush, insert_events, unflushed_rows
 from threadline.runs.recorder import CheckpointBatch, Recorder
 from threadline.sessions.appending import append_many
 from threadline.sessions.context import save_contexts
@@ -117,7 +117,7 @@ class Checkpointer:
             with self.store.offloaded(conn):  # the two bulk statements, in SQLite's thread
                 if batch.updates:
                     await conn.execute(PARTIAL_TEXT, batch.updates)
-                await self.store.insert_run_events(conn, events)
+                await insert_events(self.store, conn, events)
             await save_contexts(conn, batch.contexts)
         for committed in after:
             committed()

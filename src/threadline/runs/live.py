@@ -15,9 +15,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from threadline.jsonvalues import encode_json
 from threadline.store import tables as t
 from threadline.store.engine import Store
 
@@ -27,6 +28,7 @@ MAX_BATCH = 256  # events a reader gets in one piece at most (one write to its c
 # another process writes for it (recovery after a crash, a sweep) is numbered above the reservation,
 # so a client that saw events the dead process never flushed still gets a terminal event after them.
 SEQ_RESERVE = 100_000
+_INSERT_EVENTS = "INSERT INTO run_events (run_id, seq, type, data, created_at) VALUES (?, ?, ?, ?, ?)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +121,28 @@ def unflushed_rows(run: LiveRun) -> tuple[list[dict[str, Any]], int | None]:
     return rows, reserve
 
 
+async def insert_events(store: Store, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """``run_events`` rows (``unflushed_rows``) in one statement. On SQLite ``data`` is encoded here
+    with orjson and the rows go to the driver as they are: the checkpoint batch of 200 streams holds
+    some 3,000 of them, and SQLAlchemy's processing of each row's parameters (the stdlib's JSON
+    encoder among it) took most of the batch's time."""
+    if not rows:
+        return
+    if not store.is_sqlite:
+        await conn.execute(insert(t.run_events), rows)
+        return
+    await conn.exec_driver_sql(
+        _INSERT_EVENTS,
+        [(r["run_id"], r["seq"], r["type"], encode_json(r["data"]).decode(), r["created_at"]) for r in rows],
+    )
+
+
 async def insert_unflushed(store: Store, conn: AsyncConnection, run: LiveRun) -> Flush:
     """Insert the events not yet in ``run_events`` in ``conn``'s transaction, and move the run's
     reservation of sequence numbers ahead when it gets close. The caller holds ``run.write_lock``
     and applies the result once the transaction has committed."""
     rows, reserve = unflushed_rows(run)
-    await store.insert_run_events(conn, rows)
+    await insert_events(store, conn, rows)
     if reserve is not None:
         await conn.execute(update(t.runs).where(t.runs.c.id == run.id).values(seq_reserved=reserve))
     return Flush(len(rows), reserve or run.reserved)

@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from threadline.jsonvalues import decode_json, encode_json
+from threadline.jsonvalues import decode_json
 from threadline.store import sqlite_driver
 from threadline.store import tables as t
 from threadline.store.connections import configure_sqlite, configure_text
@@ -36,7 +36,6 @@ _CALLBACKS: contextvars.ContextVar[list[AfterCommit] | None] = contextvars.Conte
 _OPEN: contextvars.ContextVar[tuple[asyncio.Task[Any] | None, AsyncConnection] | None] = contextvars.ContextVar(
     "open_write", default=None
 )
-_INSERT_RUN_EVENTS = "INSERT INTO run_events (run_id, seq, type, data, created_at) VALUES (?, ?, ?, ?, ?)"
 
 
 def _upgrade(connection: Connection) -> None:
@@ -271,21 +270,6 @@ class Store:
         if callbacks is None:
             raise RuntimeError("after_commit outside a write() block")
         callbacks.append(callback)
-
-    async def insert_run_events(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-        """Rows of ``run_events`` (``run_id, seq, type, data, created_at``), in one statement. On
-        SQLite ``data`` is encoded here with orjson and the rows go to the driver as they are: the
-        checkpoint batch of 200 streams holds some 3,000 of them, and SQLAlchemy's processing of each
-        row's parameters (the stdlib's JSON encoder among it) took most of the batch's time."""
-        if not rows:
-            return
-        if not self.is_sqlite:
-            await conn.execute(insert(t.run_events), rows)
-            return
-        await conn.exec_driver_sql(
-            _INSERT_RUN_EVENTS,
-            [(r["run_id"], r["seq"], r["type"], encode_json(r["data"]).decode(), r["created_at"]) for r in rows],
-        )
 
     async def locked_setting(self, conn: AsyncConnection, key: str, empty: Any) -> Any:
         """The value of ``settings[key]``, its row locked until ``conn`` commits. The row is made first
