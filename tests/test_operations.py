@@ -9,6 +9,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -80,30 +81,41 @@ async def test_metrics_count_requests_runs_and_tokens(home: Path, llm: ScriptedL
     assert "# TYPE threadline_http_request_duration_seconds histogram" in text
 
 
-async def test_metrics_show_the_write_path(home: Path, llm: ScriptedLLM) -> None:
-    """Checkpoint batches, the runs they saved, the oldest unsaved progress; lease renewals are counted
-    with several instances (tests/cluster/test_starvation.py reads them there)."""
-    settings = make_settings(home, default_model="openai/test-model", checkpoint_interval_seconds=0.05,
-                             run_lease_seconds=1)
+async def _gauge_while_streaming(home: Path, llm: ScriptedLLM, turn: Turn, **settings: Any) -> tuple[
+    list[float], list[Any], str
+]:
+    """Run one scripted turn with a tick every 0.05 s, reading the unsaved-progress gauge while it
+    streams: the gauge's readings, the stream's frames, and ``/metrics`` once the run has left the
+    checkpointer (its ending stored, just after the stream's end)."""
+    settings = make_settings(home, default_model="openai/test-model", checkpoint_interval_seconds=0.05, **settings)
     app = create_app(settings, env=llm_env(llm))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787", timeout=30) as client:
             session_id = await new_draft(client)
-            llm.script(Turn(text=" ".join(f"w{i}" for i in range(60)), chunk=3, delay=0.02))
+            llm.script(turn)
             started = await client.post("/api/chat/start", json={"session_id": session_id, "message": "hi"})
             reader = asyncio.create_task(read_events(client, started.json()["stream_id"]))
             oldest: list[float] = []
             while not reader.done():
                 text = (await client.get("/metrics")).text
                 oldest.append(sample(text, "threadline_checkpoint_oldest_seconds") or 0.0)
-                await asyncio.sleep(0.05)
-            assert (await reader)[-1][1] == "stream_end"
-            for _ in range(100):  # the run leaves the checkpointer once its ending is stored, just after
+                await asyncio.sleep(0.03)
+            frames = await reader
+            for _ in range(100):
                 text = (await client.get("/metrics")).text
                 if sample(text, "threadline_checkpoint_oldest_seconds") == 0:
                     break
                 await asyncio.sleep(0.05)
+    return oldest, frames, text
+
+
+async def test_metrics_show_the_write_path(home: Path, llm: ScriptedLLM) -> None:
+    """Checkpoint batches, the runs they saved, the oldest unsaved progress; lease renewals are counted
+    with several instances (tests/cluster/test_starvation.py reads them there)."""
+    turn = Turn(text=" ".join(f"w{i}" for i in range(60)), chunk=3, delay=0.02)
+    oldest, frames, text = await _gauge_while_streaming(home, llm, turn, run_lease_seconds=1)
+    assert frames[-1][1] == "stream_end"
     assert (sample(text, "threadline_checkpoint_batches_total") or 0) >= 3
     assert (sample(text, "threadline_checkpointed_runs_total") or 0) >= 3
     assert sample(text, "threadline_lease_renewals_total") == 0  # a lone instance keeps no leases
@@ -115,21 +127,8 @@ async def test_unsaved_progress_dates_from_the_progress_not_the_last_checkpoint(
     """A run quiet for a while (a slow model between two tokens) has nothing unsaved meanwhile: the
     gauge counts from the oldest progress not stored yet, not from the run's last checkpoint (which
     made a pause look like seconds of unsaved text)."""
-    settings = make_settings(home, default_model="openai/test-model", checkpoint_interval_seconds=0.05)
-    app = create_app(settings, env=llm_env(llm))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787", timeout=30) as client:
-            session_id = await new_draft(client)
-            llm.script(Turn(text=["w0 ", "w1 ", "w2 "], delay=1.2))  # 1.2 s of silence after each token
-            started = await client.post("/api/chat/start", json={"session_id": session_id, "message": "hi"})
-            reader = asyncio.create_task(read_events(client, started.json()["stream_id"]))
-            oldest: list[float] = []
-            while not reader.done():
-                text = (await client.get("/metrics")).text
-                oldest.append(sample(text, "threadline_checkpoint_oldest_seconds") or 0.0)
-                await asyncio.sleep(0.03)
-            frames = await reader
+    turn = Turn(text=["w0 ", "w1 ", "w2 "], delay=1.2)  # 1.2 s of silence after each token
+    oldest, frames, _text = await _gauge_while_streaming(home, llm, turn)
     assert [f[2]["text"] for f in frames if f[1] == "token"] == ["w0 ", "w1 ", "w2 "]
     assert 0 < max(oldest) < 0.6, max(oldest)  # each token saved within a few ticks; the pauses are not unsaved
 
