@@ -16,7 +16,10 @@ CONTEXT = "context"
 
 
 async def save_context(conn: AsyncConnection, session_id: str, record: dict[str, Any]) -> None:
-    await save_contexts(conn, {session_id: {**record, "at": time.time()}})
+    s = t.sessions
+    extra = dict((await conn.execute(select(s.c.extra).where(s.c.id == session_id))).scalar() or {})
+    extra[CONTEXT] = {**record, "at": time.time()}
+    await conn.execute(update(s).where(s.c.id == session_id).values(extra=extra))
 
 
 async def save_contexts(conn: AsyncConnection, records: dict[str, dict[str, Any]]) -> None:
