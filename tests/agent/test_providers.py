@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -166,6 +167,27 @@ async def test_connection_refused(provider_factory: Callable[..., Provider]) -> 
         await collect(provider)
     assert info.value.kind == "connection"
     assert f"127.0.0.1:{port}" in info.value.hint
+    assert info.value.hint.startswith("Could not reach"), info.value.hint  # not "did not answer in time"
+
+
+async def test_a_silent_server_is_a_timeout(provider_factory: Callable[..., Provider]) -> None:
+    """A server that accepts the connection and never answers: the hint says it did not answer in
+    time, which a refused connection never says (the SDKs' aiohttp transport calls both a timeout)."""
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    suffix = "" if provider_factory.kind == "anthropic" else "/v1"  # type: ignore[attr-defined]
+    provider = provider_factory(f"http://127.0.0.1:{port}{suffix}", timeout=0.5)
+    try:
+        with pytest.raises(ProviderError) as info:
+            await collect(provider)
+    finally:
+        server.close()
+    assert info.value.kind == "connection"
+    assert info.value.hint.startswith(f"The provider at http://127.0.0.1:{port}") and "in time" in info.value.hint
 
 
 async def test_stream_cut_mid_way(provider: Provider, llm_server: ScriptedLLM) -> None:

@@ -16,6 +16,7 @@ from threadline.redact import (
     FOLDED_INTO,
     MEMO_MIN_CHARS,
     RULES,
+    SHORT_CHARS,
     Memo,
     _fold,
     anchors_in,
@@ -93,3 +94,18 @@ def test_the_memo_stays_within_its_bound() -> None:
         memo.put(text, "")
     assert memo.get(texts[0]) is None and memo.get(texts[-1]) == ""
     assert sum(memo.get(text) is not None for text in texts) == 10
+
+
+def test_a_streamed_token_is_searched_without_releasing_the_gil(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ahocorasick_rs releases the GIL on every call, and taking it back waits out another busy
+    thread's switch interval: a token's search stays in Python's own regular expressions."""
+    class Released:
+        def find_matches_as_indexes(self, *_args: object, **_kwargs: object) -> object:
+            raise AssertionError("a short text reached the GIL-releasing search")
+
+    monkeypatch.setattr("threadline.redact._ANCHOR_SEARCH", Released())
+    for text in ("Hello", " world", "sk-", " api_\u212aey", "İ", "\ud800", "x" * (SHORT_CHARS - 1)):
+        lowered = _fold(text)
+        assert anchors_in(text) == {anchor for anchor in ANCHORS if anchor in lowered}
+    with pytest.raises(AssertionError):
+        anchors_in("x" * SHORT_CHARS)

@@ -52,6 +52,7 @@ class AnthropicProvider:
             base_url=self.base_url,
             timeout=anthropic.Timeout(timeout, connect=min(connect_timeout, timeout)),
             max_retries=max_retries,
+            http_client=anthropic.DefaultAioHttpClient(),  # aiohttp's C parser reads the stream (issue 18)
         )
         # Resource modules load at first use: here, in the worker thread that builds adapters.
         self._models = self._client.models

@@ -130,11 +130,27 @@ def error_from_status(status: int, message: str, *, provider: str, model: str | 
 
 
 def connection_error(provider: str, base_url: str, exc: BaseException, *, timeout: bool) -> ProviderError:
+    """``exc`` is the SDK's connection error; ``timeout``, whether the SDK calls it a timeout. The SDKs'
+    aiohttp transport calls a refused connection a connect timeout: the cause it wraps decides."""
+    cause = _socket_cause(exc)
+    if cause is not None:
+        exc, timeout = cause, isinstance(cause, TimeoutError)
     if timeout:
         hint = f"The provider at {base_url} did not answer in time; check that it is up, then retry."
     else:
         hint = f"Could not reach {base_url}; check that the provider is running and the base URL is right."
     return ProviderError("connection", f"{provider}: {type(exc).__name__}: {exc}", hint=hint)
+
+
+def _socket_cause(exc: BaseException) -> OSError | None:
+    """The first socket error (a timeout is one) in ``exc``'s chain of causes, if any."""
+    seen = 0
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and seen < 10:
+        if isinstance(cause, OSError):
+            return cause
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    return None
 
 
 def stream_cut(provider: str, exc: BaseException | None) -> ProviderError:
