@@ -12,7 +12,7 @@ import multiprocessing
 import time
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
 
 TERMINAL = frozenset({"stream_end", "apperror", "cancel"})
 
@@ -41,50 +41,53 @@ def directive(tokens: int, delay: float) -> str:
     return f"load [[tokens={tokens} delay={delay} chunk=1 stamp]]"
 
 
-async def _stream(client: httpx.AsyncClient, job: StreamJob, message: str, result: StreamResult) -> str:
+async def _stream(client: aiohttp.ClientSession, job: StreamJob, message: str, result: StreamResult) -> str:
     """Start, read to the terminal event, return the text received."""
-    session = (await client.post(f"{job.starter}/api/session/new", json={})).json()["session"]["session_id"]
+    async with client.post(f"{job.starter}/api/session/new", json={}) as response:
+        session = (await response.json())["session"]["session_id"]
     began = time.perf_counter()
-    started = await client.post(f"{job.starter}/api/chat/start", json={"session_id": session, "message": message})
-    result.start_ms = (time.perf_counter() - began) * 1000
-    started.raise_for_status()
-    stream_id = started.json()["stream_id"]
+    body = {"session_id": session, "message": message}
+    async with client.post(f"{job.starter}/api/chat/start", json=body) as started:
+        result.start_ms = (time.perf_counter() - began) * 1000
+        started.raise_for_status()
+        stream_id = (await started.json())["stream_id"]
     received: list[str] = []
-    name = ""
+    name = b""
     params = {"stream_id": stream_id}
-    async with client.stream("GET", f"{job.reader}/api/chat/stream", params=params, timeout=600) as response:
+    async with client.get(f"{job.reader}/api/chat/stream", params=params,
+                          timeout=aiohttp.ClientTimeout(total=600)) as response:
         response.raise_for_status()
-        async for line in response.aiter_lines():
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
+        async for line in response.content:  # aiohttp splits at newlines, in C: a light load generator
+            if line.startswith(b"event: "):
+                name = line[7:].rstrip()
+            elif line.startswith(b"data: "):
                 now = time.time_ns()
-                if name == "token":
+                if name == b"token":
                     text = json.loads(line[6:])["text"]
                     received.append(text)
                     number, _, stamp = text.strip().partition("@")
                     result.tokens.append(int(number[1:]))
                     result.latencies_ms.append((now - int(stamp)) / 1e6)
-                elif name in TERMINAL:
-                    result.ended = name
+                elif name.decode() in TERMINAL:
+                    result.ended = name.decode()
                     break
-    reply = await client.get(f"{job.starter}/api/session", params={"session_id": session, "msg_limit": 2})
-    messages = reply.json()["session"]["messages"]
+    async with client.get(f"{job.starter}/api/session", params={"session_id": session, "msg_limit": "2"}) as reply:
+        messages = (await reply.json())["session"]["messages"]
     result.stored = bool(messages) and messages[-1]["role"] == "assistant" and \
         messages[-1]["content"] == "".join(received)
     return session
 
 
 async def _run(jobs: list[StreamJob], message: str) -> list[StreamResult]:
-    limits = httpx.Limits(max_connections=len(jobs) * 2 + 10, max_keepalive_connections=len(jobs) + 10)
-    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as client:
 
         async def one(job: StreamJob) -> StreamResult:
             result = StreamResult(job.index, job.starter != job.reader)
             await asyncio.sleep(job.delay)
             try:
                 await _stream(client, job, message, result)
-            except (httpx.HTTPError, KeyError, ValueError) as exc:
+            except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
                 result.error = f"{type(exc).__name__}: {exc}"
             return result
 

@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -79,3 +80,43 @@ async def test_a_tail_ends_when_the_run_ended_without_a_terminal_event(
                                                         created_at=1.0))
     received = await asyncio.wait_for(collect(streams.tail(store, "r1", 0, heartbeat=5, poll=0.1)), 5)
     assert [(e.seq, e.type) for e in received] == [(1, "token"), (2, "token"), (3, "apperror")]
+
+
+async def test_one_read_serves_every_stream_followed_here(store: Store, redis: Redis, redis_prefix: str) -> None:
+    """Readers of several runs on one instance share one blocking XREAD: a reply carries every run's
+    new entries, each reader gets its own run's, in order, once; a reader that joins later catches up
+    from where it asked."""
+    reads = 0
+    real_xread = redis.xread
+
+    async def counted_xread(*args: Any, **kwargs: Any) -> Any:  # other tests may share this Redis
+        nonlocal reads
+        reads += 1
+        return await real_xread(*args, **kwargs)
+
+    redis.xread = counted_xread  # type: ignore[method-assign]
+    streams = EventStreams(redis, prefix=redis_prefix, maxlen=1000, ttl_seconds=60)
+    runs = [f"r{index}" for index in range(1, 5)]
+    async with store.write() as conn:
+        now = time.time()
+        await conn.execute(t.runs.insert(), [{"id": run, "session_id": "s1", "status": "running", "created_at": now}
+                                             for run in runs[1:]])
+    lives = [LiveRun(id=run, session_id="s1") for run in runs]
+    for live in lives:  # the owner mirrors them all in one pipeline per tick
+        streams.publish(live)
+    readers = [asyncio.create_task(collect(streams.tail(store, run, 0, heartbeat=5))) for run in runs[:3]]
+    reads = 0
+    for seq in range(1, 31):
+        if seq == 10:  # the fourth reader joins late, from seq 4
+            readers.append(asyncio.create_task(collect(streams.tail(store, runs[3], 4, heartbeat=5))))
+        for live in lives:
+            live.emit("stream_end" if seq == 30 else "token", {"text": f"t{seq}"})
+        await asyncio.sleep(0.01)
+    received = await asyncio.wait_for(asyncio.gather(*readers), 10)
+    for run, events in zip(runs, received, strict=True):
+        first = 5 if run == runs[3] else 1
+        assert [e.seq for e in events] == list(range(first, 31)), run
+        assert events[-1].type == "stream_end"
+    assert reads < 30, reads  # about one per mirror tick (plus each reader's first): not one per event
+    assert not streams.tails._followers
+    await streams.drain()

@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from threadline.cluster.tails import Follower, Tails
 from threadline.runs.live import TERMINAL_EVENTS, LiveRun, RunEvent, replay_to_end, stored_events
 from threadline.store import tables as t
 from threadline.store.engine import Store
@@ -65,6 +66,7 @@ class EventStreams:
         self._runs: dict[str, _Mirror] = {}
         self._ticker: asyncio.Task[None] | None = None
         self._checked_wants = 0.0
+        self.tails = Tails(redis)  # one XREAD for every stream followed here
 
     def key(self, run_id: str) -> str:
         return f"{self.prefix}:run:{run_id}"
@@ -143,7 +145,8 @@ class EventStreams:
         return [decode(entry_id, fields) for entry_id, fields in entries]
 
     async def drain(self, timeout: float = 5.0) -> None:
-        """Send what wanted runs still hold (shutdown)."""
+        """Send what wanted runs still hold, stop reading (shutdown)."""
+        await self.tails.close()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError, RedisError):
@@ -163,20 +166,24 @@ class EventStreams:
         filled from ``run_events``; when the stream stays quiet and the run has ended in the database
         (an owner that died after its last write), the rest comes from the database."""
         key = self.key(run_id)
-        position = after_seq
-        idle_since = time.monotonic()
-        marked = 0.0
-        block_ms = max(10, int(min(poll, heartbeat) * 1000))
+        await self.redis.set(self.want_key(run_id), "1", ex=WANT_TTL_SECONDS)
+        async with self.tails.follow(key, after_seq) as follower:
+            async for item in self._follow(store, run_id, key, follower, after_seq, heartbeat, poll):
+                yield item
+
+    async def _follow(self, store: Store, run_id: str, key: str, follower: Follower, position: int,
+                      heartbeat: float, poll: float) -> AsyncIterator[list[RunEvent] | None]:
+        idle_since = marked = time.monotonic()
+        wait = max(0.01, min(poll, heartbeat))
         while True:
             if time.monotonic() - marked > WANT_TTL_SECONDS / 3:
                 await self.redis.set(self.want_key(run_id), "1", ex=WANT_TTL_SECONDS)
                 marked = time.monotonic()
-            reply: Any = await self.redis.xread({key: f"{position}-0"}, count=500, block=block_ms)
-            entries = reply[0][1] if reply else []
+            entries = await follower.next(wait)
             if not entries:
                 if await _ended(store, run_id):
                     async for ended in replay_to_end(store, run_id, position):
-                        position = max(position, ended[-1].seq)
+                        position = follower.position = max(position, ended[-1].seq)
                         yield ended
                         if ended[-1].type in TERMINAL_EVENTS:
                             return
@@ -190,6 +197,8 @@ class EventStreams:
             batch: list[RunEvent] = []  # what one read brought, in one piece
             for entry_id, fields in entries:
                 event = decode(entry_id, fields)
+                if event.seq <= position:  # replayed from the database already
+                    continue
                 if event.seq > position + 1:
                     batch.extend(m for m in await stored_events(store, run_id, position) if m.seq < event.seq)
                 position = event.seq
