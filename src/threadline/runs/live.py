@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.jsonvalues import encode_json
@@ -29,6 +29,7 @@ MAX_BATCH = 256  # events a reader gets in one piece at most (one write to its c
 # so a client that saw events the dead process never flushed still gets a terminal event after them.
 SEQ_RESERVE = 100_000
 _INSERT_EVENTS = "INSERT INTO run_events (run_id, seq, type, data, created_at) VALUES (?, ?, ?, ?, ?)"
+_INSERT_EVENTS_PG = "INSERT INTO run_events (run_id, seq, type, data, created_at) VALUES ($1, $2, $3, $4, $5)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,17 +123,14 @@ def unflushed_rows(run: LiveRun) -> tuple[list[dict[str, Any]], int | None]:
 
 
 async def insert_events(store: Store, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """``run_events`` rows (``unflushed_rows``) in one statement. On SQLite ``data`` is encoded here
-    with orjson and the rows go to the driver as they are: the checkpoint batch of 200 streams holds
-    some 3,000 of them, and SQLAlchemy's processing of each row's parameters (the stdlib's JSON
-    encoder among it) took most of the batch's time."""
+    """``run_events`` rows (``unflushed_rows``) in one statement. ``data`` is encoded here with orjson
+    and the rows go to the driver as they are (asyncpg pipelines them): the checkpoint batch of 200
+    streams holds some 3,000 of them, and SQLAlchemy's processing of each row's parameters (the
+    stdlib's JSON encoder among it) took most of the batch's time."""
     if not rows:
         return
-    if not store.is_sqlite:
-        await conn.execute(insert(t.run_events), rows)
-        return
     await conn.exec_driver_sql(
-        _INSERT_EVENTS,
+        _INSERT_EVENTS if store.is_sqlite else _INSERT_EVENTS_PG,
         [(r["run_id"], r["seq"], r["type"], encode_json(r["data"]).decode(), r["created_at"]) for r in rows],
     )
 
