@@ -114,6 +114,8 @@ class ControlPlane:
             "checkpoint_oldest_max_s": round(max(self.oldest, default=0.0), 3),
             "checkpoint_batches_per_s": self._rate("threadline_checkpoint_batches_total"),
             "checkpointed_runs_per_s": self._rate("threadline_checkpointed_runs_total"),
+            "checkpoint_batch_ms": round(1000 * self._rate("threadline_checkpoint_seconds_total")
+                                         / max(self._rate("threadline_checkpoint_batches_total"), 1e-9), 1),
             "lease_renewals_per_s": self._rate("threadline_lease_renewals_total"),
         }
 

@@ -118,6 +118,7 @@ async def test_metrics_show_the_write_path(home: Path, llm: ScriptedLLM) -> None
     assert frames[-1][1] == "stream_end"
     assert (sample(text, "threadline_checkpoint_batches_total") or 0) >= 3
     assert (sample(text, "threadline_checkpointed_runs_total") or 0) >= 3
+    assert 0 < (sample(text, "threadline_checkpoint_seconds_total") or 0) < 60  # the batches' own time
     assert sample(text, "threadline_lease_renewals_total") == 0  # a lone instance keeps no leases
     assert 0 < max(oldest) < 2.0  # a tick every 0.05 s keeps every run's progress fresh
     assert sample(text, "threadline_checkpoint_oldest_seconds") == 0  # nothing live

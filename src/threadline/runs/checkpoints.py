@@ -43,6 +43,7 @@ class Checkpointer:
         self.last_tick = time.monotonic()  # the lease keeper's sign that the event loop runs
         self.batches = 0  # checkpoint transactions written (metrics, bench)
         self.checkpointed = 0  # run checkpoints written, over all batches (metrics, bench)
+        self.seconds = 0.0  # time those batches took, tick to commit (metrics, bench)
         self._task: asyncio.Task[None] | None = None
 
     def add(self, recorder: Recorder) -> None:
@@ -71,7 +72,8 @@ class Checkpointer:
             await asyncio.sleep(pause)
             self.last_tick = time.monotonic()
             try:
-                await self.tick()
+                if await self.tick():
+                    self.seconds += time.monotonic() - self.last_tick
             except Exception:  # a failed batch is retried at the next tick; the runs go on
                 log.exception("checkpoint batch of %d run(s) failed", len(self.recorders))
             pause = max(self.interval / 5, self.interval - (time.monotonic() - self.last_tick))

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.runs.live import LiveRun
 from threadline.runs.relay import EndedRun
+from threadline.schedules.firings import KIND
 from threadline.schedules.jobs import JobStore
 from threadline.sessions.notices import NoticeService
 from threadline.store import tables as t
@@ -31,7 +32,8 @@ class FiringEndings:
         return None
 
     async def run_ended(self, ended: EndedRun) -> None:
-        await self.finish(ended.run_id, ended.status, ended.answer)
+        if ended.kind == KIND:  # a firing's run is of that kind: no other needs a read to tell
+            await self.finish(ended.run_id, ended.status, ended.answer)
 
     async def finish(self, run_id: str, status: str, answer: str | None) -> bool:
         """The firing of ``run_id`` takes the run's ending and the user gets its notice; once. Most runs

@@ -11,6 +11,7 @@ app (no global registry): each instance of a cluster is scraped on its own.
     threadline_tokens_total{direction}                       in / out, of the runs that ended here
     threadline_checkpoint_batches_total                      checkpoint transactions (all live runs in one)
     threadline_checkpointed_runs_total                       run checkpoints written by those batches
+    threadline_checkpoint_seconds_total                      time those batches took, from the tick to the commit
     threadline_checkpoint_oldest_seconds                     age of the oldest unsaved progress of a live run
     threadline_lease_renewals_total                          statements that renewed this instance's leases
 
@@ -106,6 +107,8 @@ class _WritePath(Collector):
                                   "tick for all live runs).", value=checkpoints.batches)
         yield CounterMetricFamily("threadline_checkpointed_runs", "Run checkpoints written by those "
                                   "transactions.", value=checkpoints.checkpointed)
+        yield CounterMetricFamily("threadline_checkpoint_seconds", "Time the checkpoint batches took, from "
+                                  "the tick to the commit.", value=checkpoints.seconds)
         yield GaugeMetricFamily("threadline_checkpoint_oldest_seconds", "Age of the oldest progress of a live "
                                 "run not stored yet.", value=checkpoints.oldest_unsaved())
         yield CounterMetricFamily("threadline_lease_renewals", "Statements that renewed the leases of this "
