@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import make_settings
 from tests.runs.conftest import serve
 from threadline import __version__
-from threadline.preferences import HERMES_PREFERENCES, SPEECH_KEYS
+from threadline.preferences import HERMES_PREFERENCES, SPEECH_KEYS, PreferenceService
+from threadline.store.engine import Store
 from threadline.web.app import create_app
 
 HERMES_VALUES = {
@@ -197,3 +198,21 @@ async def test_the_schema_documents_400_not_422(http: httpx.AsyncClient) -> None
     statuses = {code for path in schema["paths"].values() for op in path.values() for code in op["responses"]}
     assert "422" not in statuses and "400" in statuses
     assert "400" in schema["paths"]["/api/session/rename"]["post"]["responses"]
+
+
+async def test_a_few_preferences_read_alone_match_the_whole_set(tmp_path: Path) -> None:
+    """``get_many`` (what a run reads at its start and end) answers what ``get_all`` answers, for stored
+    values, defaults and Hermes' aliases alike."""
+    store = Store.for_sqlite_path(tmp_path / "db.sqlite")
+    await store.migrate()
+    preferences = PreferenceService(store)
+    try:
+        await preferences.update({"busy_input_mode": "steer", "context_windows": {"m": 8192}, "llm_titles": False})
+        everything = await preferences.get_all()
+        keys = ("default_message_mode", "busy_input_mode", "context_windows", "vision_models", "llm_titles",
+                "theme", "persisted_speech_keys")
+        assert await preferences.get_many(*keys) == {key: everything[key] for key in keys}
+        assert await preferences.get("default_message_mode") == "steer"
+        assert await preferences.get("theme") == "system"
+    finally:
+        await store.close()

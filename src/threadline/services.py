@@ -307,8 +307,8 @@ def web_tools(web: WebSettings, settings: Settings) -> list[Tool]:
 
 
 async def _model_overrides(preferences: PreferenceService) -> tuple[dict[str, Any], dict[str, Any]]:
-    values = await preferences.get_all()
-    return dict(values.get("context_windows") or {}), dict(values.get("vision_models") or {})
+    values = await preferences.get_many("context_windows", "vision_models")
+    return dict(values["context_windows"] or {}), dict(values["vision_models"] or {})
 
 
 async def _max_steps(preferences: PreferenceService, settings: Settings) -> int:
