@@ -65,3 +65,19 @@ async def test_a_draft_is_shared_by_two_instances(redis: Redis, redis_prefix: st
     await b.put(found)
     again = await a.get("shared")
     assert again is not None and again.model == "y"
+
+
+async def test_the_recent_count_is_at_most_a_second_old(redis: Redis, redis_prefix: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``/health`` reads ``recent_count``: on Redis it counts again only once its count is a second old."""
+    a = RedisDrafts(redis, prefix=redis_prefix, ttl_seconds=60, cap=10)
+    b = RedisDrafts(redis, prefix=redis_prefix, ttl_seconds=60, cap=10)
+    await a.put(Draft(id="d1", workspace="/w", model=None))
+    assert await b.recent_count() == 1
+    await a.put(Draft(id="d2", workspace="/w", model=None))
+    assert await b.recent_count() == 1  # counted just now: no round trip
+    assert await b.count() == 2  # the exact count is always exact, and refreshes the recent one
+    await a.put(Draft(id="d3", workspace="/w", model=None))
+    assert await b.recent_count() == 2
+    monkeypatch.setattr("threadline.cluster.drafts.RECENT_SECONDS", 0.0)
+    assert await b.recent_count() == 3

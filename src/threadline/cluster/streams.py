@@ -35,7 +35,7 @@ log = logging.getLogger("threadline.cluster")
 ENDED_STATUSES = frozenset({"succeeded", "failed", "cancelled", "interrupted"})
 # While a run goes on its stream outlives any pause (an approval waits at most its timeout).
 RUNNING_TTL_SECONDS = 24 * 3600
-MIRROR_INTERVAL = 0.05  # how often the owner sends mirrored runs' new events (one pipeline for all)
+MIRROR_INTERVAL = 0.025  # how often the owner sends mirrored runs' new events (one pipeline for all)
 WANT_CHECK_INTERVAL = 0.25  # how often it looks for runs newly wanted elsewhere (one MGET for all)
 WANT_TTL_SECONDS = 30  # a reader refreshes its mark well within this
 ENDED_GRACE_SECONDS = 2 * WANT_CHECK_INTERVAL + MIRROR_INTERVAL

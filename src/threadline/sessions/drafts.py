@@ -49,6 +49,10 @@ class DraftStore(Protocol):
 
     async def count(self) -> int: ...
 
+    async def recent_count(self) -> int:
+        """``count``, or what it was at most a second ago (``/health``: never a round trip per probe)."""
+        ...
+
 
 class MemoryDrafts:
     """An LRU of drafts, oldest first, with a TTL checked on access and on insert."""
@@ -89,3 +93,6 @@ class MemoryDrafts:
     async def count(self) -> int:
         self._evict()
         return len(self._drafts)
+
+    async def recent_count(self) -> int:
+        return await self.count()

@@ -21,7 +21,7 @@ async def health(services: ServicesDep) -> JSON:
     return {
         "status": "ok",
         "version": __version__,
-        "drafts": await services.drafts.count(),
+        "drafts": await services.drafts.recent_count(),
         "active_streams": services.runs.active_count(),
         "uptime_seconds": round(time.time() - services.started_at, 3),
     }
