@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from threadline.jsonvalues import decode_json
 from threadline.store import sqlite_driver
 from threadline.store import tables as t
-from threadline.store.connections import configure_sqlite, configure_text
+from threadline.store.connections import configure_pings, configure_sqlite, configure_text
 from threadline.store.dialect import Dialect
 from threadline.store.groups import GroupCommit
 from threadline.store.health import WriteHealth
@@ -65,7 +65,7 @@ class Store:
                 # one trip to SQLite's thread per statement, none inside ``write(inline=True)``
                 kwargs.update(module=sqlite_driver.dbapi(), connect_args={"check_same_thread": False})
         else:
-            kwargs.update(pool_size=pool_size or 10, max_overflow=0 if pool_size else 20, pool_pre_ping=True)
+            kwargs.update(pool_size=pool_size or 10, max_overflow=0 if pool_size else 20)
         # JSON columns are read with orjson and come back readable (``jsonvalues.decode_json``): a lone
         # surrogate or a non-finite number written by an older version or another program is repaired
         # once, here, so nothing downstream has to check every value again.
@@ -74,6 +74,8 @@ class Store:
         self.is_sqlite = self.dialect.name == "sqlite"
         if self.is_sqlite:
             configure_sqlite(self.engine)
+        else:
+            configure_pings(self.engine)
         configure_text(self.engine)
         self.health = WriteHealth()
         self._writers = WriterQueue(on_idle=self._turn_idle)
