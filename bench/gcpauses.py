@@ -73,7 +73,7 @@ def summary(log: list[list[float]], window: tuple[float, float]) -> dict[str, An
 
 def measure(defaults: bool, args: argparse.Namespace) -> dict[str, Any]:
     from bench.servers import Deployment, start_llm
-    from bench.streams import StreamJob, client_pool, delivery, directive, run_streams
+    from bench.streams import StreamJob, check_stored, client_pool, delivery, directive, run_streams
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -90,6 +90,7 @@ def measure(defaults: bool, args: argparse.Namespace) -> dict[str, Any]:
                 results = [r for future in futures for r in future.result()]
                 window = (began, time.time())
                 cpu = server.cpu() - cpu
+            check_stored(results, server.url)
             time.sleep(1.0)
             log = json.loads(report.read_text())
         finally:

@@ -35,7 +35,15 @@ sys.path.insert(0, str(ROOT))
 from bench.probes import ControlPlane, percentiles  # noqa: E402
 from bench.results import save  # noqa: E402
 from bench.servers import Deployment, Process, cpu_seconds, pids_named, start_llm  # noqa: E402
-from bench.streams import StreamJob, StreamResult, client_pool, delivery, directive, run_streams  # noqa: E402
+from bench.streams import (  # noqa: E402
+    StreamJob,
+    StreamResult,
+    check_stored,
+    client_pool,
+    delivery,
+    directive,
+    run_streams,
+)
 
 TARGETS = {"rename_p99_ms": 250, "chat_start_p99_ms": 250, "health_p99_ms": 50, "relay_p99_ms": 100,
            "checkpoint_oldest_max_s": 1.0}
@@ -99,6 +107,7 @@ def run_load(deployment: Deployment, servers: list[Process], args: argparse.Name
         cpu = sum(server.cpu() for server in servers) - sum(cpu_before)
         side = [sum(cpu_seconds(p) for p in pids) - before
                 for pids, before in zip((database_pids, redis_pids, deployment.llm.pids()), side_before, strict=True)]
+    check_stored(results, urls[0])  # any instance answers for any session
     counts = delivery(results, args.tokens)
     local = [ms for r in results if not r.cross for ms in r.latencies_ms]
     crossed = [ms for r in results if r.cross for ms in r.latencies_ms]
@@ -189,6 +198,9 @@ def main() -> int:
     print("  p50/p99 ms by phase (ramp: the burst of starts; steady: all streams live; ending: the burst of ends):")
     for name, values in result["by_phase_ms"].items():
         print(f"    {name}: {values['p50']} / {values['p99']} (n={values['n']})")
+    oldest = ", ".join(f"{phase} {age} s" for phase, age in result["checkpoint_oldest_max_s_by_phase"].items())
+    print(f"  oldest unsaved progress by phase: {oldest}; a checkpoint batch takes "
+          f"{result['checkpoint_batch_ms']} ms on average")
     save(f"load-{label.split('-', 1)[1]}" if "-" in label else "load",
          {**result, "database": "postgresql" if args.setup == "postgres" else "sqlite"})
     return 0 if all(line.startswith("  OK") for line in lines) else 1

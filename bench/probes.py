@@ -45,6 +45,7 @@ class ControlPlane:
         self.phase = "ramp"  # then "steady" once every stream is live, then "ending"
         self.phased: dict[tuple[str, str], list[float]] = {}
         self.oldest: list[float] = []
+        self.oldest_by_phase: dict[str, list[float]] = {}
         self.inside = False  # nearly every stream is live, as of the last scrape
         self.counters: list[tuple[float, list[dict[str, float]]]] = []  # (time, per instance) while inside
         self.done = False
@@ -96,7 +97,9 @@ class ControlPlane:
                     self.phase = "ending"
                 if self.inside:
                     self.counters.append((time.monotonic(), scraped))
-                    self.oldest += [values.get("threadline_checkpoint_oldest_seconds", 0.0) for values in scraped]
+                    ages = [values.get("threadline_checkpoint_oldest_seconds", 0.0) for values in scraped]
+                    self.oldest += ages
+                    self.oldest_by_phase.setdefault(self.phase, []).extend(ages)
 
             async def until_done() -> None:
                 await asyncio.gather(*(asyncio.wrap_future(f) for f in streams))
@@ -112,6 +115,8 @@ class ControlPlane:
                             for (name, phase), values in sorted(self.phased.items())},
             "measured_seconds": round(self.counters[-1][0] - self.counters[0][0], 1) if self.counters else 0.0,
             "checkpoint_oldest_max_s": round(max(self.oldest, default=0.0), 3),
+            "checkpoint_oldest_max_s_by_phase": {phase: round(max(ages), 3)
+                                                 for phase, ages in sorted(self.oldest_by_phase.items())},
             "checkpoint_batches_per_s": self._rate("threadline_checkpoint_batches_total"),
             "checkpointed_runs_per_s": self._rate("threadline_checkpointed_runs_total"),
             "checkpoint_batch_ms": round(1000 * self._rate("threadline_checkpoint_seconds_total")

@@ -33,7 +33,9 @@ class StreamResult:
     tokens: list[int] = field(default_factory=list)  # token numbers, in the order received
     latencies_ms: list[float] = field(default_factory=list)  # received minus stamped, per token
     ended: str = ""  # the terminal event
-    stored: bool = False  # the stored answer is exactly the text received
+    session: str = ""
+    text: str = ""  # what the stream brought
+    stored: bool = False  # the stored answer is exactly the text received (``check_stored``)
     error: str | None = None
 
 
@@ -71,11 +73,29 @@ async def _stream(client: aiohttp.ClientSession, job: StreamJob, message: str, r
                 elif name.decode() in TERMINAL:
                     result.ended = name.decode()
                     break
-    async with client.get(f"{job.starter}/api/session", params={"session_id": session, "msg_limit": "2"}) as reply:
-        messages = (await reply.json())["session"]["messages"]
-    result.stored = bool(messages) and messages[-1]["role"] == "assistant" and \
-        messages[-1]["content"] == "".join(received)
+    result.session, result.text = session, "".join(received)
     return session
+
+
+def check_stored(results: list[StreamResult], url: str) -> None:
+    """Whether each stream's answer was stored exactly as it streamed, read once every stream has
+    ended: a client of the page needs no read after ``done`` (the event carries the session), so the
+    check stays out of the measured window rather than adding 200 reads to the burst of endings."""
+
+    async def check() -> None:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=8)) as client:
+            async def one(result: StreamResult) -> None:
+                if not result.session:
+                    return
+                params = {"session_id": result.session, "msg_limit": "2"}
+                async with client.get(f"{url}/api/session", params=params) as reply:
+                    messages = (await reply.json())["session"]["messages"]
+                result.stored = bool(messages) and messages[-1]["role"] == "assistant" and \
+                    messages[-1]["content"] == result.text
+
+            await asyncio.gather(*(one(result) for result in results))
+
+    asyncio.run(check())
 
 
 async def _run(jobs: list[StreamJob], message: str) -> list[StreamResult]:
