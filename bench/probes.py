@@ -37,11 +37,14 @@ def scrape(text: str) -> dict[str, float]:
 
 
 class ControlPlane:
-    def __init__(self, urls: list[str], streams: int) -> None:
+    def __init__(self, urls: list[str], streams: int, *, workers: int = 1) -> None:
+        """``workers``: processes behind each URL; a scrape reads one of them, which runs about its
+        share of the streams (the kernel spreads connections unevenly: "full" is 90% of that share)."""
         self.urls = urls
-        self.threshold = max(1, int(streams * 0.5))
+        share = streams // max(1, workers)
+        self.threshold = max(1, int(share * 0.5))
         self.samples: dict[str, list[float]] = {"health": [], "rename": [], "chat_start": []}
-        self.full = streams
+        self.full = share if workers <= 1 else int(share * 0.9)
         self.phase = "ramp"  # then "steady" once every stream is live, then "ending"
         self.phased: dict[tuple[str, str], list[float]] = {}
         self.oldest: list[float] = []
