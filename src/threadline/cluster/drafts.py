@@ -6,14 +6,19 @@ count and enforces the cap (oldest first), as ``MemoryDrafts`` does in one proce
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from threadline.sessions.drafts import Draft
 
-RECENT_SECONDS = 1.0  # how old a count ``recent_count`` may answer with
+log = logging.getLogger("threadline.cluster")
+
+RECENT_SECONDS = 1.0  # how old a count may be before ``recent_count`` has another made
 
 
 class RedisDrafts:
@@ -23,7 +28,8 @@ class RedisDrafts:
         self.cap = cap
         self._index = f"{prefix}:drafts"
         self._prefix = f"{prefix}:draft:"
-        self._counted = (-RECENT_SECONDS, 0)  # (when, count)
+        self._counted = (-1.0, 0)  # (when, count); never counted yet
+        self._recount: asyncio.Task[None] | None = None
 
     def _key(self, draft_id: str) -> str:
         return self._prefix + draft_id
@@ -69,9 +75,17 @@ class RedisDrafts:
 
     async def recent_count(self) -> int:
         """Three round trips to Redis on every ``/health`` kept a liveness probe waiting on the busy
-        loop's Redis traffic: a count less than a second old will do."""
+        loop's Redis traffic: the last count will do, and once it is a second old a count runs in the
+        background for the next probe. Only the first probe waits for one."""
         counted_at, value = self._counted
-        if time.monotonic() - counted_at < RECENT_SECONDS:
-            return value
-        self._counted = (time.monotonic(), value)  # probes meanwhile take this one, not a count each
-        return await self.count()
+        if counted_at < 0:
+            return await self.count()
+        if time.monotonic() - counted_at >= RECENT_SECONDS and (self._recount is None or self._recount.done()):
+            self._recount = asyncio.create_task(self._count_quietly(), name="drafts-count")
+        return value
+
+    async def _count_quietly(self) -> None:
+        try:
+            await self.count()
+        except RedisError as exc:  # the next probe tries again; /health/ready reports Redis itself
+            log.warning("could not count the drafts in Redis: %s", exc)
