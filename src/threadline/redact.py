@@ -160,7 +160,7 @@ _ANCHOR_SEARCH = BytesAhoCorasick([spelling for _anchor, spelling in _SPELLINGS]
 
 
 SCAN_CHARS = 4096  # from here on, one substring scan per anchor costs little beside the text itself
-# Up to here (a streamed token, a title), a regular expression of the same spellings decides whether
+# Below ``SHORT_CHARS`` (a streamed token), a regular expression of the same spellings decides whether
 # any anchor occurs at all. ahocorasick_rs releases the GIL on every call, and getting it back waits
 # for any other busy thread's switch interval (5 ms): 600 us per call instead of 1 us, per token.
 SHORT_CHARS = 32

@@ -120,3 +120,21 @@ async def test_one_read_serves_every_stream_followed_here(store: Store, redis: R
     assert reads < 30, reads  # about one per mirror tick (plus each reader's first): not one per event
     assert not streams.tails._followers
     await streams.drain()
+
+
+async def test_a_failed_shared_read_reaches_its_readers(redis: Redis, redis_prefix: str) -> None:
+    """Any error of the one read for all streams is raised to each reader, never left in a dead task
+    while the readers wait for entries that cannot come."""
+    streams = EventStreams(redis, prefix=redis_prefix, maxlen=1000, ttl_seconds=60)
+    real_xread = redis.xread
+
+    async def failing_xread(*args: Any, block: int | None = None, **kwargs: Any) -> Any:
+        if block is None:  # a reader's own catch-up read
+            return await real_xread(*args, **kwargs)
+        raise ValueError("a reply that could not be read")
+
+    redis.xread = failing_xread  # type: ignore[method-assign]
+    async with streams.tails.follow(streams.key("r1"), 0) as follower:
+        with pytest.raises(ValueError, match="could not be read"):
+            await follower.next(5)
+    await streams.drain()

@@ -8,7 +8,8 @@ position. The owner mirrors events once per tick for all its runs, so one reply 
 
 A reader catches up with a read of its own when it starts (so its first events wait for no block),
 then joins the shared read from where it left off; a read that is already blocked picks it up when
-it returns, within ``BLOCK_MS``. A Redis error reaches every reader, as its own read's would have.
+it returns, within ``BLOCK_MS``. An error of the shared read reaches every reader, as its own read's
+would have.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 BLOCK_MS = 50  # the longest a newly joined stream waits for the shared read to include it
 COUNT = 500  # entries per stream per read
@@ -66,6 +66,8 @@ class Follower:
 
 
 class Tails:
+    """The streams followed on this instance, and the one task that reads them all."""
+
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._followers: dict[str, set[Follower]] = {}
@@ -101,7 +103,7 @@ class Tails:
             streams = {key: f"{min(f.position for f in followers)}-0" for key, followers in self._followers.items()}
             try:
                 reply = await self._read(streams, block=BLOCK_MS)
-            except RedisError as exc:
+            except Exception as exc:  # noqa: BLE001 - each reader raises it, as its own read would have
                 for followers in list(self._followers.values()):
                     for follower in followers:
                         follower.fail(exc)

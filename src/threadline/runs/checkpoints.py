@@ -71,8 +71,10 @@ class Checkpointer:
         while True:
             await asyncio.sleep(pause)
             self.last_tick = time.monotonic()
+            batches = self.batches
             try:
-                if await self.tick():
+                await self.tick()
+                if self.batches > batches:  # the time of exactly the batches counted
                     self.seconds += time.monotonic() - self.last_tick
             except Exception:  # a failed batch is retried at the next tick; the runs go on
                 log.exception("checkpoint batch of %d run(s) failed", len(self.recorders))

@@ -50,7 +50,8 @@ class DraftStore(Protocol):
     async def count(self) -> int: ...
 
     async def recent_count(self) -> int:
-        """``count``, or what it was at most a second ago (``/health``: never a round trip per probe)."""
+        """``count``, or the last one made (``/health``: no round trip per probe; on Redis a count a
+        second old is remade in the background)."""
         ...
 
 
