@@ -132,30 +132,29 @@ def run_load(deployment: Deployment, servers: list[Process], args: argparse.Name
 
 def verdict(result: dict[str, Any]) -> list[str]:
     d = result["delivery"]
+
+    def p99(name: str, key: str, target: str) -> tuple[str, bool, str]:
+        """A latency check; without a sample it is missed, not met (a 0 ms p99 of nothing)."""
+        measured = result[key]
+        if not measured["n"]:
+            return name, False, "no samples"
+        return name, measured["p99"] <= TARGETS[target], str(measured["p99"])
+
+    oldest = result["checkpoint_oldest_max_s"]
     checks = [
         ("tokens lost/repeated/reordered", d["lost"] + d["repeated"] + d["reordered"] == 0,
          f"{d['lost']}/{d['repeated']}/{d['reordered']}"),
         ("streams ended and stored exactly", d["ended_ok"] == d["stored_exactly"] == d["streams"],
          f"{d['ended_ok']}/{d['stored_exactly']} of {d['streams']}"),
         ("takeovers of live runs", result["takeovers"]["count"] == 0, str(result["takeovers"]["count"])),
-        ("relay p99 ms", result["relay_ms"]["p99"] <= TARGETS["relay_p99_ms"], str(result["relay_ms"]["p99"])),
-        ("rename p99 ms", result["rename_ms"]["p99"] <= TARGETS["rename_p99_ms"], str(result["rename_ms"]["p99"])),
-        ("chat/start p99 ms", result["chat_start_ms"]["p99"] <= TARGETS["chat_start_p99_ms"],
-         str(result["chat_start_ms"]["p99"])),
-        ("/health p99 ms", result["health_ms"]["p99"] <= TARGETS["health_p99_ms"], str(result["health_ms"]["p99"])),
-        ("oldest unsaved progress s", result["checkpoint_oldest_max_s"] <= TARGETS["checkpoint_oldest_max_s"],
-         str(result["checkpoint_oldest_max_s"])),
+        p99("relay p99 ms", "relay_ms", "relay_p99_ms"),
+        p99("rename p99 ms", "rename_ms", "rename_p99_ms"),
+        p99("chat/start p99 ms", "chat_start_ms", "chat_start_p99_ms"),
+        p99("/health p99 ms", "health_ms", "health_p99_ms"),
+        ("oldest unsaved progress s", oldest <= TARGETS["checkpoint_oldest_max_s"], str(oldest))
+        if result["checkpoint_oldest_max_s_by_phase"] else ("oldest unsaved progress s", False, "no samples"),
     ]
-    sampled = {"rename p99 ms": "rename_ms", "chat/start p99 ms": "chat_start_ms", "/health p99 ms": "health_ms",
-               "relay p99 ms": "relay_ms"}
-    lines = []
-    for name, ok, value in checks:
-        unsampled = not result[sampled[name]]["n"] if name in sampled else \
-            name.startswith("oldest") and not result["checkpoint_oldest_max_s_by_phase"]
-        if unsampled:
-            ok, value = False, "no samples"
-        lines.append(f"  {'OK    ' if ok else 'MISSED'} {name}: {value}")
-    return lines
+    return [f"  {'OK    ' if ok else 'MISSED'} {name}: {value}" for name, ok, value in checks]
 
 
 def main() -> int:

@@ -54,24 +54,24 @@ async def _stream(client: aiohttp.ClientSession, job: StreamJob, message: str, r
         started.raise_for_status()
         stream_id = (await started.json())["stream_id"]
     received: list[str] = []
-    name = b""
+    name = ""
     params = {"stream_id": stream_id}
     async with client.get(f"{job.reader}/api/chat/stream", params=params,
                           timeout=aiohttp.ClientTimeout(total=600)) as response:
         response.raise_for_status()
         async for line in response.content:  # aiohttp splits at newlines, in C: a light load generator
             if line.startswith(b"event: "):
-                name = line[7:].rstrip()
+                name = line[7:].rstrip().decode()
             elif line.startswith(b"data: "):
                 now = time.time_ns()
-                if name == b"token":
+                if name == "token":
                     text = json.loads(line[6:])["text"]
                     received.append(text)
                     number, _, stamp = text.strip().partition("@")
                     result.tokens.append(int(number[1:]))
                     result.latencies_ms.append((now - int(stamp)) / 1e6)
-                elif name.decode() in TERMINAL:
-                    result.ended = name.decode()
+                elif name in TERMINAL:
+                    result.ended = name
                     break
     result.session, result.text = session, "".join(received)
     return session
