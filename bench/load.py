@@ -12,7 +12,9 @@ Reports: tokens lost / repeated / reordered (0), streams stored exactly as strea
 (the LLM server stamps each token, the client subtracts that from the time it reads it) p50/p99; rename,
 ``chat/start`` and ``/health`` p50/p99; checkpoint batches and lease renewals per second and the
 oldest unsaved progress seen; takeovers (runs ``interrupted``, 0); the CPU time of the servers per
-relayed token, and PostgreSQL's and Redis's CPU. Writes ``bench/results/load[-<n>i][-<n>w][-postgresql].json``.
+relayed token, PostgreSQL's and Redis's CPU, the load generator's (the stream clients and the prober),
+and how busy the whole machine was: the bench runs on the machine it measures, so on a small one the
+latencies include waiting for a core. Writes ``bench/results/load[-<n>i][-<n>w][-postgresql].json``.
 
 Usage: ``python bench/load.py --setup sqlite`` / ``--setup postgres --instances 2`` (``make bench-load``).
 """
@@ -34,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.probes import ControlPlane, percentiles  # noqa: E402
 from bench.results import save  # noqa: E402
-from bench.servers import Deployment, Process, cpu_seconds, pids_named, start_llm  # noqa: E402
+from bench.servers import Deployment, Process, cpu_seconds, machine_cpu, pids_named, start_llm  # noqa: E402
 from bench.streams import (  # noqa: E402
     StreamJob,
     StreamResult,
@@ -97,16 +99,19 @@ def run_load(deployment: Deployment, servers: list[Process], args: argparse.Name
     database_pids = pids_named("postgres") if deployment.database_url else []
     redis_pids = pids_named("redis-server") if deployment.redis_url else []
     with client_pool(args.clients, urls) as pool:
+        clients = [os.getpid(), *pool._processes]  # the prober (this process) and the stream clients
+        sides = (database_pids, redis_pids, deployment.llm.pids(), clients)
         cpu_before = [server.cpu() for server in servers]
-        side_before = [sum(cpu_seconds(p) for p in pids) for pids in (database_pids, redis_pids, deployment.llm.pids())]
+        side_before = [sum(cpu_seconds(p) for p in pids) for pids in sides]
+        machine_before = machine_cpu()
         began = time.perf_counter()
         futures = [pool.submit(run_streams, share, message) for share in shares]
         control = asyncio.run(ControlPlane(urls, args.streams, workers=args.workers).run(futures))
         results: list[StreamResult] = [r for future in futures for r in future.result()]
         elapsed = time.perf_counter() - began
         cpu = sum(server.cpu() for server in servers) - sum(cpu_before)
-        side = [sum(cpu_seconds(p) for p in pids) - before
-                for pids, before in zip((database_pids, redis_pids, deployment.llm.pids()), side_before, strict=True)]
+        side = [sum(cpu_seconds(p) for p in pids) - before for pids, before in zip(sides, side_before, strict=True)]
+        busy, total = (after - before for after, before in zip(machine_cpu(), machine_before, strict=True))
     check_stored(results, urls[0])  # any instance answers for any session
     counts = delivery(results, args.tokens)
     local = [ms for r in results if not r.cross for ms in r.latencies_ms]
@@ -126,6 +131,9 @@ def run_load(deployment: Deployment, servers: list[Process], args: argparse.Name
         "postgres_cores": round(side[0] / elapsed, 3),
         "redis_cores": round(side[1] / elapsed, 3),
         "llm_server_cores": round(side[2] / elapsed, 3),
+        "load_generator_cores": round(side[3] / elapsed, 3),
+        "machine_cores": os.cpu_count(),
+        "machine_busy": round(busy / total, 3) if total else None,  # of all cores, over the run
         "errors": sorted({r.error for r in results if r.error})[:5],
     }
 
@@ -203,6 +211,10 @@ def main() -> int:
     print(f"{label}: {args.streams} streams x {args.tokens} tokens, one every {args.delay} s")
     print("\n".join(lines))
     print(f"  server CPU per relayed token {result['cpu_ms_per_token']} ms (today {TODAY['cpu_ms_per_token']})")
+    print(f"  cores used: servers {result['server_cores']}, PostgreSQL {result['postgres_cores']}, Redis "
+          f"{result['redis_cores']}, LLM server {result['llm_server_cores']}, load generator "
+          f"{result['load_generator_cores']}; the machine's {result['machine_cores']} cores were "
+          f"{round(100 * (result['machine_busy'] or 0))}% busy")
     print("  p50/p99 ms by phase (ramp: the burst of starts; steady: all streams live; ending: the burst of ends):")
     for name, values in result["by_phase_ms"].items():
         print(f"    {name}: {values['p50']} / {values['p99']} (n={values['n']})")

@@ -29,6 +29,7 @@ from threadline.store.writers import WriterQueue
 log = logging.getLogger("threadline.store")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+STATEMENT_CACHE = 1000  # prepared statements kept per PostgreSQL connection (asyncpg's default: 100)
 AfterCommit = Callable[[], Awaitable[None]]
 _TURN: contextvars.ContextVar[asyncio.Task[Any] | None] = contextvars.ContextVar("writer_turn", default=None)
 _CALLBACKS: contextvars.ContextVar[list[AfterCommit] | None] = contextvars.ContextVar("after_commit", default=None)
@@ -51,7 +52,7 @@ def _upgrade(connection: Connection) -> None:
 
 
 class Store:
-    """Owns the engine. ``read()`` gives a connection in a transaction; ``write()`` a write
+    """Owns the engine. ``read()`` gives a connection to read with; ``write()`` a write
     transaction, committed on success. On SQLite writes are serialized, one per process (``turn()``,
     so a waiting writer holds no connection) and one per database (``BEGIN IMMEDIATE``); on PostgreSQL
     each locks only the rows it needs."""
@@ -66,6 +67,10 @@ class Store:
                 kwargs.update(module=sqlite_driver.dbapi(), connect_args={"check_same_thread": False})
         else:
             kwargs.update(pool_size=pool_size or 10, max_overflow=0 if pool_size else 20)
+            if url.startswith("postgresql+asyncpg:"):
+                # each connection keeps its statements prepared: a statement not in this cache costs a
+                # round trip to prepare, and the IN lists of a batch make many shapes of one query
+                kwargs.update(connect_args={"prepared_statement_cache_size": STATEMENT_CACHE})
         # JSON columns are read with orjson and come back readable (``jsonvalues.decode_json``): a lone
         # surrogate or a non-finite number written by an older version or another program is repaired
         # once, here, so nothing downstream has to check every value again.
@@ -107,7 +112,13 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection to read with. On PostgreSQL it is in autocommit: no BEGIN and ROLLBACK round
+        trips around a read. That reads what a transaction would: at PostgreSQL's READ COMMITTED each
+        statement sees its own snapshot either way. A reader that needs one snapshot for several
+        statements asks for it (``execution_options(isolation_level="REPEATABLE READ")``)."""
         async with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
 
     @contextlib.asynccontextmanager

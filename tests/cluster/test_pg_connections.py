@@ -1,0 +1,64 @@
+"""How PostgreSQL's connections are used (``store/engine.py``): a read costs no BEGIN and ROLLBACK,
+and a reader that asks for one snapshot still gets it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, insert, select, text
+
+from tests.pg import PgDatabases
+from threadline.store import tables as t
+from threadline.store.engine import Store
+
+
+@pytest.fixture
+async def store(pg_server: PgDatabases) -> AsyncIterator[Store]:
+    name = pg_server.create()
+    store = Store(pg_server.url_for(name), pool_size=2)
+    try:
+        yield store
+    finally:
+        await store.close()
+        pg_server.drop(name)
+
+
+async def _in_transaction(conn: object) -> bool:
+    raw = await conn.get_raw_connection()  # type: ignore[attr-defined]
+    return bool(raw.driver_connection.is_in_transaction())
+
+
+async def test_a_read_opens_no_transaction(store: Store) -> None:
+    async with store.read() as conn:
+        assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+        assert not await _in_transaction(conn)
+    async with store.write() as conn:
+        await conn.execute(text("SELECT 1"))
+        assert await _in_transaction(conn)
+
+
+async def test_a_reader_can_still_ask_for_one_snapshot(store: Store) -> None:
+    """``copy-store`` reads every table at REPEATABLE READ: a row committed meanwhile stays unseen."""
+    async with store.read() as reader:
+        await reader.execution_options(isolation_level="REPEATABLE READ")
+        before = (await reader.execute(select(func.count()).select_from(t.sessions))).scalar_one()
+        async with store.write() as conn:
+            row = {"id": "s1", "title": "t", "workspace": "/w", "created_at": 1.0, "updated_at": 1.0, "sort_at": 1.0}
+            await conn.execute(insert(t.sessions).values(**row))
+        after = (await reader.execute(select(func.count()).select_from(t.sessions))).scalar_one()
+        assert await _in_transaction(reader)
+    assert before == after == 0
+    async with store.read() as conn:  # the connection went back to the pool in autocommit again
+        assert (await conn.execute(select(func.count()).select_from(t.sessions))).scalar_one() == 1
+        assert not await _in_transaction(conn)
+
+
+async def test_a_connection_keeps_its_prepared_statements(store: Store) -> None:
+    """A batch's ``IN`` lists make a shape of statement per length: with asyncpg's default of 100 kept,
+    each new shape evicted one in use and cost a round trip to prepare again."""
+    async with store.read() as conn:
+        for n in range(1, 301):
+            await conn.execute(select(t.sessions.c.id).where(t.sessions.c.id.in_([f"s{i}" for i in range(n)])))
+        raw = await conn.get_raw_connection()
+        assert len(raw.dbapi_connection._prepared_statement_cache) >= 300  # type: ignore[union-attr]
