@@ -87,3 +87,28 @@ async def test_the_recent_count_never_waits_for_redis_but_the_first(redis: Redis
             break
         await asyncio.sleep(0.01)
     assert await b.recent_count() == 3
+
+
+async def test_close_stops_a_count_in_the_background(redis: Redis, redis_prefix: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shutdown closes the drafts before the Redis client: a count still running is stopped, not left
+    to fail on a closed client (or be destroyed pending when the loop ends)."""
+    drafts = RedisDrafts(redis, prefix=redis_prefix, ttl_seconds=60, cap=10)
+    assert await drafts.recent_count() == 0
+    started = asyncio.Event()
+
+    async def slow_count() -> int:
+        started.set()
+        await asyncio.sleep(30)
+        return 0
+
+    monkeypatch.setattr(drafts, "count", slow_count)
+    monkeypatch.setattr("threadline.cluster.drafts.RECENT_SECONDS", 0.0)
+    await drafts.recent_count()
+    await started.wait()
+    task = drafts._recount
+    assert task is not None and not task.done()
+    async with asyncio.timeout(2):
+        await drafts.close()
+    assert task.cancelled()
+    await drafts.close()  # twice is fine

@@ -62,3 +62,36 @@ async def test_waiting_turns_are_claimed_together_and_fail_alone(chat_app: FastA
     assert draft.status_code == 200 and draft.json()["session"]["messages"] == []
     again = await chat.post("/api/chat/start", json={"session_id": bad_draft, "message": "[[tokens=2]] now"})
     assert again.status_code == 200, again.text
+
+
+async def test_turns_still_waiting_end_when_the_batcher_stops(chat_app: FastAPI, chat: httpx.AsyncClient) -> None:
+    """The claiming task cancelled while turns wait for the writer (the server stopping): every one of
+    those turns ends rather than waiting for an answer that would never come, and nothing was claimed."""
+    runs = chat_app.state.services.runs
+    if runs.batch is None:
+        pytest.skip("PostgreSQL: every turn has its own transaction")
+    store = runs.store
+    drafts = [await new_draft(chat) for _ in range(3)]
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with store.turn():
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0.02)
+    turns = [await runs.starter.prepare(sid, "[[tokens=3]] x") for sid in drafts]
+    waiting = [asyncio.create_task(runs.batch.start(turn, queue=False)) for turn in turns]
+    async with asyncio.timeout(5):
+        while len(runs.batch._waiting) < len(turns):
+            await asyncio.sleep(0.01)
+    assert runs.batch._task is not None
+    runs.batch._task.cancel()
+    async with asyncio.timeout(5):
+        ended = await asyncio.gather(*waiting, return_exceptions=True)
+    assert all(isinstance(e, asyncio.CancelledError) for e in ended), ended
+    assert not runs.batch._waiting
+    release.set()
+    await holder
+    listed = {s["session_id"] for s in (await chat.get("/api/sessions")).json()["sessions"]}
+    assert not set(drafts) & listed  # no turn was claimed: each session is still a draft

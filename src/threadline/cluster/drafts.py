@@ -7,6 +7,7 @@ count and enforces the cap (oldest first), as ``MemoryDrafts`` does in one proce
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -83,6 +84,14 @@ class RedisDrafts:
         if time.monotonic() - counted_at >= RECENT_SECONDS and (self._recount is None or self._recount.done()):
             self._recount = asyncio.create_task(self._count_quietly(), name="drafts-count")
         return value
+
+    async def close(self) -> None:
+        """Stop a count still running in the background (before the Redis client closes)."""
+        task, self._recount = self._recount, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _count_quietly(self) -> None:
         try:

@@ -102,6 +102,7 @@ class Cluster:
         if self._feed is not None:
             await self._feed.close()
         await self.streams.drain()
+        await self.drafts.close()
         await self.redis.aclose()
 
     async def ping(self, timeout: float = 3.0) -> bool:

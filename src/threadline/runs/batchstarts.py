@@ -50,11 +50,17 @@ class StartBatcher:
         return await asyncio.shield(outcome)
 
     async def _drain(self) -> None:
-        while self._waiting:
-            async with self._starter.store.turn():  # the batch is taken once the writer is ours
-                batch = [self._waiting.popleft() for _ in range(min(BATCH, len(self._waiting)))]
-                self.batches += 1
-                await self._claim(batch)
+        try:
+            while self._waiting:
+                async with self._starter.store.turn():  # the batch is taken once the writer is ours
+                    batch = [self._waiting.popleft() for _ in range(min(BATCH, len(self._waiting)))]
+                    self.batches += 1
+                    await self._claim(batch)
+        finally:  # cancelled (the server stops): the turns not claimed end too, none waits for good
+            while self._waiting:
+                item = self._waiting.popleft()
+                if not item.outcome.done():
+                    item.outcome.cancel()
 
     async def _claim(self, batch: list[_Turn]) -> None:
         answers: list[tuple[_Turn, Outcome | None, Exception | None]] = []
