@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import event
 
 from tests.support import add_messages, chat_session, listed_ids, new_draft, session_rows
 
@@ -178,6 +179,31 @@ async def test_rename(client: httpx.AsyncClient, app: FastAPI) -> None:
     assert wrong.status_code == 400
     unknown = await client.post("/api/session/rename", json={"session_id": "0123456789ab", "title": "x"})
     assert unknown.status_code == 404
+
+
+async def test_a_rename_is_one_statement(client: httpx.AsyncClient, app: FastAPI) -> None:
+    """Under load each round trip to the database waits for the busy event loop: renaming a stored
+    session is one ``UPDATE ... RETURNING``; a draft's first rename writes its row, then updates it."""
+    store = app.state.services.store
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    stored = await chat_session(client, app)
+    draft = await new_draft(client)
+    event.listen(store.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        renamed = await client.post("/api/session/rename", json={"session_id": stored, "title": "one"})
+        assert renamed.json()["session"]["title"] == "one"
+        assert [s for s in statements if s not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")] == ["UPDATE"]
+        statements.clear()
+        first = await client.post("/api/session/rename", json={"session_id": draft, "title": "two"})
+        assert first.json()["session"]["title"] == "two"
+        assert "INSERT" in statements
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", seen)
+    assert draft in await listed_ids(client)
 
 
 async def test_pin_archive_move(client: httpx.AsyncClient, app: FastAPI) -> None:

@@ -300,13 +300,21 @@ class SessionService:
 
     async def _set(self, session_id: str, *, reason: str = "updated", touch: bool = True,
                    **values: Any) -> SessionPublic:
+        """Change a session's own fields: one ``UPDATE ... RETURNING`` (the row locked by the update
+        itself), or, for a draft, its row written first. Under load every round trip to PostgreSQL
+        waits for the busy event loop: a rename made three (lock, update, read back)."""
+        session_id = check_session_id(session_id)
+        if touch:
+            values["updated_at"] = time.time()
+        s = t.sessions
+        change = update(s).where(s.c.id == session_id).values(**values).returning(*s.c)
         async with self.store.write(inline=True) as conn:
-            row = await self.materialize(conn, session_id)
-            if touch:
-                values["updated_at"] = time.time()
-            await conn.execute(update(t.sessions).where(t.sessions.c.id == row["id"]).values(**values))
-            self.changed(conn, reason, row["id"], **({"title": values["title"]} if "title" in values else {}))
-            return session_public(await self.row(conn, row["id"]))
+            row = (await conn.execute(change)).mappings().first()
+            if row is None:  # a draft (or no such session: ``materialize`` says so)
+                await self.materialize(conn, session_id)
+                row = (await conn.execute(change)).mappings().one()
+            self.changed(conn, reason, session_id, **({"title": values["title"]} if "title" in values else {}))
+            return session_public(row)
 
     async def rename(self, session_id: str, title: object) -> SessionPublic:
         return await self._set(session_id, reason="renamed", title=clean_title(title))
