@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -189,6 +191,8 @@ PREFERENCES: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     **HERMES_PREFERENCES,
 }
 ALIASES = {"default_message_mode": "busy_input_mode", "onboarding_completed": "onboarding_done"}
+_NAMES = tuple(sorted(PREFERENCES))  # the rows a read of the preferences decodes (never the secrets beside them)
+FRESH_SECONDS = 1.0  # a read of the preferences serves the reads after it for this long
 """Hermes WebUI's names for a Threadline preference: accepted, stored under the Threadline name, and
 returned under both."""
 
@@ -218,47 +222,62 @@ def check_preferences(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 class PreferenceService:
+    """The preferences, read from the ``settings`` table at most once every ``FRESH_SECONDS``: a run
+    reads several at its start and end (the default model, the memory policy, titles...), and under
+    load each read was a round trip waiting for the busy event loop, before the first token. A change
+    made here is seen at once; one made on another instance of a cluster within ``FRESH_SECONDS``."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._read: tuple[float, dict[str, Any]] | None = None  # (when, the stored preferences)
+        self._changes = 0  # updates made here: a read that overlapped one is not kept
+
+    async def _stored(self) -> dict[str, Any]:
+        read = self._read
+        if read is not None and time.monotonic() - read[0] < FRESH_SECONDS:
+            return read[1]
+        changes, began = self._changes, time.monotonic()
+        settings = t.settings
+        async with self.store.read() as conn:
+            rows = await conn.execute(select(settings.c.key, settings.c.value).where(settings.c.key.in_(_NAMES)))
+            stored = {key: value for key, value in rows}
+        if changes == self._changes:
+            self._read = (began, stored)
+        return stored
 
     async def get_all(self) -> dict[str, Any]:
         """Every preference (stored, else its default), the aliases too, and ``persisted_speech_keys``:
         the speech preferences the user saved (Hermes WebUI's field)."""
-        values = {key: default for key, (default, _check) in PREFERENCES.items()}
-        stored = set()
-        async with self.store.read() as conn:
-            for key, value in await conn.execute(select(t.settings.c.key, t.settings.c.value)):
-                if key in PREFERENCES:
-                    values[key] = value
-                    stored.add(key)
+        stored = await self._stored()
+        values = {key: copy.deepcopy(stored[key]) if key in stored else default
+                  for key, (default, _check) in PREFERENCES.items()}
         values.update({alias: values[name] for alias, name in ALIASES.items()})
-        values["persisted_speech_keys"] = sorted(stored.intersection(SPEECH_KEYS))
+        values["persisted_speech_keys"] = sorted(set(SPEECH_KEYS).intersection(stored))
         return values
 
     async def get(self, key: str) -> Any:
         return (await self.get_many(key))[key]
 
     async def get_many(self, *keys: str) -> dict[str, Any]:
-        """These preferences (stored, else their defaults; an alias answers as its name), read in one
-        statement that decodes no other row: a run reads a few at its start and end."""
+        """These preferences (stored, else their defaults; an alias answers as its name)."""
         names = {key: ALIASES.get(key, key) for key in keys}
         if not all(name in PREFERENCES for name in names.values()):
             values = await self.get_all()
             return {key: values.get(key) for key in keys}
-        stored: dict[str, Any] = {}
-        settings = t.settings
-        async with self.store.read() as conn:
-            query = select(settings.c.key, settings.c.value).where(settings.c.key.in_(sorted(set(names.values()))))
-            for name, value in await conn.execute(query):
-                stored[name] = value
-        return {key: stored[name] if name in stored else PREFERENCES[name][0] for key, name in names.items()}
+        stored = await self._stored()
+        return {key: copy.deepcopy(stored[name]) if name in stored else PREFERENCES[name][0]
+                for key, name in names.items()}
 
     async def update(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Validate every key first, then write them all, so a bad key changes nothing."""
         checked = check_preferences(changes)
-        async with self.store.write() as conn:
-            for key, value in checked.items():
-                await conn.execute(self.store.dialect.upsert(t.settings, {"key": key, "value": value}, "key"))
+        try:
+            async with self.store.write() as conn:
+                for key, value in checked.items():
+                    await conn.execute(self.store.dialect.upsert(t.settings, {"key": key, "value": value}, "key"))
+        finally:  # committed or not, the next read goes to the database
+            self._changes += 1
+            self._read = None
         return await self.get_all()
 
     async def get_secret(self, key: str) -> Any:

@@ -89,8 +89,11 @@ class FiringEndings:
             await self.finish(run_id, status, answer)
         return len(ended)
 
-    async def skills_for_run(self, run_id: str) -> list[str]:
-        """The skills a firing's run starts with (its task's ``skills``)."""
+    async def skills_for_run(self, run_id: str, kind: str) -> list[str]:
+        """The skills a firing's run starts with (its task's ``skills``); a run of another kind is no
+        firing's, and costs no read."""
+        if kind != KIND:
+            return []
         f, j = t.cron_firings, t.cron_jobs
         async with self.store.read() as conn:
             skills = (await conn.execute(

@@ -13,7 +13,7 @@ from threadline.skills.library import SkillLibrary
 MAX_LISTED = 200
 MAX_DESCRIPTION_SHOWN = 300
 
-Preloads = Callable[[str], Awaitable[list[str]]]  # a run's id -> the skills it starts with
+Preloads = Callable[[str, str], Awaitable[list[str]]]  # a run's id and kind -> the skills it starts with
 
 
 class Target(Protocol):
@@ -21,6 +21,9 @@ class Target(Protocol):
 
     @property
     def run_id(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
 
 
 class SkillsSection:
@@ -42,7 +45,7 @@ class SkillsSection:
                 "with the `skill` tool (its name) before you start and follow it; load the files it refers to "
                 "with the same tool (name and file).\n" + "\n".join(lines)
             )
-        for name in await self.preloads(target.run_id) if self.preloads and target.run_id else []:
+        for name in await self.preloads(target.run_id, target.kind) if self.preloads and target.run_id else []:
             try:
                 content = await self.library.content(name)
             except NotFound:
