@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import BadRequest, Conflict, NotFound
@@ -46,6 +46,15 @@ RUNTIME_STATE = "runtime_state"  # the key in ``sessions.extra`` of what runtime
 
 def new_session_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+# The statements every write and read of a session makes, built once: building a statement and its
+# cache key again on each call cost a third of a one-row read's time.
+_ROW = select(t.sessions).where(t.sessions.c.id == bindparam("session_id"))
+_ROW_LOCKED = _ROW.with_for_update()
+_OWNERS = (select(t.sessions.c.id, t.sessions.c.active_run_id)
+           .where(t.sessions.c.id.in_(bindparam("session_ids", expanding=True)))
+           .order_by(t.sessions.c.id).with_for_update())
 
 
 def check_session_id(session_id: object) -> str:
@@ -114,16 +123,11 @@ class SessionService:
     async def row(self, conn: AsyncConnection, session_id: str, *, lock: bool = False) -> Any:
         """The session row; ``lock`` (in a write transaction) locks it until the transaction ends, so
         a read-check-write on it is safe on PostgreSQL (SQLite has one writer anyway)."""
-        query = select(t.sessions).where(t.sessions.c.id == session_id)
-        if lock:
-            query = query.with_for_update()
-        return (await conn.execute(query)).mappings().first()
+        return (await conn.execute(_ROW_LOCKED if lock else _ROW, {"session_id": session_id})).mappings().first()
 
     async def owners(self, conn: AsyncConnection, session_ids: list[str]) -> dict[str, str | None]:
         """Each session's ``active_run_id``, the rows locked (in id order, so batches never deadlock)."""
-        s = t.sessions
-        query = select(s.c.id, s.c.active_run_id).where(s.c.id.in_(sorted(set(session_ids))))
-        rows = await conn.execute(query.order_by(s.c.id).with_for_update())
+        rows = await conn.execute(_OWNERS, {"session_ids": sorted(set(session_ids))})
         return {row.id: row.active_run_id for row in rows}
 
     async def get(
