@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.agent.events import ProviderError
@@ -25,6 +25,10 @@ from threadline.settings import Settings
 from threadline.store import tables as t
 
 DONE_MESSAGES = 200
+_m = t.messages
+_FIRST_USER_TEXT = (select(_m.c.content)
+                    .where(_m.c.session_id == bindparam("session_id"), _m.c.position >= 0, _m.c.role == "user")
+                    .order_by(_m.c.position).limit(1))
 T = TypeVar("T")
 
 
@@ -132,10 +136,7 @@ class RunEndings:
             self.sessions.feed.publish("renamed", live.session_id, title=title)
 
     async def _first_user_text(self, conn: AsyncConnection, session_id: str) -> str:
-        m = t.messages
-        query = (select(m.c.content).where(m.c.session_id == session_id, m.c.position >= 0, m.c.role == "user")
-                 .order_by(m.c.position).limit(1))
-        return (await conn.execute(query)).scalar() or ""
+        return (await conn.execute(_FIRST_USER_TEXT, {"session_id": session_id})).scalar() or ""
 
     async def fail(self, live: LiveRun, recorder: Recorder, kind: str, message: str, hint: str | None) -> None:
         try:

@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from threadline.store import tables as t
 
 CONTEXT = "context"
+_s = t.sessions
+_EXTRAS = select(_s.c.id, _s.c.extra).where(_s.c.id.in_(bindparam("session_ids", expanding=True)))
+_SET_EXTRA = update(_s).where(_s.c.id == bindparam("sid")).values(extra=bindparam("new_extra"))
 
 
 async def save_context(conn: AsyncConnection, session_id: str, record: dict[str, Any]) -> None:
@@ -27,8 +30,7 @@ async def save_contexts(conn: AsyncConnection, records: dict[str, dict[str, Any]
     checkpoint batch stores every live run's this way (``runs/checkpoints.py``)."""
     if not records:
         return
-    s = t.sessions
-    rows = await conn.execute(select(s.c.id, s.c.extra).where(s.c.id.in_(sorted(records))))
+    rows = await conn.execute(_EXTRAS, {"session_ids": sorted(records)})
     updates = [{"sid": row.id, "new_extra": {**(row.extra or {}), CONTEXT: records[row.id]}} for row in rows]
     if updates:
-        await conn.execute(update(s).where(s.c.id == bindparam("sid")).values(extra=bindparam("new_extra")), updates)
+        await conn.execute(_SET_EXTRA, updates)
