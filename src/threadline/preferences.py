@@ -191,10 +191,10 @@ PREFERENCES: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     **HERMES_PREFERENCES,
 }
 ALIASES = {"default_message_mode": "busy_input_mode", "onboarding_completed": "onboarding_done"}
-_NAMES = tuple(sorted(PREFERENCES))  # the rows a read of the preferences decodes (never the secrets beside them)
-FRESH_SECONDS = 1.0  # a read of the preferences serves the reads after it for this long
 """Hermes WebUI's names for a Threadline preference: accepted, stored under the Threadline name, and
 returned under both."""
+_NAMES = tuple(sorted(PREFERENCES))  # the rows a read of the preferences decodes (never the secrets beside them)
+FRESH_SECONDS = 1.0  # a read of the preferences serves the reads after it for this long
 
 
 def check_preferences(changes: dict[str, Any]) -> dict[str, Any]:

@@ -52,7 +52,7 @@ def _upgrade(connection: Connection) -> None:
 
 
 class Store:
-    """Owns the engine. ``read()`` gives a connection to read with; ``write()`` a write
+    """Owns the engine. ``read()`` gives a connection in a transaction; ``write()`` a write
     transaction, committed on success. On SQLite writes are serialized, one per process (``turn()``,
     so a waiting writer holds no connection) and one per database (``BEGIN IMMEDIATE``); on PostgreSQL
     each locks only the rows it needs."""
@@ -112,11 +112,9 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A connection to read with, in a transaction (at PostgreSQL's READ COMMITTED each statement
-        sees its own snapshot; a reader that needs one for several statements asks for it,
-        ``execution_options(isolation_level="REPEATABLE READ")``). Reads in autocommit, which spare
-        the BEGIN and ROLLBACK round trips, were tried: relay p99 across two instances rose from
-        250-415 ms to 340-515 ms in interleaved runs, for no gain the bench could show."""
+        """A connection in a transaction (a reader that needs one snapshot for several statements asks
+        for REPEATABLE READ). Reads in autocommit, sparing BEGIN and ROLLBACK, were tried on PostgreSQL:
+        relay p99 across two instances rose in interleaved load runs (issue 18's closing note)."""
         async with self.engine.connect() as conn:
             yield conn
 
