@@ -37,6 +37,23 @@ async def test_reads_within_a_second_share_one_query(app: FastAPI) -> None:
     assert seen == []
 
 
+async def test_readers_that_find_the_last_read_stale_share_one_query(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of run starts after the last read went stale: one query between them, every one
+    answered; a reader cancelled meanwhile does not take the read from the others."""
+    preferences = app.state.services.preferences
+    await preferences.update({"memory_tool": "allow"})
+    monkeypatch.setattr(prefs, "FRESH_SECONDS", 0.0)  # every read is stale at once
+    seen = _count_settings_reads(app)
+    readers = [asyncio.create_task(preferences.get("memory_tool")) for _ in range(20)]
+    await asyncio.sleep(0)
+    readers[0].cancel()
+    answers = await asyncio.gather(*readers[1:])
+    assert answers == ["allow"] * 19
+    assert len(seen) == 1
+
+
 async def test_a_change_here_is_seen_at_once(client: httpx.AsyncClient, app: FastAPI) -> None:
     preferences = app.state.services.preferences
     assert await preferences.get("llm_titles") is not False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import re
 import time
@@ -230,12 +231,20 @@ class PreferenceService:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._read: tuple[float, dict[str, Any]] | None = None  # (when, the stored preferences)
+        self._reading: asyncio.Future[dict[str, Any]] | None = None  # the read under way, shared
         self._changes = 0  # updates made here: a read that overlapped one is not kept
 
     async def _stored(self) -> dict[str, Any]:
+        """The stored preferences: the last read while it is fresh, else the read under way (a burst
+        of run starts makes one query, not one each), else a new one."""
         read = self._read
         if read is not None and time.monotonic() - read[0] < FRESH_SECONDS:
             return read[1]
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.ensure_future(self._read_stored())
+        return await asyncio.shield(self._reading)  # one caller cancelled leaves the read to the others
+
+    async def _read_stored(self) -> dict[str, Any]:
         changes, began = self._changes, time.monotonic()
         settings = t.settings
         async with self.store.read() as conn:
@@ -275,9 +284,9 @@ class PreferenceService:
             async with self.store.write() as conn:
                 for key, value in checked.items():
                     await conn.execute(self.store.dialect.upsert(t.settings, {"key": key, "value": value}, "key"))
-        finally:  # committed or not, the next read goes to the database
+        finally:  # committed or not, the next read goes to the database (not to one begun before)
             self._changes += 1
-            self._read = None
+            self._read = self._reading = None
         return await self.get_all()
 
     async def get_secret(self, key: str) -> Any:
