@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from redis.asyncio import Redis
 
 from tests.pg import DEFAULT_PG_URL, PgDatabases, is_postgres, run_sync, unreachable
+from threadline.store.engine import Store
 
 
 def pg_admin_url() -> str:
@@ -59,6 +60,24 @@ def pg_server() -> Iterator[PgDatabases]:
     databases = PgDatabases(url)
     yield databases
     databases.close()
+
+
+@pytest.fixture
+async def pg_stores(pg_server: PgDatabases) -> AsyncIterator[Callable[[int], Store]]:
+    """Makes a ``Store`` on a throwaway database with a pool of the given size; all closed and
+    dropped after the test."""
+    made: list[tuple[Store, str]] = []
+
+    def make(pool_size: int) -> Store:
+        name = pg_server.create()
+        store = Store(pg_server.url_for(name), pool_size=pool_size)
+        made.append((store, name))
+        return store
+
+    yield make
+    for store, name in made:
+        await store.close()
+        pg_server.drop(name)
 
 
 @pytest.fixture

@@ -3,25 +3,18 @@ it, and a connection keeps the statements it prepared."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, insert, select, text
 
-from tests.pg import PgDatabases
 from threadline.store import tables as t
 from threadline.store.engine import Store
 
 
 @pytest.fixture
-async def store(pg_server: PgDatabases) -> AsyncIterator[Store]:
-    name = pg_server.create()
-    store = Store(pg_server.url_for(name), pool_size=2)
-    try:
-        yield store
-    finally:
-        await store.close()
-        pg_server.drop(name)
+def store(pg_stores: Callable[[int], Store]) -> Store:
+    return pg_stores(2)
 
 
 async def _in_transaction(conn: object) -> bool:

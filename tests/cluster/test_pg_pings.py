@@ -4,27 +4,20 @@ one the server dropped meanwhile is replaced without the caller seeing an error.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 
-from tests.pg import PgDatabases
 from threadline.store import connections
 from threadline.store import tables as t
 from threadline.store.engine import Store
 
 
 @pytest.fixture
-async def store(pg_server: PgDatabases) -> AsyncIterator[Store]:
-    name = pg_server.create()
-    store = Store(pg_server.url_for(name), pool_size=1)
-    try:
-        yield store
-    finally:
-        await store.close()
-        pg_server.drop(name)
+def store(pg_stores: Callable[[int], Store]) -> Store:
+    return pg_stores(1)
 
 
 async def _backend_pid(store: Store) -> int:

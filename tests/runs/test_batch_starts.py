@@ -15,8 +15,22 @@ from fastapi import FastAPI
 from tests.runs.conftest import read_events
 from tests.support import new_draft
 from threadline.runs.batchstarts import BATCH
+from threadline.store.engine import Store
 
 TURNS = 2 * BATCH + 3
+
+
+async def hold_the_writer(store: Store) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """Another task holds SQLite's writer turn until the event is set."""
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with store.turn():
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0.02)
+    return holder, release
 
 
 async def test_waiting_turns_are_claimed_together_and_fail_alone(chat_app: FastAPI, chat: httpx.AsyncClient) -> None:
@@ -29,14 +43,7 @@ async def test_waiting_turns_are_claimed_together_and_fail_alone(chat_app: FastA
     assert first.status_code == 200, first.text
     drafts = [await new_draft(chat) for _ in range(TURNS)]
     bad_draft = await new_draft(chat)
-    release = asyncio.Event()
-
-    async def hold() -> None:  # every turn below waits for the writer meanwhile
-        async with store.turn():
-            await release.wait()
-
-    holder = asyncio.create_task(hold())
-    await asyncio.sleep(0.02)
+    holder, release = await hold_the_writer(store)  # every turn below waits for the writer meanwhile
     batches = runs.batch.batches
     sends = [chat.post("/api/chat/start", json={"session_id": sid, "message": f"[[tokens=3]] n{k}"})
              for k, sid in enumerate(drafts)]
@@ -72,14 +79,7 @@ async def test_turns_still_waiting_end_when_the_batcher_stops(chat_app: FastAPI,
         pytest.skip("PostgreSQL: every turn has its own transaction")
     store = runs.store
     drafts = [await new_draft(chat) for _ in range(3)]
-    release = asyncio.Event()
-
-    async def hold() -> None:
-        async with store.turn():
-            await release.wait()
-
-    holder = asyncio.create_task(hold())
-    await asyncio.sleep(0.02)
+    holder, release = await hold_the_writer(store)  # every turn below waits for the writer meanwhile
     turns = [await runs.starter.prepare(sid, "[[tokens=3]] x") for sid in drafts]
     waiting = [asyncio.create_task(runs.batch.start(turn, queue=False)) for turn in turns]
     async with asyncio.timeout(5):
