@@ -67,6 +67,24 @@ def plan(urls: list[str], streams: int, cross: float) -> list[StreamJob]:
     return jobs
 
 
+def relay_by_phase(results: list[StreamResult]) -> dict[str, dict[str, float]]:
+    """Relay latency by when the token was sent, and whether it was read on the instance that ran
+    it: ``ramp`` until every stream has sent its first token (the burst of starts), ``ending`` once
+    the first stream has sent its last (the burst of endings), ``steady`` between."""
+    streamed = [r for r in results if r.stamps]
+    if not streamed:
+        return {}
+    all_live = max(r.stamps[0] for r in streamed)
+    first_done = min(r.stamps[-1] for r in streamed)
+    phases: dict[str, list[float]] = {}
+    for result in streamed:
+        side = "cross" if result.cross else "local"
+        for stamp, ms in zip(result.stamps, result.latencies_ms, strict=True):
+            phase = "ramp" if stamp < all_live else "ending" if stamp > first_done else "steady"
+            phases.setdefault(f"{side}_{phase}", []).append(ms)
+    return {name: percentiles(values) for name, values in sorted(phases.items())}
+
+
 def takeovers(deployment: Deployment) -> dict[str, Any]:
     """Runs interrupted during the bench (none should be: every instance stayed alive)."""
     query = "SELECT id, error FROM runs WHERE status = 'interrupted'"
@@ -121,6 +139,7 @@ def run_load(deployment: Deployment, servers: list[Process], args: argparse.Name
         "relay_ms": percentiles(local + crossed),
         "relay_local_ms": percentiles(local),
         "relay_cross_instance_ms": percentiles(crossed),
+        "relay_by_phase_ms": relay_by_phase(results),
         "stream_start_ms": percentiles([r.start_ms for r in results]),
         **control,
         "takeovers": takeovers(deployment),
@@ -217,6 +236,9 @@ def main() -> int:
           f"{round(100 * (result['machine_busy'] or 0))}% busy")
     print("  p50/p99 ms by phase (ramp: the burst of starts; steady: all streams live; ending: the burst of ends):")
     for name, values in result["by_phase_ms"].items():
+        print(f"    {name}: {values['p50']} / {values['p99']} (n={values['n']})")
+    print("  relay p50/p99 ms by phase, read on the instance that ran the stream (local) or another (cross):")
+    for name, values in result["relay_by_phase_ms"].items():
         print(f"    {name}: {values['p50']} / {values['p99']} (n={values['n']})")
     oldest = ", ".join(f"{phase} {age} s" for phase, age in result["checkpoint_oldest_max_s_by_phase"].items())
     print(f"  oldest unsaved progress by phase: {oldest}; a checkpoint batch takes "

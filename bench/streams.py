@@ -32,6 +32,7 @@ class StreamResult:
     start_ms: float = 0.0
     tokens: list[int] = field(default_factory=list)  # token numbers, in the order received
     latencies_ms: list[float] = field(default_factory=list)  # received minus stamped, per token
+    stamps: list[int] = field(default_factory=list)  # when each token was sent (ns since the epoch)
     ended: str = ""  # the terminal event
     session: str = ""
     text: str = ""  # what the stream brought
@@ -69,7 +70,8 @@ async def _stream(client: aiohttp.ClientSession, job: StreamJob, message: str, r
                     received.append(text)
                     number, _, stamp = text.strip().partition("@")
                     result.tokens.append(int(number[1:]))
-                    result.latencies_ms.append((now - int(stamp)) / 1e6)
+                    result.stamps.append(int(stamp))
+                    result.latencies_ms.append((now - result.stamps[-1]) / 1e6)
                 elif name in TERMINAL:
                     result.ended = name
                     break

@@ -3,6 +3,7 @@ answers on a one-off list the caller waits on with ``BLPOP``.
 
     call(owner, op, args)  publish {op, args, reply} to the owner's channel; ``None`` when no instance
                            listens there (it died: the sweeper takes its runs over) or no answer came.
+    tell(owner, op, args)  publish {op, args} and wait for nothing: a hint the owner can do without.
 """
 
 from __future__ import annotations
@@ -90,6 +91,13 @@ class Control:
                 pipe.rpush(reply, json.dumps(result, default=str))
                 pipe.expire(reply, REPLY_TTL_SECONDS)
                 await pipe.execute()
+
+    async def tell(self, owner: str, op: str, args: dict[str, Any]) -> None:
+        message = json.dumps({"op": op, "args": args, "from": self.instance_id})
+        try:
+            await self.redis.publish(self.channel(owner), message)
+        except RedisError as exc:
+            log.warning("could not tell instance %s %s: %s", owner, op, exc)
 
     async def call(self, owner: str, op: str, args: dict[str, Any], *, timeout: float = 20.0) -> Any:
         reply = f"{self.prefix}:reply:{uuid.uuid4().hex}"

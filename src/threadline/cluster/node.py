@@ -74,7 +74,8 @@ class Cluster:
         """Serve other instances' requests about the runs of ``runs`` (which has this cluster as its
         relay and listener)."""
         self._runs = runs
-        self.control.handlers.update(cancel=lambda args: runs.cancel(str(args["run_id"])))
+        self.control.handlers.update(cancel=lambda args: runs.cancel(str(args["run_id"])),
+                                     want=self._wanted)
         for part in (runs.approvals, runs.clarify, runs.steering):
             self.control.handlers.update(part.relay_handlers())
         self._feed = FeedRelay(self.redis, prefix=self.settings.redis_prefix, feed=runs.sessions.feed)
@@ -123,8 +124,18 @@ class Cluster:
             async for batch in replay_to_end(store, run_id, after_seq):
                 yield batch
             return
-        async for item in self.streams.tail(store, run_id, after_seq, heartbeat):
+        owner = row["owner"]
+
+        async def tell_owner() -> None:
+            if owner is not None and owner != self.instance_id:
+                await self.control.tell(owner, "want", {"run_id": run_id})
+
+        async for item in self.streams.tail(store, run_id, after_seq, heartbeat, tell_owner=tell_owner):
             yield item
+
+    async def _wanted(self, args: dict[str, Any]) -> None:
+        """A reader on another instance follows one of the runs here: mirror it to Redis now."""
+        self.streams.wanted(str(args["run_id"]))
 
     async def cancel(self, run_id: str) -> bool:
         row = await self._run(run_id)

@@ -1,13 +1,15 @@
 """Run events through Redis Streams, so any instance can serve and replay any run.
 
 Only runs someone reads on another instance go through Redis (issue 18 item 3). A reader there marks
-the run wanted (``<prefix>:want:<run_id>``, a key with a TTL it refreshes while it reads); the owner
-looks for such marks a few times a second and, from then on, appends the run's events to the stream
-``<prefix>:run:<run_id>`` with each event's sequence number as the entry id (``<seq>-0``), so a reader
-resumes after any ``seq`` with one ``XREAD``. The owner sends every mirrored run's new events in one
-pipeline per tick, not one round trip per event. The stream is capped (``MAXLEN ~``) and expires a
-while after the run ends; the database's ``run_events`` stays the record for old runs and fills any
-gap left by the cap.
+the run wanted (``<prefix>:want:<run_id>``, a key with a TTL it refreshes while it reads) and tells the
+owner so (a message on its control channel, which wakes its mirror at once); the owner also looks for
+such marks a few times a second, should a message be lost. From then on it appends the run's events
+to the stream ``<prefix>:run:<run_id>`` with each event's sequence number as the entry id
+(``<seq>-0``), so a reader resumes after any ``seq`` with one ``XREAD``. The owner sends every
+mirrored run's new events in one pipeline per tick, ticks at a fixed rate (from the start of the last
+tick, not its end), and sets a stream's expiry when it starts and ends, not at every tick. The stream
+is capped (``MAXLEN ~``) and expires a while after the run ends; the database's ``run_events`` stays
+the record for old runs and fills any gap left by the cap.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +37,8 @@ log = logging.getLogger("threadline.cluster")
 ENDED_STATUSES = frozenset({"succeeded", "failed", "cancelled", "interrupted"})
 # While a run goes on its stream outlives any pause (an approval waits at most its timeout).
 RUNNING_TTL_SECONDS = 24 * 3600
-MIRROR_INTERVAL = 0.025  # how often the owner sends mirrored runs' new events (one pipeline for all)
-WANT_CHECK_INTERVAL = 0.25  # how often it looks for runs newly wanted elsewhere (one MGET for all)
+MIRROR_INTERVAL = 0.02  # how often the owner sends mirrored runs' new events (one pipeline for all)
+WANT_CHECK_INTERVAL = 0.25  # how often it looks for marks it was not told of (one MGET for all)
 WANT_TTL_SECONDS = 30  # a reader refreshes its mark well within this
 ENDED_GRACE_SECONDS = 2 * WANT_CHECK_INTERVAL + MIRROR_INTERVAL
 
@@ -47,6 +49,7 @@ class _Mirror:
     wanted: bool = False
     sent: int = 0  # events of the run already in Redis
     ended_at: float | None = None
+    expires: bool = False  # the stream's expiry is set (at its first send)
 
 
 def encode(event: RunEvent) -> dict[str, str]:
@@ -65,6 +68,7 @@ class EventStreams:
         self.ttl = ttl_seconds
         self._runs: dict[str, _Mirror] = {}
         self._ticker: asyncio.Task[None] | None = None
+        self._wake: asyncio.Future[None] | None = None  # the ticker's wait, cut short by a reader's call
         self._checked_wants = 0.0
         self.tails = Tails(redis)  # one XREAD for every stream followed here
 
@@ -82,34 +86,57 @@ class EventStreams:
         if self._ticker is None or self._ticker.done():
             self._ticker = asyncio.create_task(self._tick_forever(), name="stream-mirror")
 
+    def wanted(self, run_id: str) -> None:
+        """A reader elsewhere marked ``run_id`` wanted and says so: mirror it from the next tick, now."""
+        mirror = self._runs.get(run_id)
+        if mirror is None or mirror.wanted:
+            return
+        mirror.wanted = True
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
     async def _tick_forever(self) -> None:
+        """A tick every ``MIRROR_INTERVAL`` from the start of the last one: waiting a whole interval
+        after a tick whose reply came late through a busy loop left events waiting for two."""
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while self._runs:
-            await asyncio.sleep(MIRROR_INTERVAL)
+            due = max(due + MIRROR_INTERVAL, loop.time() + MIRROR_INTERVAL / 5)
+            self._wake = loop.create_future()
+            timer = loop.call_later(due - loop.time(), _settle, self._wake)
+            try:
+                await self._wake
+            finally:
+                timer.cancel()
             try:
                 await self.tick()
             except RedisError as exc:  # readers fall back to the database meanwhile
                 log.warning("could not mirror run events to Redis: %s", exc)
 
     async def tick(self) -> None:
-        """Look for newly wanted runs (every ``WANT_CHECK_INTERVAL``), then send the new events of
-        every mirrored run in one pipeline; forget runs that ended and were sent (or never wanted)."""
+        """Send the new events of every mirrored run in one pipeline, and with them (every
+        ``WANT_CHECK_INTERVAL``) look for runs marked wanted elsewhere that no one told of; forget
+        runs that ended and were sent (or never wanted)."""
         now = time.monotonic()
         mirrors = list(self._runs.values())
         unwanted = [m for m in mirrors if not m.wanted]
-        if unwanted and now - self._checked_wants >= WANT_CHECK_INTERVAL:
-            self._checked_wants = now
-            marks = await self.redis.mget([self.want_key(m.live.id) for m in unwanted])
-            for mirror, mark in zip(unwanted, marks, strict=True):
-                mirror.wanted = mark is not None
+        check = bool(unwanted) and now - self._checked_wants >= WANT_CHECK_INTERVAL
         due = [(m, len(m.live.events)) for m in mirrors if m.wanted and (m.sent < len(m.live.events) or m.live.ended)]
-        if due:
+        if check or due:
             async with self.redis.pipeline(transaction=False) as pipe:
+                if check:
+                    self._checked_wants = now
+                    pipe.mget([self.want_key(m.live.id) for m in unwanted])
                 for mirror, upto in due:
                     ended = mirror.live.ended and upto == len(mirror.live.events)
-                    self._queue(pipe, mirror.live.id, mirror.live.events[mirror.sent:upto], ended=ended)
-                await pipe.execute()
+                    self._queue(pipe, mirror.live.id, mirror.live.events[mirror.sent:upto], ended=ended,
+                                expire=ended or not mirror.expires)
+                replies = await pipe.execute()
             for mirror, upto in due:
-                mirror.sent = upto
+                mirror.sent, mirror.expires = upto, True
+            if check:
+                for mirror, mark in zip(unwanted, replies[0], strict=True):
+                    mirror.wanted = mirror.wanted or mark is not None
         for mirror in mirrors:
             if not mirror.live.ended:
                 continue
@@ -120,12 +147,13 @@ class EventStreams:
             if sent_all or now - mirror.ended_at > ENDED_GRACE_SECONDS:
                 self._runs.pop(mirror.live.id, None)
 
-    def _queue(self, pipe: Any, run_id: str, events: list[RunEvent], *, ended: bool) -> None:
+    def _queue(self, pipe: Any, run_id: str, events: list[RunEvent], *, ended: bool, expire: bool = True) -> None:
         key = self.key(run_id)
         for event in events:
             fields: dict[Any, Any] = encode(event)
             pipe.xadd(key, fields, id=f"{event.seq}-0", maxlen=self.maxlen, approximate=True)
-        pipe.expire(key, int(self.ttl if ended else RUNNING_TTL_SECONDS))
+        if expire:
+            pipe.expire(key, int(self.ttl if ended else RUNNING_TTL_SECONDS))
 
     async def append(self, run_id: str, events: list[RunEvent], *, ended: bool) -> None:
         """XADD ``events`` (ids = seq) and set the stream's expiry (the sweeper's terminal event);
@@ -160,13 +188,18 @@ class EventStreams:
         return bool(await self.redis.exists(self.key(run_id)))
 
     async def tail(
-        self, store: Store, run_id: str, after_seq: int, heartbeat: float, *, poll: float = 1.0
+        self, store: Store, run_id: str, after_seq: int, heartbeat: float, *, poll: float = 1.0,
+        tell_owner: Callable[[], Awaitable[object]] | None = None,
     ) -> AsyncIterator[list[RunEvent] | None]:
         """Events after ``after_seq`` until a terminal one. A gap in the stream (trimmed by MAXLEN) is
         filled from ``run_events``; when the stream stays quiet and the run has ended in the database
-        (an owner that died after its last write), the rest comes from the database."""
+        (an owner that died after its last write), the rest comes from the database. ``tell_owner``
+        is called once the run is marked wanted, to have its owner mirror it without waiting to
+        find the mark."""
         key = self.key(run_id)
         await self.redis.set(self.want_key(run_id), "1", ex=WANT_TTL_SECONDS)
+        if tell_owner is not None:
+            await tell_owner()
         async with self.tails.follow(key, after_seq) as follower:
             async for item in self._follow(store, run_id, key, follower, after_seq, heartbeat, poll):
                 yield item
@@ -210,6 +243,11 @@ class EventStreams:
 
     async def _has_more(self, key: str, position: int) -> bool:
         return bool(await self.redis.xrange(key, min=f"({position}-0", count=1))
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 async def _ended(store: Store, run_id: str) -> bool:
