@@ -1,6 +1,13 @@
 """How a run ends: success, failure, cancel or interruption, each one write transaction checked by the
 run's ownership token, then the terminal events. ``uncancellable`` keeps those writes from being cut
-short by a cancel that lands meanwhile."""
+short by a cancel that lands meanwhile.
+
+``RunEndings.bookkeeping`` lets a few runs at a time do their own database work: the context read
+before the model is called, the success and the page ``done`` carries, the last events and the
+listeners. 200 runs started or ended together each had all of it in flight at once; the event loop's
+queue filled with their steps, and a rename, a ``/health`` or a token of another stream waited behind
+hundreds of them (issue 18). With a few slots the same work is done in the same time, and what
+arrives meanwhile waits behind a few steps, not hundreds."""
 
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from threadline.agent.events import ProviderError
 from threadline.agent.providers.registry import ProviderRegistry
 from threadline.preferences import PreferenceService
-from threadline.runs.live import LiveRun
+from threadline.runs.live import LiveRun, flush_events
 from threadline.runs.recorder import NotOwner, Recorder
 from threadline.runs.titles import llm_title, llm_titles_enabled, provisional_title, title_model
 from threadline.sessions.rows import NewMessage
@@ -25,6 +32,7 @@ from threadline.settings import Settings
 from threadline.store import tables as t
 
 DONE_MESSAGES = 200
+BOOKKEEPING_SLOTS = 8  # runs doing their own database work at once (enough to keep the database busy)
 _m = t.messages
 _FIRST_USER_TEXT = (select(_m.c.content)
                     .where(_m.c.session_id == bindparam("session_id"), _m.c.position >= 0, _m.c.role == "user")
@@ -62,6 +70,7 @@ class RunEndings:
         self.store = sessions.store
         self.providers = providers
         self.preferences = preferences
+        self.bookkeeping = asyncio.Semaphore(BOOKKEEPING_SLOTS)
 
     async def set_run(self, conn: AsyncConnection, run_id: str, status: str, **values: Any) -> None:
         await conn.execute(
@@ -73,20 +82,38 @@ class RunEndings:
         self, live: LiveRun, recorder: Recorder, stopped: str, note: str | None, answer: str
     ) -> None:
         """Store the success (not cancellable: once it starts, it is written whole), then announce it:
-        ``done``, the titles, ``stream_end``. A cancel while announcing still ends the stream."""
+        ``done``, the titles, ``stream_end``, and store those events, all in one bookkeeping slot (a
+        model-written title comes after, outside it). A cancel while announcing still ends the stream."""
         usage = {"input_tokens": recorder.usage.input_tokens, "output_tokens": recorder.usage.output_tokens}
-        title = await uncancellable_value(self._store_success(live, recorder, stopped, note, usage))
-        try:
-            session = await self.sessions.get(live.session_id, msg_limit=DONE_MESSAGES)
-            live.emit("done", {"session": session, "usage": usage, "stopped_reason": stopped, "answer": answer,
-                               "ephemeral": live.kind == "btw"})
-            if title:
-                live.emit("title", {"session_id": live.session_id, "title": title})
-                if live.kind == "chat" and not live.cancel_requested and await self._llm_titles_enabled():
-                    await self._llm_title(live, title)
-        finally:
-            if not live.ended:
-                live.emit("stream_end", {"session_id": live.session_id})
+        async with self.bookkeeping:  # a cancel while waiting here finds nothing stored: the run is cancelled
+            title = await uncancellable_value(self._store_success(live, recorder, stopped, note, usage))
+            try:
+                session = await self.sessions.get(live.session_id, msg_limit=DONE_MESSAGES)
+                live.emit("done", {"session": session, "usage": usage, "stopped_reason": stopped,
+                                   "answer": answer, "ephemeral": live.kind == "btw"})
+                if title:
+                    live.emit("title", {"session_id": live.session_id, "title": title})
+                model_title = bool(title) and live.kind == "chat" and not live.cancel_requested \
+                    and await self._llm_titles_enabled()
+                if not model_title:
+                    self._end_stream(live)
+                # Stored here, not after a wait for another slot: the checkpoints no longer save a
+                # run whose session it has released.
+                await flush_events(self.store, live)
+            except BaseException:
+                self._end_stream(live)
+                raise
+        if model_title and title:
+            try:
+                await self._llm_title(live, title)
+            finally:
+                self._end_stream(live)
+
+    @staticmethod
+    def _end_stream(live: LiveRun) -> None:
+        """A stored success ends its stream whatever fails after it."""
+        if not live.ended:
+            live.emit("stream_end", {"session_id": live.session_id})
 
     async def _store_success(
         self, live: LiveRun, recorder: Recorder, stopped: str, note: str | None, usage: dict[str, int]

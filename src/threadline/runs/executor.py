@@ -118,7 +118,9 @@ class RunExecutor:
             runtime = self.runtimes.get(claim.runtime)
             inbox = self.steering.open(live, steerable=can_steer(runtime))
             try:
-                result = await runtime.run(await self._context(live, claim, inbox), recorder)
+                async with self.endings.bookkeeping:
+                    context = await self._context(live, claim, inbox)
+                result = await runtime.run(context, recorder)
             finally:
                 self.steering.close(live)  # steer text that came too late goes back, before any ending
             if live.cancel_requested:
@@ -148,12 +150,15 @@ class RunExecutor:
                 live, recorder, "error", f"{type(exc).__name__}: {exc}", "This is a bug; see the log."
             ))
         finally:
-            await uncancellable(self._ensure_terminal(live, recorder))
+            await uncancellable(self._close(live, claim, recorder, status, answer))
+
+    async def _close(self, live: LiveRun, claim: Claim, recorder: Recorder, status: str, answer: str | None) -> None:
+        """The run's last events and its listeners, in a bookkeeping slot."""
+        async with self.endings.bookkeeping:
+            await self._ensure_terminal(live, recorder)
             self.checkpoints.remove(recorder)
             self._forget(live.id)
-        if recorder.settled:
-            status = "succeeded"
-        await self._ended(live, claim, status, answer, recorder.usage)
+            await self._ended(live, claim, "succeeded" if recorder.settled else status, answer, recorder.usage)
 
     async def _ensure_terminal(self, live: LiveRun, recorder: Recorder) -> None:
         """The last guard of the one-terminal-event rule. A run that lost its session says so; an
