@@ -33,6 +33,8 @@ from threadline.store import tables as t
 
 DONE_MESSAGES = 200
 BOOKKEEPING_SLOTS = 8  # runs doing their own database work at once (enough to keep the database busy)
+# SQLite's group commit takes up to 32 writers in one COMMIT: fewer in flight made smaller groups
+SQLITE_BOOKKEEPING_SLOTS = 32
 _m = t.messages
 _FIRST_USER_TEXT = (select(_m.c.content)
                     .where(_m.c.session_id == bindparam("session_id"), _m.c.position >= 0, _m.c.role == "user")
@@ -70,7 +72,7 @@ class RunEndings:
         self.store = sessions.store
         self.providers = providers
         self.preferences = preferences
-        self.bookkeeping = asyncio.Semaphore(BOOKKEEPING_SLOTS)
+        self.bookkeeping = asyncio.Semaphore(SQLITE_BOOKKEEPING_SLOTS if self.store.is_sqlite else BOOKKEEPING_SLOTS)
 
     async def set_run(self, conn: AsyncConnection, run_id: str, status: str, **values: Any) -> None:
         await conn.execute(

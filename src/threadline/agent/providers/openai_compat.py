@@ -36,6 +36,7 @@ from threadline.agent.providers.base import (
     guard_stream,
     parse_arguments,
     repair_tool_pairs,
+    response_lines,
     sse_data,
     stream_cut,
 )
@@ -163,7 +164,7 @@ class OpenAIProvider:
         """The ``data`` of each server-sent event of the raw response, with mid-stream failures
         turned into ``ProviderError``."""
         return guard_stream(
-            sse_data(response.iter_lines()), provider=self.name, connection_error_type=openai.APIConnectionError,
+            sse_data(response_lines(response)), provider=self.name, connection_error_type=openai.APIConnectionError,
             api_error_type=openai.APIError, map_error=lambda exc: self._map_error(exc, None),
         )
 
