@@ -47,12 +47,15 @@ class MemorySection:
     async def render(self, target: Target) -> str | None:
         policy = await self.policy()
         blocks = []
-        for section in entries.SECTIONS:
-            doc = await self.memory.document(MemoryScope(), section)
-            if doc.content.strip():
-                blocks.append(block(TITLES[section], doc.content, self.memory.limits[section]))
+        wanted = [(MemoryScope(), section) for section in entries.SECTIONS]
         if target.project_id:
-            doc = await self.memory.document(MemoryScope(project_id=target.project_id), "memory")
+            wanted.append((MemoryScope(project_id=target.project_id), "memory"))
+        documents = await self.memory.documents(wanted)  # one query, not one per document
+        for doc in documents[:len(entries.SECTIONS)]:
+            if doc.content.strip():
+                blocks.append(block(TITLES[doc.section], doc.content, self.memory.limits[doc.section]))
+        if target.project_id:
+            doc = documents[-1]
             if doc.content.strip():
                 title = TITLES["project"].format(name=await self._project_name(target.project_id))
                 blocks.append(block(title, doc.content, self.memory.limits["memory"]))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.errors import BadRequest, Conflict, NotFound
@@ -26,6 +26,10 @@ LOCAL_OWNER = "local"  # the one user of today; one owner per user once there ar
 MAX_DOCUMENT_CHARS = 100_000
 HISTORY = 100
 SOURCES = ("api", "agent", "import", "undo")
+_d = t.memory_documents
+# A run's documents: its owner's and, in a project, the project's, in one query.
+_DOCUMENTS = select(_d).where(_d.c.owner == bindparam("owner"),
+                              _d.c.project_id.in_(bindparam("projects", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,21 @@ class MemoryService:
         if row is None:
             return Document(section, "", 0, None)
         return Document(section, row["content"], row["revision"], row["updated_at"])
+
+    async def documents(self, scopes: list[tuple[MemoryScope, str]]) -> list[Document]:
+        """Several documents of one owner (scope and section each) in one query, in the order asked."""
+        for scope, section in scopes:
+            scope.check(section)
+        owners = {scope.owner for scope, _section in scopes}
+        if len(owners) != 1:
+            raise ValueError("documents() reads one owner's documents")
+        params = {"owner": owners.pop(), "projects": sorted({scope.project_id for scope, _section in scopes})}
+        async with self.store.read() as conn:
+            rows = {(row["project_id"], row["section"]): row
+                    for row in (await conn.execute(_DOCUMENTS, params)).mappings()}
+        found = [rows.get((scope.project_id, section)) for scope, section in scopes]
+        return [Document(section, row["content"], row["revision"], row["updated_at"]) if row is not None
+                else Document(section, "", 0, None) for (_scope, section), row in zip(scopes, found, strict=True)]
 
     async def public(self, scope: MemoryScope) -> dict[str, Any]:
         """Hermes WebUI's ``{memory, user, memory_mtime, user_mtime}`` plus revisions and limits."""
