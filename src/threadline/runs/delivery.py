@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from threadline.runs.live import LiveRun
 from threadline.runs.relay import EndedRun
@@ -20,6 +20,9 @@ from threadline.sessions.service import SessionService
 from threadline.store import tables as t
 
 PREVIEW = 80
+_b = t.background_tasks
+_UNDELIVERED = select(_b.c.id).where(_b.c.parent_id == bindparam("session_id"), _b.c.delivered.is_(False),
+                                     _b.c.status != "running")
 
 
 class BackgroundDelivery:
@@ -76,12 +79,8 @@ class BackgroundDelivery:
         return True
 
     async def deliver_pending(self, session_id: str) -> None:
-        b = t.background_tasks
         async with self.store.read() as conn:
-            rows = await conn.execute(
-                select(b.c.id).where(b.c.parent_id == session_id, b.c.delivered.is_(False), b.c.status != "running")
-            )
-            task_ids = [r.id for r in rows]
+            task_ids = [r.id for r in await conn.execute(_UNDELIVERED, {"session_id": session_id})]
         for task_id in task_ids:
             await self.deliver(task_id)
 

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.agent.runtime import RuntimeRegistry
@@ -34,6 +34,8 @@ from threadline.store import tables as t
 MAX_MESSAGE_CHARS = 1_000_000
 MAX_ATTACHMENTS = 20
 MAX_QUEUE_LOOKS = 8  # a queued message dequeued or refused while the next is checked: look again, this often
+_OLDEST_QUEUED = (select(t.runs).where(t.runs.c.session_id == bindparam("session_id"), t.runs.c.status == "queued")
+                  .order_by(t.runs.c.created_at).limit(1))
 
 
 def new_run_id() -> str:
@@ -260,11 +262,11 @@ class RunStarter:
         one is tried."""
         for _attempt in range(MAX_QUEUE_LOOKS):
             async with self.store.read() as conn:
+                queued = await self._oldest_queued(conn, session_id)  # first: most sessions queue nothing
+                if queued is None:
+                    return None
                 row = await self.sessions.row(conn, session_id)
                 if row is None or row["active_run_id"] is not None:
-                    return None
-                queued = await self._oldest_queued(conn, session_id)
-                if queued is None:
                     return None
             request = dict(queued["request"] or {})
             refused: BadRequest | None = None
@@ -292,9 +294,7 @@ class RunStarter:
         return None
 
     async def _oldest_queued(self, conn: AsyncConnection, session_id: str) -> Any:
-        r = t.runs
-        query = select(r).where(r.c.session_id == session_id, r.c.status == "queued").order_by(r.c.created_at).limit(1)
-        return (await conn.execute(query)).mappings().first()
+        return (await conn.execute(_OLDEST_QUEUED, {"session_id": session_id})).mappings().first()
 
     async def queued(self, session_id: str) -> list[QueuedMessage]:
         r = t.runs
