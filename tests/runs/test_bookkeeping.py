@@ -1,5 +1,5 @@
 """The runs' own database work (the context read before the model, the success and its ``done``
-page, the last events and the listeners) is done a few runs at a time (``RunEndings.bookkeeping``):
+page, the last events) is done a few runs at a time (``RunEndings.bookkeeping``):
 200 runs ending together once queued hundreds of steps ahead of every other request (issue 18).
 Every run still ends once and is stored whole, and a cancel that lands while a run waits for a
 slot cancels it cleanly."""
@@ -41,7 +41,6 @@ async def test_a_few_runs_at_a_time_do_their_own_bookkeeping(
 
     monkeypatch.setattr(runs.endings, "_store_success", counted(runs.endings._store_success))
     monkeypatch.setattr(runs.executor, "_context", counted(runs.executor._context))
-    monkeypatch.setattr(runs.executor, "_ended", counted(runs.executor._ended))
     drafts = [await new_draft(chat) for _ in range(6)]
     sends = [chat.post("/api/chat/start", json={"session_id": sid, "message": f"[[tokens=3]] {k}"})
              for k, sid in enumerate(drafts)]

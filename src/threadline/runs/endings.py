@@ -3,11 +3,11 @@ run's ownership token, then the terminal events. ``uncancellable`` keeps those w
 short by a cancel that lands meanwhile.
 
 ``RunEndings.bookkeeping`` lets a few runs at a time do their own database work: the context read
-before the model is called, the success and the page ``done`` carries, the last events and the
-listeners. 200 runs started or ended together each had all of it in flight at once; the event loop's
-queue filled with their steps, and a rename, a ``/health`` or a token of another stream waited behind
-hundreds of them (issue 18). With a few slots the same work is done in the same time, and what
-arrives meanwhile waits behind a few steps, not hundreds."""
+before the model is called, the success and the page ``done`` carries, the last events (not the
+listeners, which may ask a provider). 200 runs started or ended together each had all of it in
+flight at once; the event loop's queue filled with their steps, and a rename, a ``/health`` or a
+token of another stream waited behind hundreds of them (issue 18). With a few slots the same work is
+done in the same time, and what arrives meanwhile waits behind a few steps, not hundreds."""
 
 from __future__ import annotations
 

@@ -153,12 +153,13 @@ class RunExecutor:
             await uncancellable(self._close(live, claim, recorder, status, answer))
 
     async def _close(self, live: LiveRun, claim: Claim, recorder: Recorder, status: str, answer: str | None) -> None:
-        """The run's last events and its listeners, in a bookkeeping slot."""
+        """The run's last events, in a bookkeeping slot, then its listeners, outside it: starting a
+        queued message may ask a provider, which must not hold a slot others wait for."""
         async with self.endings.bookkeeping:
             await self._ensure_terminal(live, recorder)
-            self.checkpoints.remove(recorder)
-            self._forget(live.id)
-            await self._ended(live, claim, "succeeded" if recorder.settled else status, answer, recorder.usage)
+        self.checkpoints.remove(recorder)
+        self._forget(live.id)
+        await self._ended(live, claim, "succeeded" if recorder.settled else status, answer, recorder.usage)
 
     async def _ensure_terminal(self, live: LiveRun, recorder: Recorder) -> None:
         """The last guard of the one-terminal-event rule. A run that lost its session says so; an
