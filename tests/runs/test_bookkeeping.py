@@ -15,9 +15,8 @@ import pytest
 from fastapi import FastAPI
 
 from tests.runs.conftest import read_events, wait_idle
+from tests.sse import TERMINAL
 from tests.support import new_draft
-
-TERMINAL = {"stream_end", "cancel", "apperror"}
 
 
 async def test_a_few_runs_at_a_time_do_their_own_bookkeeping(

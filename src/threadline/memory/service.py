@@ -54,6 +54,12 @@ class Document:
     updated_at: float | None
 
 
+def _document(section: str, row: Any) -> Document:
+    if row is None:
+        return Document(section, "", 0, None)
+    return Document(section, row["content"], row["revision"], row["updated_at"])
+
+
 def check_content(content: object) -> str:
     if not isinstance(content, str):
         raise BadRequest("content must be a string")
@@ -98,12 +104,7 @@ class MemoryService:
     # -- reading ---------------------------------------------------------------------------------
 
     async def document(self, scope: MemoryScope, section: str) -> Document:
-        scope.check(section)
-        async with self.store.read() as conn:
-            row = (await conn.execute(select(t.memory_documents).where(self._where(scope, section)))).mappings().first()
-        if row is None:
-            return Document(section, "", 0, None)
-        return Document(section, row["content"], row["revision"], row["updated_at"])
+        return (await self.documents([(scope, section)]))[0]
 
     async def documents(self, scopes: list[tuple[MemoryScope, str]]) -> list[Document]:
         """Several documents of one owner (scope and section each) in one query, in the order asked."""
@@ -116,16 +117,14 @@ class MemoryService:
         async with self.store.read() as conn:
             rows = {(row["project_id"], row["section"]): row
                     for row in (await conn.execute(_DOCUMENTS, params)).mappings()}
-        found = [rows.get((scope.project_id, section)) for scope, section in scopes]
-        return [Document(section, row["content"], row["revision"], row["updated_at"]) if row is not None
-                else Document(section, "", 0, None) for (_scope, section), row in zip(scopes, found, strict=True)]
+        return [_document(section, rows.get((scope.project_id, section))) for scope, section in scopes]
 
     async def public(self, scope: MemoryScope) -> dict[str, Any]:
         """Hermes WebUI's ``{memory, user, memory_mtime, user_mtime}`` plus revisions and limits."""
         result: dict[str, Any] = {"project_id": scope.project_id or None}
-        for section in entries.SECTIONS:
-            own = scope if section == "memory" else MemoryScope(owner=scope.owner)
-            doc = await self.document(own, section)
+        wanted = [(scope if section == "memory" else MemoryScope(owner=scope.owner), section)
+                  for section in entries.SECTIONS]
+        for (_scope, section), doc in zip(wanted, await self.documents(wanted), strict=True):
             result[section] = doc.content
             result[f"{section}_mtime"] = doc.updated_at
             result[f"{section}_revision"] = doc.revision

@@ -173,7 +173,7 @@ def _aiohttp_content(response: Any) -> Any:
     stream = getattr(getattr(response, "http_response", None), "stream", None)
     aiohttp_response = getattr(getattr(stream, "_stream", None), "_aiohttp_response", None)
     content = getattr(aiohttp_response, "content", None)
-    return content if content is not None and hasattr(content, "readline") else None
+    return content if content is not None and hasattr(content, "iter_any") else None
 
 
 async def _aiohttp_lines(content: Any) -> AsyncIterator[str]:
