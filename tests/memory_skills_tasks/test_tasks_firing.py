@@ -108,9 +108,16 @@ def restartable(home: Any, **overrides: Any) -> Settings:
     return make_settings(home, default_model="openai/test-model", checkpoint_interval_seconds=0.2, **overrides)
 
 
+def scheduler_off(settings: Settings) -> Settings:
+    """The same server with its scheduler off: a task created there cannot fire before the restart,
+    however slowly a loaded machine gets through the requests and the shutdown."""
+    return settings.model_copy(update={"scheduler": False})
+
+
 async def test_a_task_due_while_the_server_was_down_runs_once_after_the_restart(home: Any, llm: ScriptedLLM) -> None:
     settings = restartable(home)
-    async with serve(create_app(settings, env=llm_env(llm))) as url, httpx.AsyncClient(base_url=url) as client:
+    async with serve(create_app(scheduler_off(settings), env=llm_env(llm))) as url, \
+            httpx.AsyncClient(base_url=url) as client:
         job = (await client.post("/api/crons/create", json={"prompt": "Back up", "schedule": soon(4)})).json()["job"]
         due = time.monotonic() + 4
     await asyncio.sleep(max(0.0, due - time.monotonic()) + 1)  # it came due while nothing ran
@@ -128,7 +135,8 @@ async def test_a_task_due_while_the_server_was_down_runs_once_after_the_restart(
 
 async def test_past_the_grace_period_a_firing_is_recorded_as_missed(home: Any, llm: ScriptedLLM) -> None:
     settings = restartable(home, schedule_grace_seconds=1.0)
-    async with serve(create_app(settings, env=llm_env(llm))) as url, httpx.AsyncClient(base_url=url) as client:
+    async with serve(create_app(scheduler_off(settings), env=llm_env(llm))) as url, \
+            httpx.AsyncClient(base_url=url) as client:
         once = (await client.post("/api/crons/create", json={"prompt": "Once", "schedule": soon(1)})).json()["job"]
         every = (await client.post("/api/crons/create", json={"prompt": "Often", "schedule": "every 1s"})).json()["job"]
         await client.post("/api/crons/pause", json={"job_id": every["job_id"]})

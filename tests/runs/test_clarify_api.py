@@ -17,6 +17,7 @@ from tests.runs.conftest import read_events, wait_idle
 from tests.sse import Frame
 from threadline.agent.runtime import RunContext, RunSink, RuntimeResult
 from threadline.agent.tools.clarify import NO_ANSWER
+from threadline.runs.live import Flush
 from threadline.store import tables as t
 
 QUESTION = "Which database should the service use?"
@@ -171,6 +172,32 @@ async def test_cancel_ends_the_wait(chat: httpx.AsyncClient, llm: ScriptedLLM) -
     assert (await read_events(chat, stream, after=frames[-1][0]))[-1][1] == "cancel"
     session = await wait_idle(chat, sid)
     assert session["pending_clarify"] is False and (await pending(chat, sid))["pending"] is None
+
+
+async def test_a_cancel_that_lands_as_the_question_commits_still_ends_the_stored_stream(
+    chat: httpx.AsyncClient, llm: ScriptedLLM, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cancel can reach the run while the COMMIT storing its question is under way: the server
+    commits, the task is cancelled before it learns so. The events are stored but not counted, and
+    the run's last flush writes them again (under load on PostgreSQL this once lost the ``cancel``
+    event, and a replay ended without one)."""
+    apply = Flush.apply
+    cut: list[str] = []
+
+    def cancelled_as_it_commits(flush: Flush, run: Any) -> None:
+        task = asyncio.current_task()
+        if not cut and task is not None and task.get_name().startswith("run-") and run.events[-1].type == "clarify":
+            cut.append(run.id)
+            raise asyncio.CancelledError
+        apply(flush, run)
+
+    monkeypatch.setattr(Flush, "apply", cancelled_as_it_commits)
+    sid = await new_session(chat)
+    stream, _ = await ask(chat, llm, sid)
+    await wait_idle(chat, sid)
+    assert cut == [stream]
+    replayed = [name for _, name, _ in await read_events(chat, stream)]
+    assert replayed[-3:] == ["tool", "clarify", "cancel"] and len(replayed) == len(set(replayed)), replayed
 
 
 async def test_a_background_run_gets_no_clarify_tool(chat: httpx.AsyncClient, llm: ScriptedLLM) -> None:

@@ -28,8 +28,13 @@ MAX_BATCH = 256  # events a reader gets in one piece at most (one write to its c
 # another process writes for it (recovery after a crash, a sweep) is numbered above the reservation,
 # so a client that saw events the dead process never flushed still gets a terminal event after them.
 SEQ_RESERVE = 100_000
-_INSERT_EVENTS = "INSERT INTO run_events (run_id, seq, type, data, created_at) VALUES (?, ?, ?, ?, ?)"
-_INSERT_EVENTS_PG = "INSERT INTO run_events (run_id, seq, type, data, created_at) VALUES ($1, $2, $3, $4, $5)"
+# An event already stored is left as it is: a flush cancelled as its commit went through (a run
+# cancelled while it stores its question) stored its events without counting them, and the next
+# flush writes them again.
+_INSERT_EVENTS = ("INSERT INTO run_events (run_id, seq, type, data, created_at) VALUES (?, ?, ?, ?, ?) "
+                  "ON CONFLICT (run_id, seq) DO NOTHING")
+_INSERT_EVENTS_PG = ("INSERT INTO run_events (run_id, seq, type, data, created_at) VALUES ($1, $2, $3, $4, $5) "
+                     "ON CONFLICT (run_id, seq) DO NOTHING")
 
 
 @dataclass(frozen=True, slots=True)
