@@ -143,7 +143,7 @@ class SkillLibrary:
 
     async def all(self) -> list[Skill]:
         skills = await asyncio.to_thread(self._scan)
-        off = await self.disabled()
+        off = await self.disabled() if skills else set()  # no skills (most runs' case): no query
         return [Skill(s.name, s.category, s.folder, s.description, s.files, s.updated_at, s.error, s.name not in off)
                 for s in skills]
 
