@@ -1,9 +1,11 @@
 """Requests between instances: each listens on ``<prefix>:control:<instance_id>`` (Redis pub/sub) and
 answers on a one-off list the caller waits on with ``BLPOP``.
 
-    call(owner, op, args)  publish {op, args, reply} to the owner's channel; ``None`` when no instance
-                           listens there (it died: the sweeper takes its runs over) or no answer came.
-    tell(owner, op, args)  publish {op, args} and wait for nothing: a hint the owner can do without.
+    call(owner, op, args)        publish {op, args, reply} to the owner's channel; ``None`` when no
+                                 instance listens there (it died: the sweeper takes its runs over)
+                                 or no answer came.
+    tell(pipe, owner, op, args)  publish {op, args} on the caller's pipeline and wait for nothing: a
+                                 hint the owner can do without.
 """
 
 from __future__ import annotations
@@ -92,12 +94,13 @@ class Control:
                 pipe.expire(reply, REPLY_TTL_SECONDS)
                 await pipe.execute()
 
-    async def tell(self, owner: str, op: str, args: dict[str, Any]) -> None:
-        message = json.dumps({"op": op, "args": args, "from": self.instance_id})
-        try:
-            await self.redis.publish(self.channel(owner), message)
-        except RedisError as exc:
-            log.warning("could not tell instance %s %s: %s", owner, op, exc)
+    def tell(self, pipe: Any, owner: str, op: str, args: dict[str, Any]) -> None:
+        """Queue, on a pipeline the caller sends with its other commands, a notice the owner can do
+        without (nothing waits for it)."""
+        pipe.publish(self.channel(owner), self._told(op, args))
+
+    def _told(self, op: str, args: dict[str, Any]) -> str:
+        return json.dumps({"op": op, "args": args, "from": self.instance_id})
 
     async def call(self, owner: str, op: str, args: dict[str, Any], *, timeout: float = 20.0) -> Any:
         reply = f"{self.prefix}:reply:{uuid.uuid4().hex}"

@@ -126,9 +126,9 @@ class Cluster:
             return
         owner = row["owner"]
 
-        async def tell_owner() -> None:
+        def tell_owner(pipe: Any) -> None:
             if owner is not None and owner != self.instance_id:
-                await self.control.tell(owner, "want", {"run_id": run_id})
+                self.control.tell(pipe, owner, "want", {"run_id": run_id})
 
         async for item in self.streams.tail(store, run_id, after_seq, heartbeat, tell_owner=tell_owner):
             yield item

@@ -19,7 +19,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,18 +189,22 @@ class EventStreams:
 
     async def tail(
         self, store: Store, run_id: str, after_seq: int, heartbeat: float, *, poll: float = 1.0,
-        tell_owner: Callable[[], Awaitable[object]] | None = None,
+        tell_owner: Callable[[Any], object] | None = None,
     ) -> AsyncIterator[list[RunEvent] | None]:
         """Events after ``after_seq`` until a terminal one. A gap in the stream (trimmed by MAXLEN) is
         filled from ``run_events``; when the stream stays quiet and the run has ended in the database
         (an owner that died after its last write), the rest comes from the database. ``tell_owner``
-        is called once the run is marked wanted, to have its owner mirror it without waiting to
-        find the mark."""
+        queues, on the pipeline that marks the run wanted, a notice to its owner, which then mirrors
+        it without waiting to find the mark. The mark, the notice and the first read go in one round
+        trip: a reader that joins during a burst of starts waits for the loop once, not three times."""
         key = self.key(run_id)
-        await self.redis.set(self.want_key(run_id), "1", ex=WANT_TTL_SECONDS)
-        if tell_owner is not None:
-            await tell_owner()
-        async with self.tails.follow(key, after_seq) as follower:
+
+        def mark(pipe: Any) -> None:
+            pipe.set(self.want_key(run_id), "1", ex=WANT_TTL_SECONDS)
+            if tell_owner is not None:
+                tell_owner(pipe)
+
+        async with self.tails.follow(key, after_seq, prelude=mark) as follower:
             async for item in self._follow(store, run_id, key, follower, after_seq, heartbeat, poll):
                 yield item
 

@@ -7,16 +7,17 @@ all the followed streams in one blocking ``XREAD`` and hands each reader the ent
 position. The owner mirrors events once per tick for all its runs, so one reply carries them all.
 
 A reader catches up with a read of its own when it starts (so its first events wait for no block),
-then joins the shared read from where it left off; a read that is already blocked picks it up when
-it returns, within ``BLOCK_MS``. An error of the shared read reaches every reader, as its own read's
-would have.
+sent in one pipeline with what the caller queues before it (``follow``'s ``prelude``: the mark that
+the run is wanted and the notice to its owner, one round trip where they were three), then joins the
+shared read from where it left off; a read that is already blocked picks it up when it returns,
+within ``BLOCK_MS``. An error of the shared read reaches every reader, as its own read's would have.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -74,11 +75,18 @@ class Tails:
         self._reader: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
-    async def follow(self, key: str, after_seq: int) -> AsyncIterator[Follower]:
-        """A ``Follower`` of stream ``key`` from after ``after_seq``, fed until the block exits."""
+    async def follow(
+        self, key: str, after_seq: int, prelude: Callable[[Any], object] | None = None,
+    ) -> AsyncIterator[Follower]:
+        """A ``Follower`` of stream ``key`` from after ``after_seq``, fed until the block exits.
+        ``prelude`` queues commands on the pipeline of the first read, ahead of it."""
         follower = Follower(after_seq)
-        caught_up = await self._read({key: f"{after_seq}-0"}, block=None)
-        for _key, entries in caught_up:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            if prelude is not None:
+                prelude(pipe)
+            pipe.xread({key: f"{after_seq}-0"}, count=COUNT)
+            replies = await pipe.execute()
+        for _key, entries in replies[-1] or ():
             follower.give(entries)
         self._followers.setdefault(key, set()).add(follower)
         if self._reader is None or self._reader.done():
