@@ -114,13 +114,17 @@ def run_load(deployment: Deployment, servers: list[Process], args: argparse.Name
     jobs = plan(urls, args.streams, args.cross)
     message = directive(args.tokens, args.delay)
     shares = [jobs[k::args.clients] for k in range(args.clients)]
-    database_pids = pids_named("postgres") if deployment.database_url else []
-    redis_pids = pids_named("redis-server") if deployment.redis_url else []
+    def database_pids() -> list[int]:  # listed again at the end: a backend may start during the run
+        return pids_named("postgres") if deployment.database_url else []
+
+    def redis_pids() -> list[int]:
+        return pids_named("redis-server") if deployment.redis_url else []
+
     with client_pool(args.clients, urls) as pool:
         clients = [os.getpid(), *pool._processes]  # the prober (this process) and the stream clients
-        sides = (database_pids, redis_pids, deployment.llm.pids(), clients)
+        sides = (database_pids, redis_pids, deployment.llm.pids, lambda: clients)
         cpu_before = [server.cpu() for server in servers]
-        side_before = [sum(cpu_seconds(p) for p in pids) for pids in sides]
+        side_before = [{p: cpu_seconds(p) for p in pids()} for pids in sides]
         machine_before = machine_cpu()
         began = time.perf_counter()
         futures = [pool.submit(run_streams, share, message) for share in shares]
@@ -128,7 +132,8 @@ def run_load(deployment: Deployment, servers: list[Process], args: argparse.Name
         results: list[StreamResult] = [r for future in futures for r in future.result()]
         elapsed = time.perf_counter() - began
         cpu = sum(server.cpu() for server in servers) - sum(cpu_before)
-        side = [sum(cpu_seconds(p) for p in pids) - before for pids, before in zip(sides, side_before, strict=True)]
+        side = [sum(cpu_seconds(p) - before.get(p, 0.0) for p in pids())  # a new process: all its CPU
+                for pids, before in zip(sides, side_before, strict=True)]
         busy, total = (after - before for after, before in zip(machine_cpu(), machine_before, strict=True))
     check_stored(results, urls[0])  # any instance answers for any session
     counts = delivery(results, args.tokens)
