@@ -3,7 +3,7 @@ DEV_VENV := .venv-dev
 PYTHON ?= $(if $(wildcard $(DEV_VENV)/bin/python),$(DEV_VENV)/bin/python,python3)
 
 .PHONY: test lint e2e bench bench-sessions bench-open bench-branches bench-relay bench-startup bench-kill \
-	bench-import bench-schedules bench-load bench-load-sqlite bench-load-cluster bench-gc
+	bench-import bench-schedules bench-load bench-load-sqlite bench-load-cluster bench-gc bench-model-request
 
 test:
 	$(PYTHON) -m pytest -m "not e2e"
@@ -18,10 +18,10 @@ e2e:
 # The session store (BENCH_SESSIONS sessions, default 100,000), opening a long session (side by side with
 # the previous revision), versions, the token relay, start-up (at 0, 10k and 100k sessions), kill and
 # resume, `threadline import hermes` at 1k, 4k and 10k sessions (BENCH_IMPORT_100K=1 adds 100k), the
-# scheduler (a wake-up with 10,000 tasks, how late firings start), then 200 streams under load (one
-# instance on SQLite; two on PostgreSQL + Redis).
+# scheduler (a wake-up with 10,000 tasks, how late firings start), the CPU of one model request by
+# conversation size, then 200 streams under load (one instance on SQLite; two on PostgreSQL + Redis).
 bench: bench-sessions bench-open bench-branches bench-relay bench-startup bench-kill bench-import bench-schedules \
-	bench-load
+	bench-model-request bench-load
 
 bench-sessions:
 	$(PYTHON) bench/run.py
@@ -63,6 +63,9 @@ bench-load-cluster:
 # Garbage-collection pauses under load, CPython's defaults against threadline.gcpolicy.
 bench-gc:
 	$(PYTHON) bench/gcpauses.py
+
+bench-model-request:
+	$(PYTHON) bench/model_request.py
 
 # The suite on PostgreSQL (a fresh database per test, cloned from a migrated template); needs a server.
 TEST_PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
