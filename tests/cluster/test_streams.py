@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from threadline.cluster.control import Control
 from threadline.cluster.streams import EventStreams
 from threadline.runs.live import LiveRun, RunEvent
 from threadline.store import tables as t
@@ -146,27 +147,39 @@ async def test_a_reader_that_tells_the_owner_is_served_without_waiting_for_the_o
     store: Store, redis: Redis, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The owner looks for marks only now and then (here: never, within the test); a reader that
-    tells it the run is wanted gets the events at once, those sent before it came included."""
+    tells it the run is wanted, over the owner's control channel on the pipeline that marks it, gets
+    the events at once, those sent before it came included."""
     monkeypatch.setattr("threadline.cluster.streams.WANT_CHECK_INTERVAL", 3600)
     owner = EventStreams(redis, prefix=redis_prefix, maxlen=1000, ttl_seconds=60)
     reader = EventStreams(redis, prefix=redis_prefix, maxlen=1000, ttl_seconds=60)
+    owner_control = Control(redis, prefix=redis_prefix, instance_id="owner")
+    reader_control = Control(redis, prefix=redis_prefix, instance_id="reader")
+    told: list[dict[str, Any]] = []
+
+    async def want(args: dict[str, Any]) -> None:
+        told.append(args)
+        owner.wanted(str(args["run_id"]))
+
+    owner_control.handlers["want"] = want
+    await owner_control.start()
     live = LiveRun(id="r1", session_id="s1")
     owner.publish(live)
     live.emit("token", {"text": "before the reader came"})
     await owner.tick()  # the owner's one look, before anyone wanted the run
-    told = []
 
-    def tell_owner(pipe: Any) -> None:  # queued with the mark; here the owner is told directly
-        told.append(True)
-        owner.wanted("r1")
+    def tell_owner(pipe: Any) -> None:
+        reader_control.tell(pipe, "owner", "want", {"run_id": "r1"})
 
-    tail = asyncio.create_task(collect(reader.tail(store, "r1", 0, heartbeat=5, tell_owner=tell_owner)))
-    for index in range(5):
-        await asyncio.sleep(0.01)
-        live.emit("token", {"text": f"t{index}"})
-    live.emit("stream_end", {"session_id": "s1"})
-    received = await asyncio.wait_for(tail, 5)
-    assert told == [True]
+    try:
+        tail = asyncio.create_task(collect(reader.tail(store, "r1", 0, heartbeat=5, tell_owner=tell_owner)))
+        for index in range(5):
+            await asyncio.sleep(0.01)
+            live.emit("token", {"text": f"t{index}"})
+        live.emit("stream_end", {"session_id": "s1"})
+        received = await asyncio.wait_for(tail, 5)
+    finally:
+        await owner_control.close()
+    assert told == [{"run_id": "r1"}]
     assert [e.seq for e in received] == list(range(1, 8)) and received[0].data["text"] == "before the reader came"
     await owner.drain()
     await reader.drain()

@@ -97,10 +97,7 @@ class Control:
     def tell(self, pipe: Any, owner: str, op: str, args: dict[str, Any]) -> None:
         """Queue, on a pipeline the caller sends with its other commands, a notice the owner can do
         without (nothing waits for it)."""
-        pipe.publish(self.channel(owner), self._told(op, args))
-
-    def _told(self, op: str, args: dict[str, Any]) -> str:
-        return json.dumps({"op": op, "args": args, "from": self.instance_id})
+        pipe.publish(self.channel(owner), json.dumps({"op": op, "args": args, "from": self.instance_id}))
 
     async def call(self, owner: str, op: str, args: dict[str, Any], *, timeout: float = 20.0) -> Any:
         reply = f"{self.prefix}:reply:{uuid.uuid4().hex}"
